@@ -1,0 +1,233 @@
+//! Whole-batch compression (spec `encoding.md` §7, `wire.md` §4).
+//!
+//! A sender writes exactly one zstd frame or gzip member per batch. A receiver accepts one or
+//! more concatenated frames or members and stops at a decompressed-size limit, so a small
+//! "bomb" can never make it allocate more than the limit.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+use crate::ConfigError;
+
+/// The codec of every `StatefulBatch.data` on a stream, announced in `dd-content-encoding`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ContentEncoding {
+    /// One zstd frame (the default).
+    #[default]
+    Zstd,
+    /// One gzip member.
+    Gzip,
+    /// The serialized sequence itself.
+    Identity,
+}
+
+impl ContentEncoding {
+    /// The `dd-content-encoding` header value.
+    pub const fn header_value(self) -> &'static str {
+        match self {
+            ContentEncoding::Zstd => "zstd",
+            ContentEncoding::Gzip => "gzip",
+            ContentEncoding::Identity => "identity",
+        }
+    }
+
+    /// Parses a `dd-content-encoding` value, case-insensitively.
+    pub fn from_header(value: &str) -> Option<Self> {
+        [ContentEncoding::Zstd, ContentEncoding::Gzip, ContentEncoding::Identity]
+            .into_iter()
+            .find(|e| value.eq_ignore_ascii_case(e.header_value()))
+    }
+}
+
+impl fmt::Display for ContentEncoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.header_value())
+    }
+}
+
+/// A content encoding with its level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Compression {
+    /// The codec.
+    pub encoding: ContentEncoding,
+    /// zstd: 1..=22 (default 1); gzip: 0..=9 (default 6); ignored for identity.
+    pub level: i32,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression::zstd(1)
+    }
+}
+
+impl Compression {
+    /// zstd at `level` (1 is the default).
+    pub const fn zstd(level: i32) -> Self {
+        Compression { encoding: ContentEncoding::Zstd, level }
+    }
+
+    /// gzip at `level` (6 is the default).
+    pub const fn gzip(level: i32) -> Self {
+        Compression { encoding: ContentEncoding::Gzip, level }
+    }
+
+    /// No compression.
+    pub const fn identity() -> Self {
+        Compression { encoding: ContentEncoding::Identity, level: 0 }
+    }
+
+    /// The default level of `encoding`.
+    pub const fn with_default_level(encoding: ContentEncoding) -> Self {
+        match encoding {
+            ContentEncoding::Zstd => Compression::zstd(1),
+            ContentEncoding::Gzip => Compression::gzip(6),
+            ContentEncoding::Identity => Compression::identity(),
+        }
+    }
+
+    /// Checks that the codec accepts the level.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self.encoding {
+            ContentEncoding::Zstd if !(1..=22).contains(&self.level) => Err(ConfigError::new(
+                "compression.level",
+                format!("zstd level {} is out of range; use 1 (fast, the default) to 22", self.level),
+            )),
+            ContentEncoding::Gzip if !(0..=9).contains(&self.level) => Err(ConfigError::new(
+                "compression.level",
+                format!("gzip level {} is out of range; use 0 to 9 (6 is the default)", self.level),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Compresses `data` into one frame or member.
+    pub fn compress(&self, data: &[u8]) -> Result<Vec<u8>, CompressError> {
+        match self.encoding {
+            ContentEncoding::Zstd => zstd::bulk::compress(data, self.level).map_err(CompressError),
+            ContentEncoding::Gzip => {
+                let level = flate2::Compression::new(self.level.clamp(0, 9).unsigned_abs());
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4 + 64), level);
+                encoder.write_all(data).map_err(CompressError)?;
+                encoder.finish().map_err(CompressError)
+            }
+            ContentEncoding::Identity => Ok(data.to_vec()),
+        }
+    }
+}
+
+/// Compression failed (does not happen in practice on in-memory buffers).
+#[derive(Debug, thiserror::Error)]
+#[error("compressing a batch failed: {0}")]
+pub struct CompressError(#[source] pub std::io::Error);
+
+/// Why a batch could not be decompressed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecompressError {
+    /// The data is not valid for the stream's content encoding.
+    #[error("batch data is not valid {encoding}: {detail}")]
+    Corrupt {
+        /// The stream's encoding.
+        encoding: ContentEncoding,
+        /// The codec's own description.
+        detail: String,
+    },
+    /// The batch inflates beyond the limit.
+    #[error("batch decompresses to more than {limit} bytes (max_decompressed_bytes)")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+/// Decompresses one or more concatenated frames or members, refusing more than `limit` bytes
+/// of output without ever holding more than `limit + 1` of them.
+pub fn decompress(encoding: ContentEncoding, data: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+    let corrupt = |e: std::io::Error| DecompressError::Corrupt { encoding, detail: e.to_string() };
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(limit).min(1 << 20));
+    match encoding {
+        ContentEncoding::Identity => {
+            if data.len() > limit {
+                return Err(DecompressError::TooLarge { limit });
+            }
+            return Ok(data.to_vec());
+        }
+        ContentEncoding::Zstd => {
+            if data.is_empty() {
+                return Ok(out);
+            }
+            // The streaming decoder reads concatenated frames until the input ends.
+            let decoder = zstd::stream::read::Decoder::with_buffer(data).map_err(corrupt)?;
+            decoder.take(cap).read_to_end(&mut out).map_err(corrupt)?;
+        }
+        ContentEncoding::Gzip => {
+            if data.is_empty() {
+                return Ok(out);
+            }
+            // MultiGzDecoder reads every member; GzDecoder would stop after the first.
+            flate2::read::MultiGzDecoder::new(data).take(cap).read_to_end(&mut out).map_err(corrupt)?;
+        }
+    }
+    if out.len() > limit {
+        return Err(DecompressError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_codec_round_trips_including_empty_input() {
+        for c in [Compression::zstd(1), Compression::gzip(6), Compression::identity()] {
+            for data in [&b""[..], b"hello hello hello hello"] {
+                let packed = c.compress(data).unwrap();
+                assert_eq!(decompress(c.encoding, &packed, 1 << 20).unwrap(), data);
+            }
+        }
+    }
+
+    #[test]
+    fn concatenated_frames_and_members_decode_as_one() {
+        for c in [Compression::zstd(3), Compression::gzip(6)] {
+            let mut data = c.compress(b"abc").unwrap();
+            data.extend(c.compress(b"").unwrap());
+            data.extend(c.compress(b"def").unwrap());
+            assert_eq!(decompress(c.encoding, &data, 100).unwrap(), b"abcdef");
+        }
+    }
+
+    #[test]
+    fn output_above_the_limit_is_refused() {
+        let big = vec![b'x'; 10_000];
+        for c in [Compression::zstd(1), Compression::gzip(1), Compression::identity()] {
+            let packed = c.compress(&big).unwrap();
+            assert_eq!(
+                decompress(c.encoding, &packed, 9_999),
+                Err(DecompressError::TooLarge { limit: 9_999 })
+            );
+            assert_eq!(decompress(c.encoding, &packed, 10_000).unwrap().len(), 10_000);
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_typed_error() {
+        let gz = Compression::gzip(6).compress(b"data").unwrap();
+        assert!(matches!(decompress(ContentEncoding::Zstd, &gz, 100), Err(DecompressError::Corrupt { .. })));
+        assert!(matches!(
+            decompress(ContentEncoding::Gzip, b"nope", 100),
+            Err(DecompressError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn levels_are_validated_and_headers_parse_case_insensitively() {
+        assert!(Compression::zstd(0).validate().is_err());
+        assert!(Compression::gzip(10).validate().is_err());
+        assert!(Compression::zstd(19).validate().is_ok());
+        assert_eq!(ContentEncoding::from_header("ZSTD"), Some(ContentEncoding::Zstd));
+        assert_eq!(ContentEncoding::from_header("br"), None);
+    }
+}
