@@ -226,3 +226,21 @@ fn now_going_backwards_is_treated_as_the_latest_time_seen() {
     h.t.handle_timeout(Timestamp(0));
     assert!(h.t.poll_timeout().is_some_and(|t| t > Timestamp(1_000)));
 }
+
+#[test]
+fn full_lifetime_jitter_never_arms_a_deadline_that_is_already_due() {
+    for seed in 0..200 {
+        let mut c = config();
+        c.stream_lifetime = Duration::from_millis(3);
+        c.drain_timeout = Duration::from_millis(1);
+        c.lifetime_jitter_percent = 100;
+        let mut h = Harness::with_state(c, SimpleState::new(), seed);
+        let s = h.connect();
+        let at = h.t.poll_timeout().expect("lifetime deadline");
+        assert!(at > h.now && at <= h.now.add_millis(3), "seed {seed}: {at}");
+        h.t.handle_timeout(h.now);
+        assert_eq!(h.t.current_stream(), Some(s), "an early handle_timeout changes nothing");
+        h.fire();
+        assert_eq!(h.t.state(), State::Connecting, "rotated at the lifetime");
+    }
+}
