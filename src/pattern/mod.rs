@@ -3,6 +3,7 @@
 //! score. Pure and deterministic: text and [`Timestamp`](crate::Timestamp)s in, plain values out.
 
 pub mod cluster;
+pub mod json;
 pub mod score;
 pub mod signature;
 pub mod store;
