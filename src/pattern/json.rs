@@ -41,6 +41,9 @@ pub struct JsonMember<'a> {
     pub value: JsonValue<'a>,
     /// The value's original text, exactly as in the input.
     pub raw_value: &'a str,
+    /// The member's original text from the name's opening quote to the value's end (name,
+    /// `:`, value, as in the input), for writing a boxed object without one member (§9.13).
+    pub raw_member: &'a str,
 }
 
 /// Parses `text` when it is exactly one JSON object: after leading ASCII whitespace a `{`,
@@ -201,13 +204,15 @@ impl<'a> Parser<'a> {
             if self.peek() != Some(b'"') {
                 return None;
             }
+            let member_start = self.pos;
             let name = self.string()?;
             self.eat(b':')?;
             self.skip_whitespace();
             let value_start = self.pos;
             let value = self.value(depth + 1)?;
             let raw_value = &self.text[value_start..self.pos];
-            members.push(JsonMember { name, value, raw_value });
+            let raw_member = &self.text[member_start..self.pos];
+            members.push(JsonMember { name, value, raw_value, raw_member });
             self.skip_whitespace();
             match self.peek()? {
                 b',' => self.pos += 1,

@@ -27,6 +27,9 @@ fn parses_objects_with_every_kind_of_value() {
     let raw: Vec<&str> =
         parse_object(r#"{"a" : [1, 2] ,"b":"\n"}"#).unwrap().iter().map(|m| m.raw_value).collect();
     assert_eq!(raw, vec!["[1, 2]", r#""\n""#]);
+    let raw: Vec<&str> =
+        parse_object(r#"{"a" : [1, 2] ,"b":"\n"}"#).unwrap().iter().map(|m| m.raw_member).collect();
+    assert_eq!(raw, vec![r#""a" : [1, 2]"#, r#""b":"\n""#]);
 }
 
 #[test]

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::cluster::{Cluster, Definition, Pattern};
+use super::score::{eviction_score, sort_for_eviction};
 use super::signature::{BuildPrehashed, Signature, signature_hash};
 use super::tokenizer::{Token, tokenize};
 use crate::Timestamp;
@@ -384,6 +385,18 @@ impl PatternStore {
     /// The live patterns, by increasing id.
     pub fn iter(&self) -> impl Iterator<Item = &Pattern> + '_ {
         self.locations.keys().filter_map(|&id| self.get(id))
+    }
+
+    /// Every live pattern as `(score, id)` in eviction order (lowest score first, ties the
+    /// smaller id; §9.9), scored at `now` with the pool's `age_decay_factor`. The caller skips
+    /// what it must keep (the record's pattern, the grace period).
+    pub fn eviction_candidates(&self, now: Timestamp, decay: f64) -> Vec<(f64, u64)> {
+        let mut candidates: Vec<(f64, u64)> = self
+            .iter()
+            .map(|p| (eviction_score(p.uses(), p.created(), p.last_access(), now, decay), p.id()))
+            .collect();
+        sort_for_eviction(&mut candidates);
+        candidates
     }
 
     /// The number of live patterns.

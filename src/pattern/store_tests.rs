@@ -204,3 +204,16 @@ fn values_rebuild_the_text() {
         assert_eq!(insert(m.template, m.pos_list, &m.values), line);
     }
 }
+
+#[test]
+fn eviction_candidates_are_lowest_score_first_then_smaller_id() {
+    let mut store = PatternStore::default();
+    store.add("alpha", Timestamp(0)).unwrap(); // 1: one use
+    store.add("beta 1", Timestamp(0)).unwrap(); // 2: three uses
+    store.add("beta 1", Timestamp(0)).unwrap();
+    store.add("beta 1", Timestamp(0)).unwrap();
+    store.add("gamma x y", Timestamp(0)).unwrap(); // 3: one use, same score as 1
+    let order: Vec<u64> =
+        store.eviction_candidates(Timestamp(1_000), 0.5).into_iter().map(|(_, id)| id).collect();
+    assert_eq!(order, vec![1, 3, 2]);
+}
