@@ -91,3 +91,45 @@ proptest! {
         }
     }
 }
+
+/// Everything observable about a store's patterns, by id.
+fn snapshot(store: &PatternStore) -> Vec<(u64, String, Vec<u32>, u64, Timestamp, Timestamp)> {
+    store
+        .iter()
+        .map(|p| {
+            (p.id(), p.template().to_owned(), p.pos_list().to_vec(), p.uses(), p.created(), p.last_access())
+        })
+        .collect()
+}
+
+proptest! {
+    /// Invariant: a prepared log that is not committed leaves the store unchanged (the raw
+    /// fallback), and prepare + commit gives what `add` gives.
+    #[test]
+    fn uncommitted_prepare_changes_nothing_and_commit_equals_add(
+        config in config(),
+        lines in prop::collection::vec((similar_line(), any::<bool>()), 1..40),
+    ) {
+        let mut by_add = PatternStore::new(config);
+        let mut by_prepare = PatternStore::new(config);
+        for (i, (line, commit)) in lines.iter().enumerate() {
+            let now = Timestamp(i as u64);
+            let before = snapshot(&by_prepare);
+            let prepared = by_prepare.prepare(line).unwrap();
+            let (change, definition) = (prepared.change(), prepared.definition().map(|(t, p)| (t.to_owned(), p.to_vec())));
+            if !*commit {
+                drop(prepared);
+                prop_assert_eq!(snapshot(&by_prepare), before);
+                continue;
+            }
+            let m = by_prepare.commit(prepared, now);
+            prop_assert_eq!(m.change, change);
+            if let Some((template, pos_list)) = definition {
+                prop_assert_eq!((m.template, m.pos_list), (template.as_str(), pos_list.as_slice()));
+            }
+            let committed = (m.pattern_id, m.change, m.template.to_owned(), m.values.clone());
+            let a = by_add.add(line, now).unwrap();
+            prop_assert_eq!(committed, (a.pattern_id, a.change, a.template.to_owned(), a.values.clone()));
+        }
+    }
+}
