@@ -28,6 +28,18 @@ fn similar_line() -> impl Strategy<Value = String> {
     })
 }
 
+/// Keeps failing cases next to this file (integration tests have no `lib.rs` for proptest's
+/// default location).
+fn persisted() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/pattern_lossless.proptest-regressions"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
 fn config() -> impl Strategy<Value = PatternConfig> {
     (any::<bool>(), 0usize..4, 0usize..4, 0usize..4).prop_map(
         |(protect, cardinality, max_per_cluster, budget)| PatternConfig {
@@ -40,6 +52,8 @@ fn config() -> impl Strategy<Value = PatternConfig> {
 }
 
 proptest! {
+    #![proptest_config(persisted())]
+
     /// Invariant: for arbitrary text, the template with the values inserted at `pos_list`
     /// gives back exactly the text, under any configuration.
     #[test]
@@ -103,6 +117,8 @@ fn snapshot(store: &PatternStore) -> Vec<(u64, String, Vec<u32>, u64, Timestamp,
 }
 
 proptest! {
+    #![proptest_config(persisted())]
+
     /// Invariant: a prepared log that is not committed leaves the store unchanged (the raw
     /// fallback), and prepare + commit gives what `add` gives.
     #[test]

@@ -107,6 +107,22 @@ impl Pattern {
 
     /// Compares a log's tokens (of this pattern's signature) with the pattern (§9.5 table).
     pub(crate) fn compare(&self, tokens: &[Token<'_>], protect_first_word: bool) -> Comparison {
+        self.compare_positions(tokens, protect_first_word, false)
+    }
+
+    /// Whether the log matches (no Conflict), and how many positions it would widen; stops at
+    /// the first Conflict, as scanning a cluster only needs the verdict.
+    pub(crate) fn matches(&self, tokens: &[Token<'_>], protect_first_word: bool) -> Option<usize> {
+        let comparison = self.compare_positions(tokens, protect_first_word, true);
+        (!comparison.conflict).then_some(comparison.widened)
+    }
+
+    fn compare_positions(
+        &self,
+        tokens: &[Token<'_>],
+        protect_first_word: bool,
+        stop_at_conflict: bool,
+    ) -> Comparison {
         let mut comparison = Comparison { conflict: false, identical: 0, widened: 0 };
         let mut start = 0usize;
         // The store only compares logs of the pattern's signature, so the lengths agree.
@@ -120,6 +136,9 @@ impl Pattern {
                 || (i == 0 && token.kind == TokenType::Word && protect_first_word)
             {
                 comparison.conflict = true;
+                if stop_at_conflict {
+                    break;
+                }
             } else {
                 comparison.widened += 1;
             }

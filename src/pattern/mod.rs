@@ -32,4 +32,4 @@ pub use json::{V1Json, V1Value, detect_v1};
 pub use score::{eviction_order, eviction_score, sort_for_eviction};
 pub use store::{Change, Match, PatternConfig, PatternError, PatternStore, Prepared};
 pub use tokenizer::{Token, TokenType, tokenize, tokenize_into};
-pub use value::{canonical_int64, is_dynamic_candidate};
+pub use value::{WildcardValue, canonical_int64, is_dynamic_candidate, type_wildcard};

@@ -311,9 +311,8 @@ impl PatternStore {
         );
         let budget = if config.pattern_scan_budget == 0 { usize::MAX } else { config.pattern_scan_budget };
         for pattern in cluster.patterns.iter().take(budget) {
-            let comparison = pattern.compare(tokens, protect);
-            if !comparison.conflict {
-                let widened = (comparison.widened > 0).then(|| pattern.widened_definition(tokens));
+            if let Some(widened) = pattern.matches(tokens, protect) {
+                let widened = (widened > 0).then(|| pattern.widened_definition(tokens));
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
@@ -422,6 +421,15 @@ impl PatternStore {
     /// The id the next new pattern will get.
     pub fn next_pattern_id(&self) -> u64 {
         self.next_id
+    }
+
+    /// Takes the next pattern id for a pattern kept outside the store, so that the translator
+    /// has one id space and never reuses an id (§8.2). (A zero-token text, e.g. the `v2` empty
+    /// content, can also go through [`add`](Self::add): it gets an empty template.)
+    pub fn reserve_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
     }
 }
 

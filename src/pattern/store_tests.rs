@@ -217,3 +217,12 @@ fn eviction_candidates_are_lowest_score_first_then_smaller_id() {
         store.eviction_candidates(Timestamp(1_000), 0.5).into_iter().map(|(_, id)| id).collect();
     assert_eq!(order, vec![1, 3, 2]);
 }
+
+#[test]
+fn reserved_ids_are_skipped_by_new_patterns() {
+    let mut store = PatternStore::default();
+    assert_eq!(store.reserve_id(), 1);
+    assert_eq!(store.add("a", Timestamp(0)).unwrap().pattern_id, 2);
+    assert_eq!(store.reserve_id(), 3);
+    assert_eq!(store.next_pattern_id(), 4);
+}

@@ -26,6 +26,24 @@ pub fn canonical_int64(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
+/// A wildcard value, typed as §9.7 says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WildcardValue<'a> {
+    /// Canonical int64 text: sent as `int_value` (`v2`: with `render_as_string = true`).
+    Int(i64),
+    /// Anything else: a dynamic string, sent as `dict_index` or `string_value` after
+    /// admission (§9.8).
+    Text(&'a str),
+}
+
+/// Types one wildcard value (§9.7). Floats and booleans are never typed.
+pub fn type_wildcard(value: &str) -> WildcardValue<'_> {
+    match canonical_int64(value) {
+        Some(int) => WildcardValue::Int(int),
+        None => WildcardValue::Text(value),
+    }
+}
+
 /// Whether a dynamic string (a wildcard value or a JSON string value) may be counted for
 /// dictionary admission (§9.8): 2 to 128 bytes, not UUID-like, not date-like. Strings that are
 /// not candidates are always sent inline.
@@ -93,6 +111,14 @@ mod tests {
         ] {
             assert_eq!(canonical_int64(rejected), None, "{rejected:?}");
         }
+    }
+
+    #[test]
+    fn wildcard_values_are_ints_only_when_canonical() {
+        assert_eq!(type_wildcard("42"), WildcardValue::Int(42));
+        assert_eq!(type_wildcard("042"), WildcardValue::Text("042"));
+        assert_eq!(type_wildcard("1.5"), WildcardValue::Text("1.5"));
+        assert_eq!(type_wildcard("true"), WildcardValue::Text("true"));
     }
 
     #[test]
