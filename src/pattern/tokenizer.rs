@@ -207,6 +207,11 @@ fn next_is_alphanumeric(text: &str, pos: usize) -> bool {
 fn compound_end(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     while pos < bytes.len() {
+        // ASCII letters, digits and `_` are the bulk of a compound token.
+        if bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_' {
+            pos += 1;
+            continue;
+        }
         let (class, len) = class_at(text, pos);
         match class {
             CharClass::AlphaNumeric => pos += len,
@@ -225,6 +230,12 @@ fn compound_end(text: &str, mut pos: usize) -> usize {
 /// The type of a compound token: the first rule of §9.3 that matches.
 pub fn classify(token: &str) -> TokenType {
     let b = token.as_bytes();
+    // Fast path for the most common tokens, plain words: starting with a letter and without
+    // `:` or `@`, only rules 11, 12 and 15 can match (rules 1–6, 10, 13 and 14 need a leading
+    // digit or `/`, rule 7 two `:`, rule 8 `://`, rule 9 an `@`).
+    if b.first().is_some_and(u8::is_ascii_alphabetic) && !b.iter().any(|&c| c == b':' || c == b'@') {
+        return word_type(token);
+    }
     if let Some(rest) = local_date_time_rest(b) {
         if rest.is_empty() {
             return TokenType::LocalDateTime;
@@ -273,6 +284,18 @@ pub fn classify(token: &str) -> TokenType {
         return TokenType::Numeric;
     }
     TokenType::Word
+}
+
+/// Rules 11, 12 and 15: an HTTP method, a severity name, or a word.
+fn word_type(token: &str) -> TokenType {
+    if matches!(token, "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "CONNECT" | "TRACE")
+    {
+        TokenType::HttpMethod
+    } else if is_severity(token.as_bytes()) {
+        TokenType::SeverityLevel
+    } else {
+        TokenType::Word
+    }
 }
 
 fn digits(b: &[u8], n: usize) -> bool {
