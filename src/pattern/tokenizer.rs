@@ -236,6 +236,12 @@ pub fn classify(token: &str) -> TokenType {
     if b.first().is_some_and(u8::is_ascii_alphabetic) && !b.iter().any(|&c| c == b':' || c == b'@') {
         return word_type(token);
     }
+    classify_by_rules(token)
+}
+
+/// Rules 1–15 in order, without the fast path.
+fn classify_by_rules(token: &str) -> TokenType {
+    let b = token.as_bytes();
     if let Some(rest) = local_date_time_rest(b) {
         if rest.is_empty() {
             return TokenType::LocalDateTime;
@@ -612,6 +618,14 @@ mod tests {
             prop_assert!(tokens.iter().all(|t| !t.text.is_empty()));
             let joined: String = tokens.iter().map(|t| t.text).collect();
             prop_assert_eq!(joined, text);
+        }
+
+        /// Invariant: the plain-word fast path never changes a token's type.
+        #[test]
+        fn fast_path_classifies_as_the_rules_do(text in "[a-zA-Z0-9_./:@+\\-]{1,24}") {
+            for token in tokenize(&text).into_iter().filter(|t| t.kind != TokenType::SpecialChar) {
+                prop_assert_eq!(classify(token.text), classify_by_rules(token.text), "{:?}", token.text);
+            }
         }
 
         /// Invariant: the same with texts drawn from the characters the class rules care about.
