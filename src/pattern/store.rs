@@ -152,6 +152,21 @@ impl<'t> Prepared<'t> {
 ///
 /// Deterministic: the same configuration and the same calls give the same ids, templates and
 /// values. Pattern ids start at 1 and are never reused.
+///
+/// ```
+/// use stateful_logs::Timestamp;
+/// use stateful_logs::pattern::{Change, PatternStore};
+///
+/// let mut store = PatternStore::default();
+/// store.add("user 42 logged in from 10.0.0.1", Timestamp(0))?;
+/// // Decide first (nothing changes yet), e.g. to check the define against the state bound.
+/// let prepared = store.prepare("user 7 logged in from 10.0.0.2")?;
+/// assert_eq!(prepared.change(), Change::Updated);
+/// assert_eq!(prepared.definition(), Some(("user  logged in from ", &[5u32, 21][..])));
+/// let m = store.commit(prepared, Timestamp(1));
+/// assert_eq!((m.pattern_id, m.values.as_slice()), (1, &["7", "10.0.0.2"][..]));
+/// # Ok::<(), stateful_logs::pattern::PatternError>(())
+/// ```
 #[derive(Debug)]
 pub struct PatternStore {
     config: PatternConfig,
