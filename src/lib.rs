@@ -29,6 +29,7 @@
 pub mod codec;
 mod error;
 pub mod escape;
+pub mod pattern;
 mod profile;
 pub mod proto;
 pub mod rng;
