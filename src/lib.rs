@@ -27,14 +27,19 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod datum;
 mod error;
 pub mod escape;
 mod profile;
 pub mod proto;
+pub mod record;
 pub mod rng;
+pub mod snapshot;
 mod time;
 pub mod transport;
+pub mod wire;
 
 pub use error::ConfigError;
 pub use profile::Profile;
+pub use record::Record;
 pub use time::{StreamId, Timestamp, duration_ms};
