@@ -1,0 +1,488 @@
+//! The `Transport` itself: fields, public API and event dispatch (spec `transport.md` §2.2, §6).
+//! The procedures of §5 live in `procedures.rs`.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::error::ConfigError;
+use crate::rng::SplitMix64;
+use crate::time::{StreamId, Timestamp, duration_ms};
+
+use super::backoff::Backoff;
+use super::config::{EndpointConfig, TransportConfig};
+use super::endpoints::Endpoints;
+use super::failure::{self, STREAM_CREATION_FAILED, stream_error_reason};
+use super::metrics::Metrics;
+use super::tracker::Tracker;
+use super::types::{
+    Action, CloseMode, EncodedBatch, Failure, Full, HaltError, Side, SnapshotSource, State, Transmit,
+};
+
+/// The armed deadlines (§3); each is meaningful only in the states the table of §3 names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Deadlines {
+    pub(super) open: Option<Timestamp>,
+    pub(super) lifetime: Option<Timestamp>,
+    pub(super) drain: Option<Timestamp>,
+    pub(super) backoff: Option<Timestamp>,
+    pub(super) shutdown: Option<Timestamp>,
+}
+
+/// Durations of the configuration, in milliseconds.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Timing {
+    pub(super) open_timeout: u64,
+    pub(super) stream_lifetime: u64,
+    pub(super) lifetime_jitter_percent: u64,
+    pub(super) drain_timeout: u64,
+    pub(super) ack_timeout: Option<u64>,
+    pub(super) shutdown_timeout: u64,
+}
+
+/// The sans-IO stream state machine: carries pre-encoded batches over one stream at a time,
+/// tracks acks, rotates, replays the acked state, backs off, fails over, halts and shuts down.
+///
+/// Calling discipline (crate docs): after every call that can change state, drain
+/// [`poll_action`](Self::poll_action) until `None`, then call
+/// [`poll_transmit`](Self::poll_transmit) while the stream can take a message, then wait for
+/// the next I/O event or for [`poll_timeout`](Self::poll_timeout).
+pub struct Transport<S: SnapshotSource> {
+    pub(super) config: TransportConfig,
+    pub(super) timing: Timing,
+    pub(super) snapshot: S,
+    pub(super) tracker: Tracker<S::Changes>,
+    pub(super) endpoints: Endpoints,
+    pub(super) backoff: Backoff,
+    pub(super) rng: SplitMix64,
+    pub(super) actions: VecDeque<Action>,
+    pub(super) metrics: Metrics,
+    pub(super) state: State,
+    pub(super) pending: Option<StreamId>,
+    pub(super) abandoned: Vec<StreamId>,
+    pub(super) current: Option<StreamId>,
+    /// Endpoint index of the pending or current stream (named in halts).
+    pub(super) stream_endpoint: usize,
+    pub(super) next_stream_id: u64,
+    /// u64 so that `max_batch_id = u32::MAX` cannot overflow it.
+    pub(super) next_batch_id: u64,
+    pub(super) pending_snapshot: Option<Bytes>,
+    pub(super) stream_state_bytes: u64,
+    pub(super) nb_errors: u32,
+    pub(super) protocol_errors: u32,
+    pub(super) deadlines: Deadlines,
+    pub(super) shutting_down: bool,
+    pub(super) last_now: Timestamp,
+}
+
+impl<S: SnapshotSource> Transport<S> {
+    /// Validates `config` and starts: the state is `Connecting` with the first `OpenStream`
+    /// queued. `seed` drives every jittered value (§9.4).
+    pub fn new(
+        mut config: TransportConfig,
+        snapshot: S,
+        seed: u64,
+        now: Timestamp,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let list = std::mem::take(&mut config.endpoints);
+        let timing = Timing {
+            open_timeout: duration_ms(config.open_timeout),
+            stream_lifetime: duration_ms(config.stream_lifetime),
+            lifetime_jitter_percent: u64::from(config.lifetime_jitter_percent),
+            drain_timeout: duration_ms(config.drain_timeout),
+            ack_timeout: config.ack_timeout.map(duration_ms),
+            shutdown_timeout: duration_ms(config.shutdown_timeout),
+        };
+        let mut transport = Transport {
+            timing,
+            snapshot,
+            tracker: Tracker::new(config.inflight_capacity, config.inflight_max_bytes),
+            endpoints: Endpoints::new(
+                list,
+                config.failover_after,
+                duration_ms(config.primary_retry_interval),
+            ),
+            backoff: Backoff::new(
+                duration_ms(config.backoff_base),
+                config.backoff_factor,
+                duration_ms(config.backoff_max),
+            ),
+            rng: SplitMix64::new(seed),
+            actions: VecDeque::new(),
+            metrics: Metrics::default(),
+            state: State::Connecting,
+            pending: None,
+            abandoned: Vec::new(),
+            current: None,
+            stream_endpoint: 0,
+            next_stream_id: 1,
+            next_batch_id: 1,
+            pending_snapshot: None,
+            stream_state_bytes: 0,
+            nb_errors: 0,
+            protocol_errors: 0,
+            deadlines: Deadlines::default(),
+            shutting_down: false,
+            last_now: now,
+            config,
+        };
+        transport.open(now);
+        transport.sync_gauges();
+        Ok(transport)
+    }
+
+    // ---- batches in ----
+
+    /// Appends a batch to the unsent region (PUSH) when there is room and the transport is not
+    /// `Closed`; otherwise hands it back in [`Full`].
+    pub fn push_batch(
+        &mut self,
+        now: Timestamp,
+        batch: EncodedBatch<S::Changes>,
+    ) -> Result<(), Full<S::Changes>> {
+        self.observe(now);
+        if self.state == State::Closed || !self.tracker.has_room() {
+            return Err(Full(batch));
+        }
+        self.metrics.pre_compression_bytes =
+            self.metrics.pre_compression_bytes.saturating_add(batch.pre_compression_len);
+        self.metrics.encoded_bytes = self.metrics.encoded_bytes.saturating_add(batch.data.len() as u64);
+        self.tracker.push(batch);
+        self.sync_gauges();
+        Ok(())
+    }
+
+    /// Whether `push_batch` would take one more batch (capacity and byte cap, §7.1).
+    pub fn has_room(&self) -> bool {
+        self.state != State::Closed && self.tracker.has_room()
+    }
+
+    // ---- events in ----
+
+    /// The driver can write on `stream` (§15.1).
+    pub fn handle_stream_opened(&mut self, now: Timestamp, stream: StreamId) {
+        let now = self.observe(now);
+        if self.forget_abandoned(stream) {
+            self.actions.push_back(Action::CloseStream { stream, mode: CloseMode::Abort });
+        } else if self.state == State::Connecting && self.pending == Some(stream) {
+            self.activate(now, stream);
+        }
+        self.sync_gauges();
+    }
+
+    /// Opening `stream` failed.
+    pub fn handle_stream_open_failed(&mut self, now: Timestamp, stream: StreamId, failure: Failure) {
+        let now = self.observe(now);
+        if self.forget_abandoned(stream) {
+            return;
+        }
+        if self.state == State::Connecting && self.pending == Some(stream) {
+            self.pending = None;
+            self.deadlines.open = None;
+            self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+        }
+        self.sync_gauges();
+    }
+
+    /// A `BatchStatus` arrived on `stream` (status as its numeric value).
+    pub fn handle_ack(&mut self, now: Timestamp, stream: StreamId, batch_id: u32, status: i32) {
+        let now = self.observe(now);
+        if self.current == Some(stream) && matches!(self.state, State::Active | State::Draining) {
+            self.ack(now, batch_id, status);
+            self.sync_gauges();
+        }
+    }
+
+    /// `stream` failed; `side` says where the driver saw it (§15.4).
+    pub fn handle_stream_error(&mut self, now: Timestamp, stream: StreamId, side: Side, failure: Failure) {
+        let now = self.observe(now);
+        if self.current == Some(stream) && matches!(self.state, State::Active | State::Draining) {
+            self.fail(now, stream_error_reason(side, &failure).into(), &failure);
+        } else if self.pending == Some(stream) && self.state == State::Connecting {
+            // A failure of the pending attempt is an open failure.
+            self.pending = None;
+            self.deadlines.open = None;
+            self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+        }
+        self.sync_gauges();
+    }
+
+    /// The layer above could not encode a batch: halt with `Internal`.
+    pub fn handle_internal_error(&mut self, now: Timestamp, cause: String) {
+        let now = self.observe(now);
+        if self.is_running() {
+            self.halt(now, HaltError::Internal { cause });
+            self.sync_gauges();
+        }
+    }
+
+    /// Handles every expired deadline, in the fixed order shutdown, open, ack, drain, lifetime,
+    /// backoff (§6). Afterwards `poll_timeout()` is `None` or later than `now`.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let now = self.observe(now);
+        // One pass normally suffices (every new deadline lies in the future); the bound turns
+        // a would-be livelock into a few extra passes instead of a spin.
+        for _ in 0..8 {
+            self.timeout_pass(now);
+            if self.poll_timeout().is_none_or(|t| t > now) {
+                break;
+            }
+        }
+        self.sync_gauges();
+    }
+
+    fn timeout_pass(&mut self, now: Timestamp) {
+        let due = |d: Option<Timestamp>| d.is_some_and(|t| t <= now);
+        if self.is_running() && due(self.deadlines.shutdown) {
+            self.shutdown_done(now);
+        }
+        if self.state == State::Connecting && due(self.deadlines.open) {
+            self.open_timeout(now);
+        }
+        if matches!(self.state, State::Active | State::Draining) && due(self.ack_deadline()) {
+            self.metrics.stream_errors.increment(failure::ACK_TIMEOUT);
+            self.rotate_failure(now);
+        }
+        if self.state == State::Draining && due(self.deadlines.drain) {
+            self.rotate_soft(now, "drain_timeout");
+        }
+        if self.state == State::Active && due(self.deadlines.lifetime) {
+            self.lifetime_end(now, "lifetime");
+        }
+        if self.state == State::Disconnected && due(self.deadlines.backoff) {
+            self.open(now);
+        }
+    }
+
+    // ---- control ----
+
+    /// Starts a graceful shutdown (§14.1) that ends by `deadline`, or `now + shutdown_timeout`.
+    pub fn shutdown(&mut self, now: Timestamp, deadline: Option<Timestamp>) {
+        let now = self.observe(now);
+        match self.state {
+            State::Closed => {}
+            State::Halted => self.shutdown_done(now),
+            _ if self.shutting_down => {}
+            _ => {
+                let d = deadline.unwrap_or(now.add_millis(self.timing.shutdown_timeout));
+                self.shutting_down = true;
+                self.deadlines.shutdown = Some(d);
+                self.deadlines.lifetime = None;
+                if self.tracker.is_empty() || d <= now {
+                    self.shutdown_done(now);
+                }
+            }
+        }
+        self.sync_gauges();
+    }
+
+    /// Leaves `Halted`: resets the error counts, returns to the primary endpoint and opens a
+    /// new stream. No-op in any other state.
+    pub fn resume(&mut self, now: Timestamp) {
+        let now = self.observe(now);
+        if self.state == State::Halted {
+            self.nb_errors = 0;
+            self.protocol_errors = 0;
+            self.endpoints.reset();
+            self.open(now);
+            self.sync_gauges();
+        }
+    }
+
+    /// Replaces the settings of endpoint `index`, validated as at construction; used from the
+    /// next OPEN. An invalid endpoint or index changes nothing.
+    pub fn update_endpoint(&mut self, index: usize, endpoint: EndpointConfig) -> Result<(), ConfigError> {
+        if index >= self.endpoints.len() {
+            return Err(ConfigError::new(
+                format!("endpoints[{index}]"),
+                format!("no such endpoint; the list has {} (indices from 0)", self.endpoints.len()),
+            ));
+        }
+        endpoint.validate(index)?;
+        self.endpoints.replace(index, endpoint);
+        Ok(())
+    }
+
+    // ---- outputs ----
+
+    /// The next action for the driver; drain until `None` after every call.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next batch to write on `stream` (PULL): only for the current stream in `Active`.
+    /// A batch counts as sent once pulled, so call this only when the stream can take it.
+    pub fn poll_transmit(&mut self, now: Timestamp, stream: StreamId) -> Option<Transmit> {
+        let now = self.observe(now);
+        if self.state != State::Active || self.current != Some(stream) {
+            return None;
+        }
+        let transmit = self.pull(now, stream);
+        self.sync_gauges();
+        transmit
+    }
+
+    /// The earliest armed deadline, if any: call `handle_timeout` once it is reached.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let d = &self.deadlines;
+        let candidates = match self.state {
+            State::Disconnected => [d.backoff, None, None],
+            State::Connecting => [d.open, None, None],
+            State::Active => [d.lifetime, self.ack_deadline(), None],
+            State::Draining => [d.drain, self.ack_deadline(), None],
+            State::Halted | State::Closed => return None,
+        };
+        let shutdown = if self.shutting_down { d.shutdown } else { None };
+        candidates.into_iter().chain([shutdown]).flatten().min()
+    }
+
+    // ---- queries ----
+
+    /// Settings of endpoint `index` as named by an `OpenStream`; the primary's for an index
+    /// outside the list.
+    pub fn endpoint(&self, index: usize) -> &EndpointConfig {
+        self.endpoints.get(index)
+    }
+
+    /// Every endpoint, in priority order.
+    pub fn endpoints(&self) -> &[EndpointConfig] {
+        self.endpoints.all()
+    }
+
+    /// The endpoint index the next OPEN starts from (before the primary-retry check).
+    pub fn current_endpoint(&self) -> usize {
+        self.endpoints.current()
+    }
+
+    /// Failure rotations since the last regular ack or the last endpoint switch (§10).
+    pub fn endpoint_failures(&self) -> u32 {
+        self.endpoints.failures()
+    }
+
+    /// The current state (§3).
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The metrics (§17, layer T).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether `shutdown` was called and has not completed yet.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down && self.state != State::Closed
+    }
+
+    /// The shutdown deadline while shutting down.
+    pub fn shutdown_deadline(&self) -> Option<Timestamp> {
+        if self.is_shutting_down() { self.deadlines.shutdown } else { None }
+    }
+
+    /// Batches in the tracker, sent and unsent.
+    pub fn tracker_len(&self) -> usize {
+        self.tracker.len()
+    }
+
+    /// Encoded bytes in the tracker.
+    pub fn tracker_bytes(&self) -> u64 {
+        self.tracker.bytes()
+    }
+
+    /// Batches pulled and awaiting their ack (including those sent on a failed stream, until
+    /// the next stream starts).
+    pub fn sent_len(&self) -> usize {
+        self.tracker.sent_len()
+    }
+
+    /// The open stream (in `Active` and `Draining`).
+    pub fn current_stream(&self) -> Option<StreamId> {
+        self.current
+    }
+
+    /// The outstanding `OpenStream` (in `Connecting`).
+    pub fn pending_stream(&self) -> Option<StreamId> {
+        self.pending
+    }
+
+    /// The backoff error count (§9.2).
+    pub fn nb_errors(&self) -> u32 {
+        self.nb_errors
+    }
+
+    /// The error-count cap derived from the backoff settings (§9.1).
+    pub fn max_errors(&self) -> u32 {
+        self.backoff.max_errors()
+    }
+
+    /// The configuration (its endpoint list is empty: see [`endpoints`](Self::endpoints)).
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// The acked-state hook.
+    pub fn snapshot_source(&self) -> &S {
+        &self.snapshot
+    }
+
+    /// The acked-state hook, mutably (the Pipeline's translator lives there). Changing what
+    /// it reports affects the next batch 0 only.
+    pub fn snapshot_source_mut(&mut self) -> &mut S {
+        &mut self.snapshot
+    }
+
+    // ---- helpers ----
+
+    /// `now` never decreases: a smaller value is treated as the largest seen so far.
+    fn observe(&mut self, now: Timestamp) -> Timestamp {
+        if now > self.last_now {
+            self.last_now = now;
+        }
+        self.last_now
+    }
+
+    /// Whether the state is one of the four connection states (not halted, not closed).
+    pub(super) fn is_running(&self) -> bool {
+        matches!(self.state, State::Disconnected | State::Connecting | State::Active | State::Draining)
+    }
+
+    /// The oldest sent batch's `sent_at + ack_timeout`, when an ack timeout is configured.
+    pub(super) fn ack_deadline(&self) -> Option<Timestamp> {
+        let timeout = self.timing.ack_timeout?;
+        self.tracker.oldest_sent().map(|(_, sent_at)| sent_at.add_millis(timeout))
+    }
+
+    fn forget_abandoned(&mut self, stream: StreamId) -> bool {
+        match self.abandoned.iter().position(|&s| s == stream) {
+            Some(i) => {
+                self.abandoned.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(super) fn sync_gauges(&mut self) {
+        self.metrics.inflight_batches = self.tracker.len() as u64;
+        self.metrics.inflight_bytes = self.tracker.bytes();
+        self.metrics.stream_state_bytes = if self.current.is_some() { self.stream_state_bytes } else { 0 };
+    }
+}
+
+impl<S: SnapshotSource + std::fmt::Debug> std::fmt::Debug for Transport<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Endpoint settings print through `EndpointConfig`'s Debug, which redacts the key.
+        f.debug_struct("Transport")
+            .field("state", &self.state)
+            .field("pending", &self.pending)
+            .field("current", &self.current)
+            .field("endpoint", &self.endpoints.current())
+            .field("tracker_len", &self.tracker.len())
+            .field("sent_len", &self.tracker.sent_len())
+            .field("nb_errors", &self.nb_errors)
+            .field("shutting_down", &self.shutting_down)
+            .field("snapshot", &self.snapshot)
+            .finish_non_exhaustive()
+    }
+}

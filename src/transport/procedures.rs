@@ -1,0 +1,326 @@
+//! The procedures of spec `transport.md` §5: OPEN, ACTIVATE, LIFETIME_END, ROTATE, FAIL, HALT,
+//! OPEN_TIMEOUT, PULL, ACK and SHUTDOWN_DONE (RESUME and PUSH are small enough to live with
+//! their public entry points in `machine.rs`).
+
+use std::borrow::Cow;
+
+use crate::time::{StreamId, Timestamp};
+
+use super::failure::{self, FailureClass, classify, code_name};
+use super::machine::Transport;
+use super::metadata::build_metadata;
+use super::types::{
+    AckEntry, AckOutcome, Action, CloseMode, Failure, HaltError, SnapshotSource, State, Transmit,
+};
+
+/// Protobuf size of `StatefulBatch { batch_id, data }` (proto3: zero fields are not written).
+pub(super) fn stateful_batch_len(batch_id: u32, data_len: usize) -> u64 {
+    fn varint_len(mut v: u64) -> u64 {
+        let mut n = 1;
+        while v >= 0x80 {
+            v >>= 7;
+            n += 1;
+        }
+        n
+    }
+    let id = if batch_id == 0 { 0 } else { 1 + varint_len(u64::from(batch_id)) };
+    let data = if data_len == 0 { 0 } else { 1 + varint_len(data_len as u64) + data_len as u64 };
+    id + data
+}
+
+impl<S: SnapshotSource> Transport<S> {
+    /// OPEN: select the endpoint, emit `OpenStream`, arm the open deadline.
+    pub(super) fn open(&mut self, now: Timestamp) {
+        let endpoint = self.endpoints.select(now);
+        let stream = StreamId(self.next_stream_id);
+        self.next_stream_id += 1;
+        self.pending = Some(stream);
+        self.stream_endpoint = endpoint;
+        self.deadlines.backoff = None;
+        self.deadlines.open = Some(now.add_millis(self.timing.open_timeout));
+        let metadata = build_metadata(self.endpoints.get(endpoint), self.config.content_encoding);
+        self.actions.push_back(Action::OpenStream {
+            stream,
+            endpoint,
+            path: self.config.profile.path(),
+            metadata,
+        });
+        self.metrics.streams_opened += 1;
+        self.state = State::Connecting;
+    }
+
+    /// ACTIVATE: the pending stream opened.
+    pub(super) fn activate(&mut self, now: Timestamp, stream: StreamId) {
+        self.pending = None;
+        self.deadlines.open = None;
+        self.current = Some(stream);
+        self.state = State::Active;
+        self.tracker.restart();
+        self.next_batch_id = 1;
+        match self.snapshot.encode_snapshot() {
+            Err(e) => {
+                self.halt(now, HaltError::Internal { cause: format!("the snapshot (batch 0): {e}") });
+                return;
+            }
+            Ok(snapshot) => {
+                self.stream_state_bytes = snapshot.stream_bytes;
+                self.pending_snapshot = if snapshot.definitions == 0 && !self.config.send_empty_snapshot {
+                    None
+                } else {
+                    Some(snapshot.data)
+                };
+            }
+        }
+        if !self.shutting_down {
+            let lifetime = self.timing.stream_lifetime;
+            let window = lifetime.saturating_mul(self.timing.lifetime_jitter_percent) / 100;
+            let jitter = if window > 0 { self.rng.uniform(0, window) } else { 0 };
+            // At least 1 ms, so that a 100 % jitter cannot arm a deadline that is already due.
+            self.deadlines.lifetime = Some(now.add_millis((lifetime - jitter).max(1)));
+        }
+    }
+
+    /// LIFETIME_END: drain when a sent batch awaits its ack, else rotate at once.
+    pub(super) fn lifetime_end(&mut self, now: Timestamp, reason: &'static str) {
+        self.deadlines.lifetime = None;
+        if self.tracker.awaits_ack() {
+            self.state = State::Draining;
+            self.deadlines.drain = Some(now.add_millis(self.timing.drain_timeout));
+        } else {
+            self.rotate_soft(now, reason);
+        }
+    }
+
+    /// Step 1 of ROTATE: close the current stream, forget its per-stream state.
+    fn close_current(&mut self, soft: bool) {
+        if let Some(stream) = self.current.take() {
+            let mode =
+                if soft && !self.tracker.awaits_ack() { CloseMode::Graceful } else { CloseMode::Abort };
+            self.actions.push_back(Action::CloseStream { stream, mode });
+        }
+        self.pending_snapshot = None;
+        self.deadlines.lifetime = None;
+        self.deadlines.drain = None;
+        self.stream_state_bytes = 0;
+    }
+
+    /// ROTATE(soft, reason): planned; no backoff, error count unchanged.
+    pub(super) fn rotate_soft(&mut self, now: Timestamp, reason: &'static str) {
+        self.close_current(true);
+        self.metrics.rotations.increment(reason);
+        self.open(now);
+    }
+
+    /// ROTATE(failure): count the error, maybe fail over, back off or reopen at once.
+    pub(super) fn rotate_failure(&mut self, now: Timestamp) {
+        self.close_current(false);
+        self.metrics.rotations.increment("failure");
+        self.nb_errors = (self.nb_errors + 1).min(self.backoff.max_errors());
+        if self.endpoints.record_failure(now) {
+            self.metrics.failovers += 1;
+        }
+        let delay = self.backoff.delay_ms(self.nb_errors, &mut self.rng);
+        if delay > 0 {
+            self.state = State::Disconnected;
+            self.deadlines.open = None;
+            self.deadlines.backoff = Some(now.add_millis(delay));
+        } else {
+            self.open(now);
+        }
+    }
+
+    /// FAIL: count the failure under `reason`, then rotate or halt by its class (§12.2).
+    pub(super) fn fail(&mut self, now: Timestamp, reason: Cow<'static, str>, failure: &Failure) {
+        self.metrics.stream_errors.increment(reason);
+        let endpoint = self.stream_endpoint;
+        let host = self.endpoints.get(endpoint).host.clone();
+        let (code, message) = match failure {
+            Failure::Status { code, message } => (*code, message.clone()),
+            Failure::Tls(m) | Failure::Connection(m) => (0, m.clone()),
+            Failure::Eof => (0, String::new()),
+        };
+        match classify(failure) {
+            FailureClass::Retry => self.rotate_failure(now),
+            FailureClass::Protocol => {
+                self.protocol_errors = self.protocol_errors.saturating_add(1);
+                if self.protocol_errors >= self.config.max_protocol_errors {
+                    let error = HaltError::ProtocolRejected {
+                        count: self.protocol_errors,
+                        code,
+                        code_name: code_name(code),
+                        message,
+                    };
+                    self.halt(now, error);
+                } else {
+                    self.rotate_failure(now);
+                }
+            }
+            FailureClass::Auth => {
+                let error =
+                    HaltError::Unauthenticated { endpoint, host, code, code_name: code_name(code), message };
+                self.halt(now, error);
+            }
+            FailureClass::Unimplemented => {
+                let profile = self.config.profile;
+                let error = HaltError::WrongProfile {
+                    endpoint,
+                    host,
+                    profile,
+                    path: profile.path().to_owned(),
+                    other: profile.other(),
+                    message,
+                };
+                self.halt(now, error);
+            }
+            FailureClass::Config => self.halt(now, HaltError::TlsRejected { endpoint, host, message }),
+        }
+    }
+
+    /// HALT: stop on an error only the user can fix; batches are kept.
+    pub(super) fn halt(&mut self, now: Timestamp, error: HaltError) {
+        if let Some(stream) = self.current.take() {
+            self.actions.push_back(Action::CloseStream { stream, mode: CloseMode::Abort });
+        }
+        if let Some(stream) = self.pending.take() {
+            self.abandoned.push(stream);
+        }
+        let shutdown = self.deadlines.shutdown;
+        self.deadlines = Default::default();
+        self.deadlines.shutdown = shutdown;
+        self.pending_snapshot = None;
+        self.stream_state_bytes = 0;
+        self.state = State::Halted;
+        self.metrics.halts.increment(error.label());
+        self.actions.push_back(Action::Halted(error));
+        if self.shutting_down {
+            self.shutdown_done(now);
+        }
+    }
+
+    /// OPEN_TIMEOUT: give up on the pending attempt (nothing is open yet, so no close).
+    pub(super) fn open_timeout(&mut self, now: Timestamp) {
+        if let Some(stream) = self.pending.take() {
+            self.abandoned.push(stream);
+        }
+        self.deadlines.open = None;
+        self.fail(now, failure::OPEN_TIMEOUT.into(), &Failure::Connection("open timed out".to_owned()));
+    }
+
+    /// PULL: batch 0 first, then the oldest unsent batch under the next id (§5, §7.2, §8.2).
+    pub(super) fn pull(&mut self, now: Timestamp, stream: StreamId) -> Option<Transmit> {
+        if let Some(data) = self.pending_snapshot.take() {
+            self.metrics.bytes_sent =
+                self.metrics.bytes_sent.saturating_add(stateful_batch_len(0, data.len()));
+            return Some(Transmit { stream, batch_id: 0, data });
+        }
+        let growth = self.snapshot.stream_bytes(&self.tracker.next_unsent()?.state_changes);
+        if self.next_batch_id > 1
+            && self.stream_state_bytes.saturating_add(growth) > self.config.max_stream_state_bytes
+        {
+            self.lifetime_end(now, "state_limit");
+            return None;
+        }
+        // next_batch_id ≤ max_batch_id ≤ u32::MAX here: the stream stops at max_batch_id.
+        let batch_id = u32::try_from(self.next_batch_id).unwrap_or(u32::MAX);
+        self.next_batch_id += 1;
+        self.stream_state_bytes = self.stream_state_bytes.saturating_add(growth);
+        let batch = self.tracker.mark_next_sent(batch_id, now)?;
+        let transmit = Transmit { stream, batch_id, data: batch.data.clone() };
+        self.metrics.bytes_sent =
+            self.metrics.bytes_sent.saturating_add(stateful_batch_len(batch_id, transmit.data.len()));
+        self.metrics.records_sent = self.metrics.records_sent.saturating_add(u64::from(batch.records));
+        if batch_id >= self.config.max_batch_id {
+            self.lifetime_end(now, "batch_id_exhausted");
+        }
+        Some(transmit)
+    }
+
+    /// ACK on the current stream (§7.3).
+    pub(super) fn ack(&mut self, now: Timestamp, batch_id: u32, status: i32) {
+        if batch_id == 0 {
+            return;
+        }
+        if status != 0 && status != 1 {
+            self.metrics.ack_status_unexpected.increment(status.to_string());
+        }
+        let Some((oldest, _)) = self.tracker.oldest_sent() else {
+            self.metrics.stream_errors.increment(failure::RECEIVED_ACK_BUT_NO_SENT_PAYLOADS);
+            self.rotate_failure(now);
+            return;
+        };
+        if batch_id != oldest {
+            self.metrics.stream_errors.increment(failure::BATCH_ID_MISMATCH);
+            self.rotate_failure(now);
+            return;
+        }
+        let Some(entry) = self.tracker.pop_acked() else { return };
+        let batch = entry.batch;
+        self.snapshot.apply(&batch.state_changes);
+        if !batch.ack_tokens.is_empty() {
+            let entries = batch
+                .ack_tokens
+                .iter()
+                .map(|&token| AckEntry { token, outcome: AckOutcome::Acked })
+                .collect();
+            self.actions.push_back(Action::Acknowledge(entries));
+        }
+        let m = &mut self.metrics;
+        m.records_acked = m.records_acked.saturating_add(u64::from(batch.records));
+        m.raw_bytes_acked = m.raw_bytes_acked.saturating_add(batch.raw_bytes);
+        m.ack_latency_ms.observe(now.millis_since(entry.sent_at));
+        self.protocol_errors = 0;
+        self.endpoints.record_success();
+        if batch_id == 1 {
+            self.nb_errors = 0;
+        }
+        if self.shutting_down && self.tracker.is_empty() {
+            self.shutdown_done(now);
+        } else if self.state == State::Draining && !self.tracker.awaits_ack() {
+            self.rotate_soft(now, "drain_complete");
+        }
+    }
+
+    /// SHUTDOWN_DONE: close what is open, report what was never acknowledged, become `Closed`.
+    pub(super) fn shutdown_done(&mut self, _now: Timestamp) {
+        if let Some(stream) = self.current.take() {
+            let mode = if self.tracker.awaits_ack() { CloseMode::Abort } else { CloseMode::Graceful };
+            self.actions.push_back(Action::CloseStream { stream, mode });
+        }
+        if let Some(stream) = self.pending.take() {
+            self.abandoned.push(stream);
+        }
+        self.deadlines = Default::default();
+        self.pending_snapshot = None;
+        self.stream_state_bytes = 0;
+        let mut unacknowledged = Vec::new();
+        let (mut records, mut raw_bytes) = (0u64, 0u64);
+        for entry in self.tracker.drain_all() {
+            unacknowledged.extend_from_slice(&entry.batch.ack_tokens);
+            records = records.saturating_add(u64::from(entry.batch.records));
+            raw_bytes = raw_bytes.saturating_add(entry.batch.raw_bytes);
+        }
+        if records > 0 || raw_bytes > 0 {
+            self.metrics.records_dropped.add("unacknowledged_at_shutdown", records);
+            self.metrics.bytes_dropped.add("unacknowledged_at_shutdown", raw_bytes);
+        }
+        self.state = State::Closed;
+        self.actions.push_back(Action::ShutdownComplete { unacknowledged });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use prost::Message;
+
+    use super::stateful_batch_len;
+    use crate::proto::StatefulBatch;
+
+    #[test]
+    fn stateful_batch_len_matches_prost() {
+        for (id, len) in [(0u32, 0usize), (0, 5), (1, 0), (1, 127), (300, 128), (u32::MAX, 20_000)] {
+            let msg = StatefulBatch { batch_id: id, data: Bytes::from(vec![7u8; len]) };
+            assert_eq!(stateful_batch_len(id, len), msg.encoded_len() as u64, "id {id} len {len}");
+        }
+    }
+}

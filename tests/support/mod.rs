@@ -1,0 +1,203 @@
+//! Shared helpers for the transport tests: a scripted driver around `Transport<SimpleState>`.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use stateful_logs::transport::testing::{self, Change, SimpleState};
+use stateful_logs::transport::{
+    AckEntry, AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, HaltError, Side, State,
+    Transmit, Transport, TransportConfig,
+};
+use stateful_logs::{StreamId, Timestamp};
+
+/// The API key every test endpoint uses; it must never show in Debug output.
+pub const API_KEY: &str = "SECRET-api-key-0123456789";
+
+/// One endpoint per host, all with [`API_KEY`].
+pub fn endpoint(host: &str) -> EndpointConfig {
+    EndpointConfig::new(host, 443, ApiKey::new(API_KEY))
+}
+
+/// Defaults with one endpoint, no lifetime jitter (so deadlines are exact).
+pub fn config() -> TransportConfig {
+    let mut c = TransportConfig::new(vec![endpoint("intake.example")]);
+    c.lifetime_jitter_percent = 0;
+    c
+}
+
+/// A scripted driver: keeps the clock, records every action and which streams were opened
+/// and closed, and checks the close-exactly-once rule as it goes.
+pub struct Harness {
+    pub t: Transport<SimpleState>,
+    pub now: Timestamp,
+    /// Every action drained so far, in order.
+    pub log: Vec<Action>,
+    /// Streams reported opened (to the transport) → number of CloseStream received.
+    pub closes: BTreeMap<u64, u32>,
+    /// Streams that got a CloseStream, with the mode, in order.
+    pub closed: Vec<(StreamId, CloseMode)>,
+    /// Tokens acknowledged, in order.
+    pub acked: Vec<u64>,
+    /// The last `OpenStream` drained and not yet taken by `expect_open`.
+    pub unanswered_open: Option<StreamId>,
+}
+
+impl Harness {
+    pub fn new(config: TransportConfig) -> Self {
+        Self::with_state(config, SimpleState::new(), 42)
+    }
+
+    pub fn with_state(config: TransportConfig, state: SimpleState, seed: u64) -> Self {
+        let t = Transport::new(config, state, seed, Timestamp(0)).expect("valid config");
+        Harness {
+            t,
+            now: Timestamp(0),
+            log: Vec::new(),
+            closes: BTreeMap::new(),
+            closed: Vec::new(),
+            acked: Vec::new(),
+            unanswered_open: None,
+        }
+    }
+
+    /// Moves the clock forward by `ms`.
+    pub fn advance(&mut self, ms: u64) {
+        self.now = self.now.add_millis(ms);
+    }
+
+    /// Drains every pending action, recording it.
+    pub fn drain(&mut self) -> Vec<Action> {
+        let mut out = Vec::new();
+        while let Some(a) = self.t.poll_action() {
+            match &a {
+                Action::CloseStream { stream, mode } => {
+                    *self.closes.entry(stream.0).or_insert(0) += 1;
+                    self.closed.push((*stream, *mode));
+                }
+                Action::Acknowledge(entries) => {
+                    for e in entries {
+                        assert_eq!(e.outcome, AckOutcome::Acked);
+                        self.acked.push(e.token);
+                    }
+                }
+                Action::OpenStream { stream, .. } => self.unanswered_open = Some(*stream),
+                _ => {}
+            }
+            self.log.push(a.clone());
+            out.push(a);
+        }
+        out
+    }
+
+    /// Drains actions and returns the id of the `OpenStream` not yet answered (drained now or
+    /// earlier); it must be the transport's pending attempt.
+    pub fn expect_open(&mut self) -> StreamId {
+        self.drain();
+        let stream = self.unanswered_open.take().expect("an OpenStream was emitted");
+        assert_eq!(self.t.pending_stream(), Some(stream), "the OpenStream is the pending attempt");
+        stream
+    }
+
+    /// Reports `stream` opened.
+    pub fn opened(&mut self, stream: StreamId) {
+        self.closes.entry(stream.0).or_insert(0);
+        self.t.handle_stream_opened(self.now, stream);
+    }
+
+    /// Waits for the open, reports it opened, returns the id; the transport is then Active.
+    pub fn connect(&mut self) -> StreamId {
+        let s = self.expect_open();
+        self.opened(s);
+        assert_eq!(self.t.state(), State::Active);
+        s
+    }
+
+    /// Pushes a batch with payload `name`, changes and tokens (one record per token, at least 1).
+    pub fn push(&mut self, name: &str, changes: Vec<Change>, tokens: Vec<u64>) {
+        let records = tokens.len().max(1) as u32;
+        self.t
+            .push_batch(self.now, testing::batch(name.as_bytes().to_vec(), changes, records, tokens))
+            .unwrap_or_else(|_| panic!("push of {name} refused"));
+    }
+
+    /// Pulls every transmit the stream gives now.
+    pub fn pull_all(&mut self, stream: StreamId) -> Vec<Transmit> {
+        let mut out = Vec::new();
+        while let Some(tx) = self.t.poll_transmit(self.now, stream) {
+            out.push(tx);
+        }
+        out
+    }
+
+    /// Pulls everything and returns `(batch_id, payload)` pairs as strings.
+    pub fn pull_ids(&mut self, stream: StreamId) -> Vec<(u32, String)> {
+        self.pull_all(stream)
+            .into_iter()
+            .map(|t| (t.batch_id, String::from_utf8_lossy(&t.data).into_owned()))
+            .collect()
+    }
+
+    pub fn ack(&mut self, stream: StreamId, batch_id: u32) {
+        self.t.handle_ack(self.now, stream, batch_id, 1);
+    }
+
+    pub fn fail(&mut self, stream: StreamId, side: Side, failure: Failure) {
+        self.t.handle_stream_error(self.now, stream, side, failure);
+    }
+
+    /// Advances to the transport's next deadline and handles it; returns that deadline.
+    pub fn fire(&mut self) -> Timestamp {
+        let at = self.t.poll_timeout().expect("a deadline is armed");
+        assert!(at >= self.now, "deadline {at} is in the past (now {})", self.now);
+        self.now = at;
+        self.t.handle_timeout(at);
+        if let Some(next) = self.t.poll_timeout() {
+            assert!(next > at, "busy loop: poll_timeout {next} after handle_timeout({at})");
+        }
+        at
+    }
+
+    /// The single `Halted` error drained so far.
+    pub fn halts(&self) -> Vec<HaltError> {
+        self.log
+            .iter()
+            .filter_map(|a| match a {
+                Action::Halted(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `ShutdownComplete` tokens, if shutdown completed.
+    pub fn shutdown_complete(&self) -> Option<Vec<u64>> {
+        self.log.iter().find_map(|a| match a {
+            Action::ShutdownComplete { unacknowledged } => Some(unacknowledged.clone()),
+            _ => None,
+        })
+    }
+
+    /// Every stream reported opened was closed exactly once, except the current one (not yet).
+    pub fn assert_each_opened_stream_closed_once(&self) {
+        for (id, n) in &self.closes {
+            let open_now = self.t.current_stream() == Some(StreamId(*id));
+            let expected = if open_now { 0 } else { 1 };
+            assert_eq!(*n, expected, "stream {id} closed {n} times");
+        }
+    }
+}
+
+/// Status failure helper.
+pub fn status(code: i32, message: &str) -> Failure {
+    Failure::Status { code, message: message.to_owned() }
+}
+
+/// Every token of `entries`.
+pub fn tokens(entries: &[AckEntry]) -> Vec<u64> {
+    entries.iter().map(|e| e.token).collect()
+}
+
+/// Milliseconds of a duration.
+pub fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
