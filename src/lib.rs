@@ -36,6 +36,7 @@ pub mod record;
 pub mod rng;
 pub mod snapshot;
 mod time;
+pub mod translator;
 pub mod transport;
 pub mod wire;
 
