@@ -31,6 +31,7 @@ mod error;
 pub mod escape;
 mod profile;
 pub mod proto;
+pub mod receiver;
 pub mod rng;
 mod time;
 pub mod transport;
