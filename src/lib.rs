@@ -35,6 +35,7 @@ pub mod pipeline;
 mod profile;
 pub mod proto;
 pub mod record;
+pub mod receiver;
 pub mod rng;
 pub mod snapshot;
 mod time;
