@@ -6,7 +6,10 @@ use crate::Profile;
 
 /// Timestamps are clamped to `±TIMESTAMP_LIMIT` at admission so that the difference of any two
 /// admitted timestamps fits in an `i64` (delta encoding, §5).
-pub const TIMESTAMP_LIMIT: i64 = 1 << 62;
+///
+/// The spec says ±2^62, but 2^62 − (−2^62) = 2^63 does not fit in an `i64` (the receiver's
+/// checked addition rejects the wrapped delta), so the bound is one less: 2^62 − 1.
+pub const TIMESTAMP_LIMIT: i64 = (1 << 62) - 1;
 
 /// One log record as a producer hands it to a [`Pipeline`](crate::pipeline::Pipeline).
 ///
@@ -15,7 +18,7 @@ pub const TIMESTAMP_LIMIT: i64 = 1 << 62;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Record {
     /// Milliseconds since the Unix epoch, chosen by the producer (wall clock, unrelated to the
-    /// core's monotonic `now`). Clamped to `±2^62` at admission.
+    /// core's monotonic `now`). Clamped to `±(2^62 − 1)` at admission ([`TIMESTAMP_LIMIT`]).
     pub timestamp_ms: i64,
     /// The log: any bytes.
     pub content: Bytes,
@@ -192,9 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn timestamp_is_clamped_to_two_to_the_62() {
-        assert_eq!(Record::new(i64::MAX, "").clamped_timestamp(), 1 << 62);
-        assert_eq!(Record::new(i64::MIN, "").clamped_timestamp(), -(1 << 62));
+    fn timestamp_is_clamped_so_that_every_difference_fits_in_i64() {
+        let max = Record::new(i64::MAX, "").clamped_timestamp();
+        let min = Record::new(i64::MIN, "").clamped_timestamp();
+        assert_eq!((max, min), ((1 << 62) - 1, -(1 << 62) + 1));
+        assert!(max.checked_sub(min).is_some() && min.checked_sub(max).is_some());
         assert_eq!(Record::new(-5, "").clamped_timestamp(), -5);
     }
 }

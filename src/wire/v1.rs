@@ -76,7 +76,7 @@ impl DeltaState {
             return Err(unsupported(Profile::V1, "a service outside the tag string"));
         }
         let timestamp = if self.enabled {
-            // Both values are clamped to ±2^62 at admission, so the difference fits.
+            // Both values are clamped to ±(2^62 − 1) at admission, so the difference fits.
             let delta = log.timestamp_ms.wrapping_sub(self.last_ts);
             self.last_ts = log.timestamp_ms;
             delta

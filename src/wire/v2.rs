@@ -87,7 +87,7 @@ fn delta_raw(last: &mut u64, v: u64) -> u64 {
 
 impl DeltaState {
     fn log(&mut self, log: &LogDatum) -> Result<pb::Log, EncodeError> {
-        // Both values are clamped to ±2^62 at admission, so the difference fits.
+        // Both values are clamped to ±(2^62 − 1) at admission, so the difference fits.
         let timestamp = log.timestamp_ms.wrapping_sub(self.last_ts);
         self.last_ts = log.timestamp_ms;
         let mut out = pb::Log {
