@@ -358,3 +358,23 @@ fn batch_zero_carries_the_acked_definitions_after_a_rotation() {
     let first = d.p.poll_transmit(d.now, d.stream.unwrap()).expect("batch 0");
     assert_eq!(first.batch_id, 0);
 }
+
+#[test]
+fn the_same_seed_and_calls_give_the_same_actions_and_bytes() {
+    let run = || {
+        let mut d = Driver::new(config(3).with_profile(Profile::V2));
+        d.connect();
+        let mut bytes = Vec::new();
+        for token in 1..=10 {
+            d.record(token, &format!("line {token} of many")).unwrap();
+            if token % 4 == 0 {
+                let stream = d.stream.unwrap();
+                while let Some(t) = d.p.poll_transmit(d.now, stream) {
+                    bytes.push((t.batch_id, t.data));
+                }
+            }
+        }
+        (bytes, d.acks.len())
+    };
+    assert_eq!(run(), run());
+}

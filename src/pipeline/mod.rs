@@ -449,3 +449,6 @@ impl Pipeline {
         self.shutdown = Shutdown::Done;
     }
 }
+
+#[cfg(test)]
+mod tests;
