@@ -9,6 +9,7 @@
 mod config;
 pub mod dictionary;
 mod metrics;
+mod sightings;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use crate::{Profile, Timestamp, duration_ms};
 pub use config::{DictionarySettings, PatternSettings, TranslatorConfig};
 pub use dictionary::{Dictionary, Entry, score};
 pub use metrics::TranslatorMetrics;
+pub use sightings::Sightings;
 
 /// The stale sweep runs at most this often (§9.10).
 pub const STALE_SWEEP_INTERVAL_MS: u64 = 30_000;
@@ -87,6 +89,8 @@ pub struct Translator {
     format: WireFormat,
     config: TranslatorConfig,
     dict: Dictionary,
+    /// Dynamic-string candidates (§9.8); fed by the pattern path's value typing.
+    sightings: Sightings,
     patterns: BTreeMap<u64, PatternEntry>,
     next_pattern_id: u64,
     /// The `v2` empty-template pattern, while it is live.
@@ -102,10 +106,13 @@ impl Translator {
             Profile::V1 => 1,
             Profile::V2 => 2,
         };
+        let sightings =
+            Sightings::new(config.dictionary.admission_threshold, config.dictionary.max_dynamic_candidates);
         Translator {
             format,
             config,
             dict: Dictionary::new(first_dict_id),
+            sightings,
             patterns: BTreeMap::new(),
             next_pattern_id: 1,
             empty_pattern: None,
@@ -450,6 +457,7 @@ impl Translator {
         for held in victims.into_iter().filter(|h| !used.contains(h)) {
             self.evict(held, deletes);
         }
+        self.sightings.drop_stale(now, ttl);
     }
 
     fn scored(&self, now: Timestamp, used: &[Held], keep: impl Fn(Held) -> bool) -> Vec<(f64, Held)> {
