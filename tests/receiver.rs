@@ -601,3 +601,66 @@ fn non_utf8_text_is_written_as_content_b64_in_jsonl() {
     assert_eq!(line["content_b64"], json!("YmFkIP8gYnl0ZQ=="));
     assert!(line.get("content").is_none());
 }
+
+#[test]
+fn a_log_repeating_a_large_dictionary_entry_is_stopped_by_the_delivered_bytes_limit() {
+    // 10,000 wildcards, each the same 100 KB entry: 1 GB of text from a few KB of data.
+    let wildcards = 10_000u32;
+    let value = v1::DynamicValue { value: Some(v1::dynamic_value::Value::DictIndex(1)) };
+    let payload = v1_batch(vec![
+        v1_dict(1, &"x".repeat(100_000)),
+        v1::datum::Data::PatternDefine(v1::PatternDefine {
+            pattern_id: 1,
+            template: String::new(),
+            param_count: wildcards,
+            pos_list: vec![0; wildcards as usize],
+        }),
+        v1::datum::Data::Logs(v1::Log {
+            timestamp: 1,
+            content: Some(v1::log::Content::Structured(v1::StructuredLog {
+                pattern_id: 1,
+                dynamic_values: vec![value; wildcards as usize],
+                ..Default::default()
+            })),
+            ..Default::default()
+        }),
+    ]);
+    let mut r = receiver(ReceiverConfig { max_delivered_bytes_per_batch: 1 << 20, ..Default::default() });
+    start(&mut r, S, Profile::V1);
+    r.handle_batch(t(1), S, 1, zstd(&payload));
+    let (code, message) = end_code(&drain(&mut r)).expect("ended");
+    assert_eq!(code, code::INVALID_ARGUMENT);
+    assert!(message.contains("max_delivered_bytes_per_batch"), "{message}");
+}
+
+#[test]
+fn member_names_count_as_delivered_bytes() {
+    // A 100 KB key path, reused by every log: 20 logs pass 1 MiB on their keys alone.
+    let mut r = receiver(ReceiverConfig { max_delivered_bytes_per_batch: 1 << 20, ..Default::default() });
+    start(&mut r, S, Profile::V2);
+    let mut datums = vec![
+        v2_dict(2, &"k".repeat(100_000)),
+        v2_dict(3, "msg"),
+        v2::log_datum::Data::JsonSchemaDefine(v2::JsonSchemaDefine {
+            schema_id: 2,
+            keys: vec![2],
+            message_key_id: 3,
+            value_kinds: vec![1],
+        }),
+    ];
+    for _ in 0..20 {
+        datums.push(v2::log_datum::Data::Log(v2::Log {
+            timestamp: 1,
+            status: 1,
+            service: 1,
+            tags: 1,
+            json_schema_id: 2,
+            raw_log: "m".into(),
+            ..Default::default()
+        }));
+    }
+    r.handle_batch(t(1), S, 1, zstd(&v2_batch(datums)));
+    let (code, message) = end_code(&drain(&mut r)).expect("ended");
+    assert_eq!(code, code::INVALID_ARGUMENT);
+    assert!(message.contains("max_delivered_bytes_per_batch"), "{message}");
+}

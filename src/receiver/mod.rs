@@ -149,6 +149,7 @@ impl Receiver {
         let profile =
             Profile::from_path(path).filter(|p| self.config.profiles.contains(p)).ok_or_else(|| {
                 let served: Vec<&str> = self.config.profiles.iter().map(|p| p.path()).collect();
+                let path = error::excerpt(path);
                 (
                     code::UNIMPLEMENTED,
                     format!("method {path:?} is not served; this intake serves {}", served.join(", ")),
@@ -167,7 +168,7 @@ impl Receiver {
         let encoding = match header("dd-content-encoding") {
             None => return Err((code::INVALID_ARGUMENT, "the dd-content-encoding header is missing".into())),
             Some(value) => ContentEncoding::from_header(value).ok_or_else(|| {
-                let value: String = value.chars().take(64).collect();
+                let value = error::excerpt(value);
                 (
                     code::INVALID_ARGUMENT,
                     format!("dd-content-encoding {value:?} is not supported; use zstd, gzip or identity"),

@@ -15,6 +15,30 @@ use crate::codec::{self, ContentEncoding};
 use crate::proto;
 use crate::{Profile, Timestamp};
 
+/// How many more bytes the batch may deliver (§16 rule 5), so that one log cannot grow
+/// without bound before it is counted (a template or a schema can repeat a large dictionary
+/// entry many times).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Budget {
+    /// Bytes left before `max_delivered_bytes_per_batch`.
+    pub(super) remaining: u64,
+    /// The configured limit, for the error.
+    pub(super) limit: u64,
+}
+
+impl Budget {
+    /// Refuses `used` bytes when they pass what is left.
+    pub(super) fn check(&self, used: u64) -> Result<(), Violation> {
+        if used > self.remaining { Err(Violation::DeliveredBytesExceeded(self.limit)) } else { Ok(()) }
+    }
+
+    /// Refuses wire text whose unescaped bytes must pass what is left: unescaping turns at
+    /// most four bytes of text into one, never fewer than four into one.
+    pub(super) fn check_wire_text(&self, text_len: usize) -> Result<(), Violation> {
+        self.check((text_len as u64).div_ceil(4))
+    }
+}
+
 /// What one batch produced while it was applied; discarded when the batch fails.
 pub(super) struct Batch {
     snapshot: bool,
@@ -47,6 +71,14 @@ impl Batch {
         }
         self.logs.push(log);
         Ok(())
+    }
+
+    /// What the batch may still deliver.
+    pub(super) fn budget(&self) -> Budget {
+        Budget {
+            remaining: self.max_delivered_bytes.saturating_sub(self.delivered_bytes),
+            limit: self.max_delivered_bytes,
+        }
     }
 
     /// Bytes the delivered logs count.
