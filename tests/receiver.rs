@@ -664,3 +664,30 @@ fn member_names_count_as_delivered_bytes() {
     assert_eq!(code, code::INVALID_ARGUMENT);
     assert!(message.contains("max_delivered_bytes_per_batch"), "{message}");
 }
+
+#[test]
+fn a_second_start_for_an_open_stream_is_ignored() {
+    let mut r = receiver(ReceiverConfig::default());
+    start(&mut r, S, Profile::V1);
+    r.handle_batch(t(1), S, 1, zstd(&v1_batch(vec![v1_raw(1, "a")])));
+    drain(&mut r);
+    r.handle_stream_start(t(2), S, Profile::V2.path(), &headers("gzip"));
+    assert!(drain(&mut r).is_empty());
+    assert_eq!(r.stream_profile(S), Some(Profile::V1));
+    r.handle_batch(t(3), S, 2, zstd(&v1_batch(vec![v1_raw(1, "b")])));
+    assert_eq!(delivered(&drain(&mut r)).len(), 1, "the stream kept its state and sequence");
+    assert_eq!(r.metrics().streams_started, 1);
+}
+
+#[test]
+fn an_invalid_configuration_is_refused_at_construction() {
+    let err = Receiver::new(ReceiverConfig { max_streams: 0, ..Default::default() }).unwrap_err();
+    assert_eq!(err.setting, "max_streams");
+}
+
+#[test]
+fn the_receiver_can_move_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Receiver>();
+    assert_send_sync::<ReceiverAction>();
+}

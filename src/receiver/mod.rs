@@ -190,13 +190,7 @@ impl Receiver {
             return;
         };
         let before = state.tables.bytes();
-        let result = state.handle_batch(
-            &self.config,
-            batch_id,
-            &data,
-            &mut self.metrics.ignored_fields,
-            &mut self.metrics.decompressed_bytes,
-        );
+        let result = state.handle_batch(&self.config, batch_id, &data, &mut self.metrics);
         let after = state.tables.bytes();
         state.deadline = now.saturating_add(self.config.idle_timeout);
         self.metrics.state_bytes = self.metrics.state_bytes.saturating_sub(before).saturating_add(after);

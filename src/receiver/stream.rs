@@ -8,6 +8,7 @@ use super::config::ReceiverConfig;
 use super::delta::{V1Delta, V2Delta};
 use super::error::{BatchError, Violation};
 use super::log::ReceivedLog;
+use super::metrics::ReceiverMetrics;
 use super::sequence::DatumSlices;
 use super::state::Tables;
 use super::{v1, v2};
@@ -117,8 +118,7 @@ impl Stream {
         config: &ReceiverConfig,
         batch_id: u32,
         data: &[u8],
-        ignored: &mut BTreeMap<&'static str, u64>,
-        decompressed: &mut u64,
+        metrics: &mut ReceiverMetrics,
     ) -> Result<Applied, BatchError> {
         let fail = |datum, violation| BatchError { batch_id, datum, violation };
         let expected = match self.last_batch {
@@ -136,7 +136,7 @@ impl Stream {
         }
         let payload = codec::decompress(self.encoding, data, config.max_decompressed_bytes)
             .map_err(|e| fail(None, Violation::from(e)))?;
-        *decompressed = decompressed.saturating_add(payload.len() as u64);
+        metrics.decompressed_bytes = metrics.decompressed_bytes.saturating_add(payload.len() as u64);
         DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;
 
         let mut batch = Batch {
@@ -150,7 +150,7 @@ impl Stream {
         };
         let result = self.apply_all(&payload, &mut batch, config.max_state_bytes);
         for (field, n) in std::mem::take(&mut batch.ignored) {
-            *ignored.entry(field).or_default() += n;
+            *metrics.ignored_fields.entry(field).or_default() += n;
         }
         result.map_err(|(index, kind, violation)| fail(Some((index, kind)), violation))?;
         self.last_batch = Some(batch_id);
