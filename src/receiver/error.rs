@@ -218,6 +218,15 @@ pub enum Violation {
     },
 }
 
+/// At most 64 characters of `s`, with `…` when cut: keys and values quoted in a message stay
+/// short however large the input.
+pub(super) fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
 impl Violation {
     /// The gRPC code that ends the stream (`transport.md` §16).
     pub fn code(&self) -> i32 {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Number, Value};
 
-use super::error::Violation;
+use super::error::{Violation, excerpt};
 use super::template::render_float;
 
 /// Splits an escaped path on `.`; `\.` is a literal dot and `\\` a literal backslash. Any
@@ -20,7 +20,7 @@ pub(super) fn split_path(escaped: &str) -> Result<Vec<String>, Violation> {
             '.' => segments.push(std::mem::take(&mut current)),
             '\\' => match chars.next() {
                 Some(e @ ('.' | '\\')) => current.push(e),
-                _ => return Err(Violation::InvalidKeyPath { path: escaped.to_owned() }),
+                _ => return Err(Violation::InvalidKeyPath { path: excerpt(escaped) }),
             },
             c => current.push(c),
         }
@@ -120,19 +120,19 @@ impl ObjectBuilder {
             return Err(Violation::JsonTooDeep(self.max_depth));
         }
         let Some((leaf, parents)) = segments.split_last() else {
-            return Err(Violation::InvalidKeyPath { path: path.to_owned() });
+            return Err(Violation::InvalidKeyPath { path: excerpt(path) });
         };
         let mut members = &mut self.root;
         for segment in parents {
             let node = members.entry(segment.clone()).or_insert_with(|| Node::Keys(BTreeMap::new()));
             members = match node {
                 Node::Keys(inner) => inner,
-                Node::Value { raw: true, .. } => return Err(Violation::KeyIntoRawJson(path.to_owned())),
-                Node::Value { raw: false, .. } => return Err(Violation::KeyCollision(path.to_owned())),
+                Node::Value { raw: true, .. } => return Err(Violation::KeyIntoRawJson(excerpt(path))),
+                Node::Value { raw: false, .. } => return Err(Violation::KeyCollision(excerpt(path))),
             };
         }
         if members.contains_key(leaf) {
-            return Err(Violation::KeyCollision(path.to_owned()));
+            return Err(Violation::KeyCollision(excerpt(path)));
         }
         members.insert(leaf.clone(), Node::Value { value, raw });
         Ok(())
@@ -148,7 +148,7 @@ impl ObjectBuilder {
         }
         let mut root: Map<String, Value> =
             self.root.into_iter().map(|(k, node)| (k, node.into_value())).collect();
-        let blocked = || Violation::MessagePathBlocked(path.to_owned());
+        let blocked = || Violation::MessagePathBlocked(excerpt(path));
         let Some((leaf, parents)) = segments.split_last() else {
             return Err(blocked());
         };
@@ -175,7 +175,7 @@ pub(super) fn v1_object(
     let mut object = Map::new();
     for (key, value) in members.into_iter().chain([(message_key, Value::String(message))]) {
         if object.contains_key(&key) {
-            return Err(Violation::DuplicateJsonKey(key));
+            return Err(Violation::DuplicateJsonKey(excerpt(&key)));
         }
         object.insert(key, value);
     }
@@ -186,6 +186,16 @@ pub(super) fn v1_object(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quoted_input_in_messages_is_cut_short() {
+        let long = "k".repeat(1000);
+        let mut b = ObjectBuilder::new(8);
+        b.set(&long, json!(1), 0, false).unwrap();
+        let message = b.set(&long, json!(1), 0, false).unwrap_err().to_string();
+        assert!(message.len() < 120, "{message}");
+        assert_eq!(excerpt("é".repeat(65).as_str()), format!("{}…", "é".repeat(64)));
+    }
 
     #[test]
     fn paths_split_on_unescaped_dots_only() {

@@ -149,6 +149,7 @@ impl Receiver {
         let profile =
             Profile::from_path(path).filter(|p| self.config.profiles.contains(p)).ok_or_else(|| {
                 let served: Vec<&str> = self.config.profiles.iter().map(|p| p.path()).collect();
+                let path = error::excerpt(path);
                 (
                     code::UNIMPLEMENTED,
                     format!("method {path:?} is not served; this intake serves {}", served.join(", ")),
@@ -167,7 +168,7 @@ impl Receiver {
         let encoding = match header("dd-content-encoding") {
             None => return Err((code::INVALID_ARGUMENT, "the dd-content-encoding header is missing".into())),
             Some(value) => ContentEncoding::from_header(value).ok_or_else(|| {
-                let value: String = value.chars().take(64).collect();
+                let value = error::excerpt(value);
                 (
                     code::INVALID_ARGUMENT,
                     format!("dd-content-encoding {value:?} is not supported; use zstd, gzip or identity"),
@@ -189,13 +190,7 @@ impl Receiver {
             return;
         };
         let before = state.tables.bytes();
-        let result = state.handle_batch(
-            &self.config,
-            batch_id,
-            &data,
-            &mut self.metrics.ignored_fields,
-            &mut self.metrics.decompressed_bytes,
-        );
+        let result = state.handle_batch(&self.config, batch_id, &data, &mut self.metrics);
         let after = state.tables.bytes();
         state.deadline = now.saturating_add(self.config.idle_timeout);
         self.metrics.state_bytes = self.metrics.state_bytes.saturating_sub(before).saturating_add(after);

@@ -1,6 +1,7 @@
 //! The definitions a stream holds (`wire.md` §9.1) and their size (`transport.md` §16 rule 5).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::error::Violation;
 
@@ -52,10 +53,11 @@ impl ValueKind {
 /// A `v2` JSON schema, with the dictionary strings captured when it was defined.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Schema {
-    /// Escaped key paths, in column order.
-    pub(super) keys: Vec<String>,
+    /// Escaped key paths, in column order (shared with the dictionary: a schema that names
+    /// a large entry many times holds it once).
+    pub(super) keys: Vec<Arc<str>>,
     /// Escaped path of the message field.
-    pub(super) message_key: String,
+    pub(super) message_key: Arc<str>,
     pub(super) kinds: Vec<ValueKind>,
 }
 
@@ -68,7 +70,7 @@ impl Schema {
 /// Dictionary, patterns and schemas of one stream, with their counted size.
 #[derive(Debug, Default)]
 pub(super) struct Tables {
-    dict: HashMap<u64, String>,
+    dict: HashMap<u64, Arc<str>>,
     patterns: HashMap<u64, Pattern>,
     schemas: HashMap<u64, Schema>,
     bytes: u64,
@@ -86,7 +88,7 @@ impl Tables {
 
     pub(super) fn define_dict(&mut self, id: u64, value: String) {
         let new = value.len() as u64 + ENTRY_OVERHEAD;
-        let old = self.dict.insert(id, value).map(|v| v.len() as u64 + ENTRY_OVERHEAD);
+        let old = self.dict.insert(id, value.into()).map(|v| v.len() as u64 + ENTRY_OVERHEAD);
         self.replace_size(old, new);
     }
 
@@ -97,7 +99,12 @@ impl Tables {
     }
 
     pub(super) fn dict(&self, id: u64) -> Result<&str, Violation> {
-        self.dict.get(&id).map(String::as_str).ok_or(Violation::UnknownDictId(id))
+        self.dict.get(&id).map(|v| &**v).ok_or(Violation::UnknownDictId(id))
+    }
+
+    /// The entry itself, to keep as it is now.
+    pub(super) fn dict_shared(&self, id: u64) -> Result<Arc<str>, Violation> {
+        self.dict.get(&id).cloned().ok_or(Violation::UnknownDictId(id))
     }
 
     pub(super) fn define_pattern(&mut self, id: u64, pattern: Pattern) {
@@ -147,7 +154,8 @@ mod tests {
         t.define_pattern(1, Pattern { template: "hello ".into(), pos_list: vec![6, 6] });
         assert_eq!(t.bytes(), 34 + 6 + 8 + 32);
         let kinds = vec![ValueKind::Int, ValueKind::Bool];
-        t.define_schema(2, Schema { keys: vec!["a".into(), "b".into()], message_key: "m".into(), kinds });
+        let keys = vec![Arc::from("a"), Arc::from("b")];
+        t.define_schema(2, Schema { keys, message_key: Arc::from("m"), kinds });
         assert_eq!(t.bytes(), 34 + 46 + 16 + 2 + 32);
         t.delete_schema(2).unwrap();
         t.delete_pattern(1).unwrap();

@@ -8,12 +8,37 @@ use super::config::ReceiverConfig;
 use super::delta::{V1Delta, V2Delta};
 use super::error::{BatchError, Violation};
 use super::log::ReceivedLog;
+use super::metrics::ReceiverMetrics;
 use super::sequence::DatumSlices;
 use super::state::Tables;
 use super::{v1, v2};
 use crate::codec::{self, ContentEncoding};
 use crate::proto;
 use crate::{Profile, Timestamp};
+
+/// How many more bytes the batch may deliver (§16 rule 5), so that one log cannot grow
+/// without bound before it is counted (a template or a schema can repeat a large dictionary
+/// entry many times).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Budget {
+    /// Bytes left before `max_delivered_bytes_per_batch`.
+    pub(super) remaining: u64,
+    /// The configured limit, for the error.
+    pub(super) limit: u64,
+}
+
+impl Budget {
+    /// Refuses `used` bytes when they pass what is left.
+    pub(super) fn check(&self, used: u64) -> Result<(), Violation> {
+        if used > self.remaining { Err(Violation::DeliveredBytesExceeded(self.limit)) } else { Ok(()) }
+    }
+
+    /// Refuses wire text whose unescaped bytes must pass what is left: unescaping turns at
+    /// most four bytes of text into one, never fewer than four into one.
+    pub(super) fn check_wire_text(&self, text_len: usize) -> Result<(), Violation> {
+        self.check((text_len as u64).div_ceil(4))
+    }
+}
 
 /// What one batch produced while it was applied; discarded when the batch fails.
 pub(super) struct Batch {
@@ -47,6 +72,14 @@ impl Batch {
         }
         self.logs.push(log);
         Ok(())
+    }
+
+    /// What the batch may still deliver.
+    pub(super) fn budget(&self) -> Budget {
+        Budget {
+            remaining: self.max_delivered_bytes.saturating_sub(self.delivered_bytes),
+            limit: self.max_delivered_bytes,
+        }
     }
 
     /// Bytes the delivered logs count.
@@ -85,8 +118,7 @@ impl Stream {
         config: &ReceiverConfig,
         batch_id: u32,
         data: &[u8],
-        ignored: &mut BTreeMap<&'static str, u64>,
-        decompressed: &mut u64,
+        metrics: &mut ReceiverMetrics,
     ) -> Result<Applied, BatchError> {
         let fail = |datum, violation| BatchError { batch_id, datum, violation };
         let expected = match self.last_batch {
@@ -104,7 +136,7 @@ impl Stream {
         }
         let payload = codec::decompress(self.encoding, data, config.max_decompressed_bytes)
             .map_err(|e| fail(None, Violation::from(e)))?;
-        *decompressed = decompressed.saturating_add(payload.len() as u64);
+        metrics.decompressed_bytes = metrics.decompressed_bytes.saturating_add(payload.len() as u64);
         DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;
 
         let mut batch = Batch {
@@ -118,7 +150,7 @@ impl Stream {
         };
         let result = self.apply_all(&payload, &mut batch, config.max_state_bytes);
         for (field, n) in std::mem::take(&mut batch.ignored) {
-            *ignored.entry(field).or_default() += n;
+            *metrics.ignored_fields.entry(field).or_default() += n;
         }
         result.map_err(|(index, kind, violation)| fail(Some((index, kind)), violation))?;
         self.last_batch = Some(batch_id);

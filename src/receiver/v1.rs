@@ -140,7 +140,8 @@ fn structured_body(
     let id = resolve_pattern(&mut delta.pattern, s.pattern_id)?;
     let pattern = tables.pattern(id)?;
     let mut text = String::new();
-    insert(id, pattern, &s.dynamic_values, &mut text, |v, out| render(tables, v, out))?;
+    let budget = batch.budget();
+    insert(id, pattern, &s.dynamic_values, budget, &mut text, |v, out| render(tables, v, out))?;
     if !s.json_context.is_empty() {
         batch.ignore("json_context");
     }
@@ -160,9 +161,11 @@ fn structured_body(
             values: s.json_context_values.len(),
         });
     }
-    let mut body_bytes = text.len() as u64;
+    // Member names count as delivered strings, like the values (see `v2::json_body`).
+    let mut body_bytes = (text.len() + message_key.len()) as u64;
     let mut members = Vec::with_capacity(keys.len());
     for (key, v) in keys.into_iter().zip(&s.json_context_values) {
+        body_bytes += key.len() as u64;
         let value = match v.value.as_ref().ok_or(Violation::EmptyDynamicValue)? {
             Dv::IntValue(i) => json_int(*i),
             Dv::FloatValue(f) => json_float(*f)?,
@@ -172,6 +175,7 @@ fn structured_body(
         if let Value::String(s) = &value {
             body_bytes += s.len() as u64;
         }
+        budget.check(body_bytes)?;
         members.push((key.to_owned(), value));
     }
     // JSON messages are never unescaped (§9.6).

@@ -90,8 +90,8 @@ fn define_schema(tables: &mut Tables, d: v2::JsonSchemaDefine) -> Result<(), Vio
         })
         .collect::<Result<Vec<_>, _>>()?;
     // The strings are captured now: later changes to these entries do not alter the schema.
-    let keys = d.keys.iter().map(|&k| tables.dict(k).map(str::to_owned)).collect::<Result<Vec<_>, _>>()?;
-    let message_key = tables.dict(d.message_key_id)?.to_owned();
+    let keys = d.keys.iter().map(|&k| tables.dict_shared(k)).collect::<Result<Vec<_>, _>>()?;
+    let message_key = tables.dict_shared(d.message_key_id)?;
     tables.define_schema(id, Schema { keys, message_key, kinds });
     Ok(())
 }
@@ -151,7 +151,8 @@ fn apply_log(tables: &Tables, batch: &mut Batch, delta: &mut V2Delta, log: v2::L
     let mut text = String::new();
     if log.raw_log.is_empty() {
         let id = resolve_pattern(&mut delta.pattern, log.pattern_id)?;
-        insert(id, tables.pattern(id)?, &log.dynamic_values, &mut text, |v, out| render(tables, v, out))?;
+        let pattern = tables.pattern(id)?;
+        insert(id, pattern, &log.dynamic_values, batch.budget(), &mut text, |v, out| render(tables, v, out))?;
     } else {
         // A raw log neither uses nor changes the previous pattern.
         if log.pattern_id != 0 {
@@ -170,7 +171,7 @@ fn apply_log(tables: &Tables, batch: &mut Batch, delta: &mut V2Delta, log: v2::L
         (LogBody::Text(bytes), n)
     } else {
         let message = if log.raw_log.is_empty() { text } else { log.raw_log.clone() };
-        json_body(tables, batch.max_json_depth, tables.schema(schema_id)?, &log, message)?
+        json_body(tables, batch, tables.schema(schema_id)?, &log, message)?
     };
     let log = ReceivedLog { profile: Profile::V2, timestamp_ms, body, status, service, tags, uuid: log.uuid };
     batch.deliver(log, body_bytes)
@@ -236,17 +237,23 @@ impl<'a> Columns<'a> {
 }
 
 /// The JSON object of a log with a schema (§9.7), and the bytes it counts.
+///
+/// Besides the message and every string and RAW_JSON value, the member names (key paths)
+/// count as delivered strings: a schema can repeat a large dictionary entry as a key.
 fn json_body(
     tables: &Tables,
-    max_depth: usize,
+    batch: &Batch,
     schema: &Schema,
     log: &v2::Log,
     message: String,
 ) -> Result<(LogBody, u64), Violation> {
+    let (budget, max_depth) = (batch.budget(), batch.max_json_depth);
     let mut columns = Columns::new(log);
     let mut builder = ObjectBuilder::new(max_depth);
-    let mut body_bytes = message.len() as u64;
+    let mut body_bytes = (message.len() + schema.message_key.len()) as u64;
     for (key, kind) in schema.keys.iter().zip(&schema.kinds) {
+        body_bytes += key.len() as u64;
+        budget.check(body_bytes)?;
         let (value, depth, raw) = match kind {
             ValueKind::Null => (Value::Null, 0, false),
             ValueKind::Bool => (Value::Bool(columns.next_bool()?), 0, false),
@@ -273,6 +280,7 @@ fn json_body(
                 (value, depth, true)
             }
         };
+        budget.check(body_bytes)?;
         builder.set(key, value, depth, raw)?;
     }
     columns.all_consumed()?;
