@@ -26,16 +26,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod batcher;
 pub mod codec;
+pub mod datum;
 mod error;
 pub mod escape;
 pub mod pattern;
+pub mod pipeline;
 mod profile;
 pub mod proto;
+pub mod receiver;
+pub mod record;
 pub mod rng;
+pub mod snapshot;
 mod time;
+pub mod translator;
 pub mod transport;
+pub mod wire;
 
 pub use error::ConfigError;
+pub use pipeline::{Pipeline, PipelineConfig, RejectReason, Rejected};
 pub use profile::Profile;
+pub use record::Record;
 pub use time::{StreamId, Timestamp, duration_ms};
