@@ -153,9 +153,11 @@ impl<S: SnapshotSource> Transport<S> {
         Ok(())
     }
 
-    /// Whether `push_batch` would take one more batch (capacity and byte cap, §7.1).
+    /// Whether the tracker admits one more batch: fewer than `inflight_capacity` batches and,
+    /// with a byte cap, fewer encoded bytes than that (§7.1). `push_batch` also refuses every
+    /// batch in `Closed`, whatever this says.
     pub fn has_room(&self) -> bool {
-        self.state != State::Closed && self.tracker.has_room()
+        self.tracker.has_room()
     }
 
     // ---- events in ----

@@ -76,7 +76,7 @@ impl<S: SnapshotSource> Transport<S> {
             let window = lifetime.saturating_mul(self.timing.lifetime_jitter_percent) / 100;
             let jitter = if window > 0 { self.rng.uniform(0, window) } else { 0 };
             // At least 1 ms, so that a 100 % jitter cannot arm a deadline that is already due.
-            self.deadlines.lifetime = Some(now.add_millis((lifetime - jitter).max(1)));
+            self.deadlines.lifetime = Some(now.add_millis(lifetime.saturating_sub(jitter).max(1)));
         }
     }
 

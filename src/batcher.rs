@@ -1,0 +1,218 @@
+//! The open batch (spec `encoding.md` §3.2) and its encoding at flush (§4).
+//!
+//! Only log records count toward the limits: at most `max_batch_items` records and
+//! `max_batch_bytes` bytes of raw content. The flush deadline runs from the batch's first
+//! record, so no record waits longer than `batch_wait`.
+
+use crate::codec::Compression;
+use crate::datum::{Datum, StateChange};
+use crate::time::Timestamp;
+use crate::transport::{EncodeError, EncodedBatch};
+use crate::wire::WireFormat;
+
+/// The batch limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Records per batch (1,000).
+    pub max_items: u32,
+    /// Raw content bytes per batch (5,000,000).
+    pub max_bytes: u64,
+    /// Flush deadline after the batch's first record, in ms (5,000).
+    pub batch_wait_ms: u64,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits { max_items: 1000, max_bytes: 5_000_000, batch_wait_ms: 5000 }
+    }
+}
+
+/// The datums and ack tokens of the records admitted since the last flush.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpenBatch {
+    /// Datums in order: each record's deletes, defines, then its log.
+    pub datums: Vec<Datum>,
+    /// Log records.
+    pub records: u32,
+    /// Their raw content bytes.
+    pub raw_bytes: u64,
+    /// Tokens of the records that carry one, in input order.
+    pub ack_tokens: Vec<u64>,
+}
+
+impl OpenBatch {
+    /// Encodes the batch for the Transport (§4 steps 2–6); the batch itself is left unchanged,
+    /// so a failure leaves it open.
+    pub fn encode(
+        &self,
+        format: &WireFormat,
+        compression: &Compression,
+    ) -> Result<EncodedBatch<Vec<StateChange>>, EncodeError> {
+        let state_changes: Vec<StateChange> = self
+            .datums
+            .iter()
+            .filter_map(|d| match d {
+                Datum::State(change) => Some(change.clone()),
+                Datum::Log(_) => None,
+            })
+            .collect();
+        let payload = format.encode_batch(&self.datums, compression)?;
+        Ok(EncodedBatch {
+            data: payload.data,
+            state_changes,
+            records: self.records,
+            raw_bytes: self.raw_bytes,
+            pre_compression_len: payload.pre_compression_len,
+            ack_tokens: self.ack_tokens.clone(),
+        })
+    }
+}
+
+/// Holds the open batch and its flush deadline.
+#[derive(Clone, Debug, Default)]
+pub struct Batcher {
+    limits: BatchLimits,
+    open: OpenBatch,
+    deadline: Option<Timestamp>,
+}
+
+impl Batcher {
+    /// An empty batcher.
+    pub fn new(limits: BatchLimits) -> Self {
+        Batcher { limits, open: OpenBatch::default(), deadline: None }
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &BatchLimits {
+        &self.limits
+    }
+
+    /// The open batch.
+    pub fn open(&self) -> &OpenBatch {
+        &self.open
+    }
+
+    /// Whether the open batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.open.records == 0
+    }
+
+    /// Whether a record of raw size `raw_len` fits in the open batch (§3.2 step 2).
+    pub fn fits(&self, raw_len: u64) -> bool {
+        self.open.records < self.limits.max_items
+            && self.open.raw_bytes.saturating_add(raw_len) <= self.limits.max_bytes
+    }
+
+    /// Whether the open batch reached a limit and must be flushed (§3.2 step 4).
+    pub fn is_full(&self) -> bool {
+        self.open.records >= self.limits.max_items || self.open.raw_bytes >= self.limits.max_bytes
+    }
+
+    /// Whether a record of raw size `raw_len` is too large for any batch (§3.3).
+    pub fn is_too_large(&self, raw_len: u64) -> bool {
+        raw_len > self.limits.max_bytes
+    }
+
+    /// Where the translator appends a record's datums.
+    pub fn datums_mut(&mut self) -> &mut Vec<Datum> {
+        &mut self.open.datums
+    }
+
+    /// Counts a record whose datums were just appended (§3.2 steps 3 and 5).
+    pub fn record_added(&mut self, now: Timestamp, raw_len: u64, ack_token: Option<u64>) {
+        if self.open.records == 0 {
+            self.deadline = Some(now.add_millis(self.limits.batch_wait_ms));
+        }
+        self.open.records += 1;
+        self.open.raw_bytes += raw_len;
+        self.open.ack_tokens.extend(ack_token);
+    }
+
+    /// The flush deadline, while the batch holds records.
+    pub fn deadline(&self) -> Option<Timestamp> {
+        self.deadline
+    }
+
+    /// Empties the open batch (after it was pushed, or discarded at shutdown).
+    pub fn take(&mut self) -> OpenBatch {
+        self.deadline = None;
+        std::mem::take(&mut self.open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+    use crate::datum::{DictDef, LogContent, LogDatum};
+    use crate::{Profile, codec::decompress, proto::v1 as pb1};
+
+    fn log() -> Datum {
+        Datum::Log(LogDatum {
+            timestamp_ms: 1,
+            content: LogContent::Raw("x".into()),
+            status: None,
+            service: None,
+            tags: None,
+            uuid: None,
+        })
+    }
+
+    #[test]
+    fn item_limit_counts_records_only() {
+        let mut b = Batcher::new(BatchLimits { max_items: 2, max_bytes: 100, batch_wait_ms: 10 });
+        b.datums_mut().push(Datum::State(StateChange::DictDefine(DictDef { id: 1, value: "v".into() })));
+        b.datums_mut().push(log());
+        b.record_added(Timestamp(0), 1, None);
+        assert!(!b.is_full() && b.fits(99));
+        b.datums_mut().push(log());
+        b.record_added(Timestamp(1), 1, Some(9));
+        assert!(b.is_full() && !b.fits(0));
+        assert_eq!(b.open().ack_tokens, [9]);
+    }
+
+    #[test]
+    fn byte_limit_is_inclusive_and_oversized_records_are_too_large() {
+        let mut b = Batcher::new(BatchLimits { max_items: 10, max_bytes: 100, batch_wait_ms: 10 });
+        assert!(b.fits(100) && !b.is_too_large(100) && b.is_too_large(101));
+        b.record_added(Timestamp(0), 60, None);
+        assert!(b.fits(40) && !b.fits(41));
+        b.record_added(Timestamp(0), 40, None);
+        assert!(b.is_full());
+    }
+
+    #[test]
+    fn deadline_runs_from_the_first_record_and_clears_on_take() {
+        let mut b = Batcher::new(BatchLimits { max_items: 10, max_bytes: 100, batch_wait_ms: 5000 });
+        assert_eq!(b.deadline(), None);
+        b.record_added(Timestamp(100), 1, None);
+        b.record_added(Timestamp(4000), 1, None);
+        assert_eq!(b.deadline(), Some(Timestamp(5100)));
+        let batch = b.take();
+        assert_eq!((batch.records, batch.raw_bytes), (2, 2));
+        assert!(b.is_empty() && b.deadline().is_none());
+        b.record_added(Timestamp(7000), 1, None);
+        assert_eq!(b.deadline(), Some(Timestamp(12_000)));
+    }
+
+    #[test]
+    fn encode_keeps_every_state_change_and_counts() {
+        let mut b = Batcher::new(BatchLimits::default());
+        b.datums_mut().push(Datum::State(StateChange::DictDefine(DictDef { id: 1, value: "v".into() })));
+        b.datums_mut().push(Datum::State(StateChange::DictDelete(1)));
+        b.datums_mut().push(log());
+        b.record_added(Timestamp(0), 1, Some(3));
+        let format = WireFormat { send_deletes: false, ..WireFormat::new(Profile::V1) };
+        let encoded = b.open().encode(&format, &Compression::zstd(1)).unwrap();
+        assert_eq!(encoded.state_changes.len(), 2);
+        assert_eq!((encoded.records, encoded.raw_bytes, encoded.ack_tokens.clone()), (1, 1, vec![3]));
+        let plain = decompress(crate::codec::ContentEncoding::Zstd, &encoded.data, 1 << 20).unwrap();
+        assert_eq!(plain.len() as u64, encoded.pre_compression_len);
+        assert_eq!(
+            pb1::DatumSequence::decode(plain.as_slice()).unwrap().data.len(),
+            2,
+            "the delete is not sent"
+        );
+    }
+}

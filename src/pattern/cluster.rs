@@ -1,0 +1,324 @@
+//! Patterns and clusters (`encoding.md` §9.4–§9.6): one cluster per signature, holding its
+//! patterns most recently matched first; position-wise comparison and merging.
+
+use std::collections::HashSet;
+
+use super::signature::Signature;
+use super::tokenizer::{Token, TokenType};
+use crate::Timestamp;
+
+/// A pattern: a template with wildcard positions, plus the bookkeeping eviction needs.
+///
+/// Positions are the tokens of the logs it matches (all of one signature). A non-wildcard
+/// position holds its exact token text; the template is those texts concatenated, and
+/// `pos_list[i]` is the template's byte length before the i-th wildcard (§9.6).
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    id: u64,
+    template: String,
+    /// Per position, the template offset where its text ends (wildcards: zero width).
+    ends: Vec<u32>,
+    wildcard: Vec<bool>,
+    pos_list: Vec<u32>,
+    uses: u64,
+    created: Timestamp,
+    last_access: Timestamp,
+}
+
+impl Pattern {
+    /// The pattern id (from 1, never reused).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The template: the non-wildcard positions' text, concatenated.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// Byte offsets into the template where the wildcard values go, in order.
+    pub fn pos_list(&self) -> &[u32] {
+        &self.pos_list
+    }
+
+    /// The number of wildcards (`param_count` in `v1`).
+    pub fn wildcard_count(&self) -> usize {
+        self.pos_list.len()
+    }
+
+    /// The number of positions (tokens of a matching log).
+    pub fn position_count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether position `i` is a wildcard (`false` past the end).
+    pub fn is_wildcard(&self, i: usize) -> bool {
+        self.wildcard.get(i).copied().unwrap_or(false)
+    }
+
+    /// How many logs used this pattern (its creation included).
+    pub fn uses(&self) -> u64 {
+        self.uses
+    }
+
+    /// When the pattern was created.
+    pub fn created(&self) -> Timestamp {
+        self.created
+    }
+
+    /// When a log last used the pattern.
+    pub fn last_access(&self) -> Timestamp {
+        self.last_access
+    }
+
+    /// Records one use at `now`.
+    pub(crate) fn touch(&mut self, now: Timestamp) {
+        self.uses = self.uses.saturating_add(1);
+        self.last_access = self.last_access.max(now);
+    }
+
+    /// The text of non-wildcard position `i` (empty for a wildcard).
+    fn position_text(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.template[start..self.ends[i] as usize]
+    }
+
+    /// A pattern with no wildcards for `tokens`, whose texts make `text`.
+    ///
+    /// Offsets fit in `u32`: the store rejects longer texts before calling this.
+    pub(crate) fn from_tokens(id: u64, text: &str, tokens: &[Token<'_>], now: Timestamp) -> Self {
+        let mut ends = Vec::with_capacity(tokens.len());
+        let mut end = 0u32;
+        for token in tokens {
+            end = end.saturating_add(u32::try_from(token.text.len()).unwrap_or(u32::MAX));
+            ends.push(end);
+        }
+        Pattern {
+            id,
+            template: text.to_owned(),
+            ends,
+            wildcard: vec![false; tokens.len()],
+            pos_list: Vec::new(),
+            uses: 1,
+            created: now,
+            last_access: now,
+        }
+    }
+
+    /// Compares a log's tokens (of this pattern's signature) with the pattern (§9.5 table).
+    pub(crate) fn compare(&self, tokens: &[Token<'_>], protect_first_word: bool) -> Comparison {
+        self.compare_positions(tokens, protect_first_word, false)
+    }
+
+    /// Whether the log matches (no Conflict), and how many positions it would widen; stops at
+    /// the first Conflict, as scanning a cluster only needs the verdict.
+    pub(crate) fn matches(&self, tokens: &[Token<'_>], protect_first_word: bool) -> Option<usize> {
+        let comparison = self.compare_positions(tokens, protect_first_word, true);
+        (!comparison.conflict).then_some(comparison.widened)
+    }
+
+    fn compare_positions(
+        &self,
+        tokens: &[Token<'_>],
+        protect_first_word: bool,
+        stop_at_conflict: bool,
+    ) -> Comparison {
+        let mut comparison = Comparison { conflict: false, identical: 0, widened: 0 };
+        let mut start = 0usize;
+        // The store only compares logs of the pattern's signature, so the lengths agree.
+        for (i, ((token, &end), &is_wildcard)) in
+            tokens.iter().zip(&self.ends).zip(&self.wildcard).enumerate()
+        {
+            let end = end as usize;
+            if is_wildcard || self.template[start..end] == *token.text {
+                comparison.identical += 1;
+            } else if !token.kind.is_wildcard_candidate()
+                || (i == 0 && token.kind == TokenType::Word && protect_first_word)
+            {
+                comparison.conflict = true;
+                if stop_at_conflict {
+                    break;
+                }
+            } else {
+                comparison.widened += 1;
+            }
+            start = end;
+        }
+        comparison
+    }
+
+    /// The template and offsets this pattern would have with every position where `tokens`
+    /// differ turned into a wildcard (merging, and force-widening).
+    pub(crate) fn widened_definition(&self, tokens: &[Token<'_>]) -> Definition {
+        let mut wildcard = self.wildcard.clone();
+        for (i, (token, is_wildcard)) in tokens.iter().zip(wildcard.iter_mut()).enumerate() {
+            if !*is_wildcard && self.position_text(i) != token.text {
+                *is_wildcard = true;
+            }
+        }
+        let mut template = String::with_capacity(self.template.len());
+        let mut ends = Vec::with_capacity(self.ends.len());
+        let mut pos_list = Vec::new();
+        for (i, &is_wildcard) in wildcard.iter().enumerate() {
+            if is_wildcard {
+                pos_list.push(offset(&template));
+            } else {
+                template.push_str(self.position_text(i));
+            }
+            ends.push(offset(&template));
+        }
+        Definition { template, ends, wildcard, pos_list }
+    }
+
+    /// Replaces the definition (same id).
+    pub(crate) fn apply(&mut self, definition: Definition) {
+        let Definition { template, ends, wildcard, pos_list } = definition;
+        self.template = template;
+        self.ends = ends;
+        self.wildcard = wildcard;
+        self.pos_list = pos_list;
+    }
+
+    /// The log's values at the wildcard positions, in order.
+    pub(crate) fn values<'t>(&self, tokens: &[Token<'t>]) -> Vec<&'t str> {
+        tokens.iter().zip(&self.wildcard).filter(|(_, w)| **w).map(|(t, _)| t.text).collect()
+    }
+}
+
+/// The template length so far, as a `u32` offset (the store bounds texts to `u32`).
+fn offset(template: &str) -> u32 {
+    u32::try_from(template.len()).unwrap_or(u32::MAX)
+}
+
+/// A pattern definition computed before it is committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Definition {
+    pub(crate) template: String,
+    pub(crate) ends: Vec<u32>,
+    pub(crate) wildcard: Vec<bool>,
+    pub(crate) pos_list: Vec<u32>,
+}
+
+/// The result of comparing a log with a pattern, position by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Comparison {
+    /// Some position is a Conflict: the log does not match.
+    pub(crate) conflict: bool,
+    /// Positions that are Identical.
+    pub(crate) identical: usize,
+    /// Positions that would become wildcards by merging.
+    pub(crate) widened: usize,
+}
+
+/// The patterns of one signature, most recently matched first, and the distinct first-token
+/// values seen (kept up to the protection cardinality + 1).
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    pub(crate) signature: Signature,
+    pub(crate) patterns: Vec<Pattern>,
+    first_values: HashSet<Box<str>>,
+}
+
+impl Cluster {
+    pub(crate) fn new(signature: Signature) -> Self {
+        Cluster { signature, patterns: Vec::new(), first_values: HashSet::new() }
+    }
+
+    /// Whether first-word protection is on for a log whose first token is `first`, counting
+    /// `first` as seen (§9.5: off once more than `max_cardinality` distinct values were seen).
+    pub(crate) fn protects_first_word(
+        &self,
+        enabled: bool,
+        first: Option<&str>,
+        max_cardinality: usize,
+    ) -> bool {
+        if !enabled {
+            return false;
+        }
+        let seen = self.first_values.len();
+        let with_first = match first {
+            Some(value) if seen <= max_cardinality && !self.first_values.contains(value) => seen + 1,
+            _ => seen,
+        };
+        with_first <= max_cardinality
+    }
+
+    /// Records a first-token value, keeping at most `max_cardinality + 1` of them.
+    pub(crate) fn record_first_value(&mut self, first: Option<&str>, max_cardinality: usize) {
+        if let Some(value) = first
+            && self.first_values.len() <= max_cardinality
+            && !self.first_values.contains(value)
+        {
+            self.first_values.insert(value.into());
+        }
+    }
+
+    /// The index of pattern `id` in this cluster.
+    pub(crate) fn position_of(&self, id: u64) -> Option<usize> {
+        self.patterns.iter().position(|p| p.id == id)
+    }
+
+    /// Moves the pattern at `index` to the front (most recently matched).
+    pub(crate) fn move_to_front(&mut self, index: usize) {
+        self.patterns[..=index].rotate_right(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::tokenizer::tokenize;
+
+    #[test]
+    fn compare_follows_the_rule_table() {
+        let base = tokenize("alpha 1 x=2");
+        let pattern = Pattern::from_tokens(1, "alpha 1 x=2", &base, Timestamp(0));
+        // Same text: all identical.
+        let same = pattern.compare(&base, true);
+        assert_eq!(same, Comparison { conflict: false, identical: base.len(), widened: 0 });
+        // A different number: Wildcard.
+        let other = tokenize("alpha 3 x=2");
+        assert_eq!(pattern.compare(&other, true).widened, 1);
+        assert!(!pattern.compare(&other, true).conflict);
+        // A different first word: Conflict when protected, Wildcard otherwise.
+        let other_first = tokenize("beta 1 x=2");
+        assert!(pattern.compare(&other_first, true).conflict);
+        assert_eq!(pattern.compare(&other_first, false).widened, 1);
+        // Different whitespace: Conflict.
+        let spaced = tokenize("alpha\t1 x=2");
+        assert!(pattern.compare(&spaced, false).conflict);
+    }
+
+    #[test]
+    fn widening_rebuilds_template_and_offsets() {
+        let base = tokenize("user 42 logged in from 10.0.0.1");
+        let mut pattern = Pattern::from_tokens(7, "user 42 logged in from 10.0.0.1", &base, Timestamp(0));
+        let other = tokenize("user 43 logged in from 10.0.0.2");
+        let definition = pattern.widened_definition(&other);
+        assert_eq!(definition.template, "user  logged in from ");
+        assert_eq!(definition.pos_list, vec![5, 21]);
+        pattern.apply(definition);
+        assert_eq!(pattern.values(&other), vec!["43", "10.0.0.2"]);
+        assert_eq!(pattern.wildcard_count(), 2);
+        // Wildcards compare Identical from now on.
+        let third = tokenize("user 44 logged in from 10.0.0.3");
+        assert_eq!(pattern.compare(&third, true).identical, third.len());
+    }
+
+    #[test]
+    fn first_word_protection_turns_off_above_the_cardinality() {
+        let mut cluster = Cluster::new(Signature::of(&tokenize("a")));
+        for value in ["a", "b", "c"] {
+            assert!(cluster.protects_first_word(true, Some(value), 3));
+            cluster.record_first_value(Some(value), 3);
+        }
+        // A seen value keeps it on; a fourth distinct value turns it off, for good.
+        assert!(cluster.protects_first_word(true, Some("a"), 3));
+        assert!(!cluster.protects_first_word(true, Some("d"), 3));
+        cluster.record_first_value(Some("d"), 3);
+        assert!(!cluster.protects_first_word(true, Some("a"), 3));
+        cluster.record_first_value(Some("e"), 3);
+        assert_eq!(cluster.first_values.len(), 4, "kept up to cardinality + 1");
+        assert!(!cluster.protects_first_word(false, Some("a"), 3));
+    }
+}

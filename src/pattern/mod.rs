@@ -1,0 +1,35 @@
+//! The translator's pattern path (`encoding.md` §9.2–§9.11): tokenizing a log's text,
+//! clustering it into patterns with wildcards, typing the wildcard values, the eviction
+//! score, and `v1` JSON detection. Pure and deterministic: text and
+//! [`Timestamp`](crate::Timestamp)s in, plain values out; no clock, no randomness.
+//!
+//! - [`tokenizer`]: the single-pass tokenizer and type rules of §9.3. Tokens are slices of the
+//!   text, so every byte belongs to one token and the tokens concatenate to the text.
+//! - [`signature`]: signatures (type names joined by `|`) and their FNV-1a 64 hash (§9.4).
+//! - [`cluster`]: patterns and clusters, the §9.5 comparison and merging, the §9.6 template
+//!   and offsets.
+//! - [`store`]: [`PatternStore`], which owns the clusters and gives pattern ids (from 1, never
+//!   reused). [`PatternStore::prepare`] decides without changing anything;
+//!   [`PatternStore::commit`] applies; [`PatternStore::add`] does both;
+//!   [`PatternStore::remove`] evicts.
+//! - [`value`]: canonical int64 text (§9.7) and the dynamic-candidate test (§9.8).
+//! - [`score`]: the eviction score and order (§9.9).
+//! - [`json`]: the JSON scanner and `v1` detection (§9.14).
+//!
+//! §9.3–§9.5 are informative: only losslessness and determinism are normative, so changes
+//! here change compression, never what a receiver rebuilds.
+
+pub mod cluster;
+pub mod json;
+pub mod score;
+pub mod signature;
+pub mod store;
+pub mod tokenizer;
+pub mod value;
+
+pub use cluster::Pattern;
+pub use json::{V1Json, V1Value, detect_v1};
+pub use score::{eviction_order, eviction_score, sort_for_eviction};
+pub use store::{Change, Match, PatternConfig, PatternError, PatternStore, Prepared};
+pub use tokenizer::{Token, TokenType, tokenize, tokenize_into};
+pub use value::{WildcardValue, canonical_int64, is_dynamic_candidate, type_wildcard};

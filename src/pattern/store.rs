@@ -1,0 +1,458 @@
+//! The pattern store: clusters indexed by signature, matching, merging and pattern ids
+//! (`encoding.md` §9.4–§9.6).
+//!
+//! Adding a log is split in two so that the translator can decide before it commits
+//! (§9.11): [`PatternStore::prepare`] only reads the store and says what would happen (the
+//! change and, for a new or updated pattern, its definition, whose size the state bound
+//! needs); [`PatternStore::commit`] applies it. [`PatternStore::add`] does both. A prepared
+//! log that is never committed leaves the store exactly as it was (the raw fallback, §9.9).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::cluster::{Cluster, Definition, Pattern};
+use super::score::{eviction_score, sort_for_eviction};
+use super::signature::{BuildPrehashed, Signature, signature_hash};
+use super::tokenizer::{Token, tokenize};
+use crate::Timestamp;
+
+/// Clustering settings (`encoding.md` §9.15, `patterns.*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatternConfig {
+    /// `patterns.first_word_protection`: a differing first `Word` is a conflict (default true).
+    pub first_word_protection: bool,
+    /// `patterns.first_word_max_cardinality`: protection turns off for a cluster that has seen
+    /// more distinct first values than this (default 100).
+    pub first_word_max_cardinality: usize,
+    /// `patterns.max_patterns_per_cluster`: at this size a cluster force-widens its closest
+    /// pattern instead of creating one (default 0 = no limit).
+    pub max_patterns_per_cluster: usize,
+    /// `patterns.pattern_scan_budget`: how many patterns of a cluster a log is tried against
+    /// (default 0 = all).
+    pub pattern_scan_budget: usize,
+}
+
+impl Default for PatternConfig {
+    fn default() -> Self {
+        PatternConfig {
+            first_word_protection: true,
+            first_word_max_cardinality: 100,
+            max_patterns_per_cluster: 0,
+            pattern_scan_budget: 0,
+        }
+    }
+}
+
+/// What adding a log did to its pattern (§9.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A new pattern was created: its `PatternDefine` must be sent.
+    New,
+    /// An existing pattern gained wildcards: its `PatternDefine` must be sent again, same id.
+    Updated,
+    /// The log matched a pattern as it is.
+    NoChange,
+}
+
+impl Change {
+    /// Whether the pattern's define must be sent for this log.
+    pub fn needs_define(self) -> bool {
+        !matches!(self, Change::NoChange)
+    }
+}
+
+/// The pattern a log was added to, and the log's wildcard values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Match<'s, 't> {
+    /// The pattern id.
+    pub pattern_id: u64,
+    /// What happened to the pattern.
+    pub change: Change,
+    /// The pattern's template (§9.6).
+    pub template: &'s str,
+    /// The pattern's wildcard offsets into the template, in bytes.
+    pub pos_list: &'s [u32],
+    /// The log's text at the wildcard positions, in order: slices of the log.
+    pub values: Vec<&'t str>,
+}
+
+/// Errors from the pattern store.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// Template offsets are `u32` on the wire.
+    #[error(
+        "a {len}-byte text is too long for a pattern (offsets are 32-bit); send it as a raw \
+         log or set patterns.max_template_bytes"
+    )]
+    TextTooLong {
+        /// The text's length in bytes.
+        len: usize,
+    },
+}
+
+/// A log matched against the store but not committed yet (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Prepared<'t> {
+    text: &'t str,
+    tokens: Vec<Token<'t>>,
+    signature_hash: u64,
+    decision: Decision,
+}
+
+#[derive(Clone, Debug)]
+enum Decision {
+    /// Use this pattern; with a definition when it gains wildcards.
+    Existing { pattern_id: u64, widened: Option<Definition> },
+    /// Create a pattern from the tokens.
+    New,
+}
+
+impl<'t> Prepared<'t> {
+    /// What committing will do to the pattern.
+    pub fn change(&self) -> Change {
+        match &self.decision {
+            Decision::Existing { widened: None, .. } => Change::NoChange,
+            Decision::Existing { widened: Some(_), .. } => Change::Updated,
+            Decision::New => Change::New,
+        }
+    }
+
+    /// The existing pattern the log will use; `None` for a new one (its id is assigned when
+    /// committed: [`PatternStore::next_pattern_id`]).
+    pub fn pattern_id(&self) -> Option<u64> {
+        match &self.decision {
+            Decision::Existing { pattern_id, .. } => Some(*pattern_id),
+            Decision::New => None,
+        }
+    }
+
+    /// The template and offsets the pattern will have when it is new or updated (the
+    /// `PatternDefine` to be sent); `None` when it does not change.
+    pub fn definition(&self) -> Option<(&str, &[u32])> {
+        match &self.decision {
+            Decision::Existing { widened: Some(definition), .. } => {
+                Some((&definition.template, &definition.pos_list))
+            }
+            Decision::Existing { widened: None, .. } => None,
+            Decision::New => Some((self.text, &[])),
+        }
+    }
+
+    /// The log's tokens.
+    pub fn tokens(&self) -> &[Token<'t>] {
+        &self.tokens
+    }
+
+    /// The log's text.
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+}
+
+/// All patterns of one translator, in clusters by signature.
+///
+/// Deterministic: the same configuration and the same calls give the same ids, templates and
+/// values. Pattern ids start at 1 and are never reused.
+///
+/// ```
+/// use stateful_logs::Timestamp;
+/// use stateful_logs::pattern::{Change, PatternStore};
+///
+/// let mut store = PatternStore::default();
+/// store.add("user 42 logged in from 10.0.0.1", Timestamp(0))?;
+/// // Decide first (nothing changes yet), e.g. to check the define against the state bound.
+/// let prepared = store.prepare("user 7 logged in from 10.0.0.2")?;
+/// assert_eq!(prepared.change(), Change::Updated);
+/// assert_eq!(prepared.definition(), Some(("user  logged in from ", &[5u32, 21][..])));
+/// let m = store.commit(prepared, Timestamp(1));
+/// assert_eq!((m.pattern_id, m.values.as_slice()), (1, &["7", "10.0.0.2"][..]));
+/// # Ok::<(), stateful_logs::pattern::PatternError>(())
+/// ```
+#[derive(Debug)]
+pub struct PatternStore {
+    config: PatternConfig,
+    /// Cluster slab; `None` marks a free slot.
+    clusters: Vec<Option<Cluster>>,
+    free_slots: Vec<usize>,
+    /// Signature hash → slots of the clusters with that hash (full signatures differ).
+    by_signature: HashMap<u64, Vec<usize>, BuildPrehashed>,
+    /// Pattern id → cluster slot; ordered, so iteration is by id.
+    locations: BTreeMap<u64, usize>,
+    next_id: u64,
+    template_bytes: usize,
+}
+
+impl Default for PatternStore {
+    fn default() -> Self {
+        PatternStore::new(PatternConfig::default())
+    }
+}
+
+impl PatternStore {
+    /// An empty store.
+    pub fn new(config: PatternConfig) -> Self {
+        PatternStore {
+            config,
+            clusters: Vec::new(),
+            free_slots: Vec::new(),
+            by_signature: HashMap::default(),
+            locations: BTreeMap::new(),
+            next_id: 1,
+            template_bytes: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PatternConfig {
+        &self.config
+    }
+
+    /// Tokenizes `text`, matches it against its cluster and merges or creates a pattern, with
+    /// one use at `now`: [`prepare`](Self::prepare) then [`commit`](Self::commit).
+    pub fn add<'t>(&mut self, text: &'t str, now: Timestamp) -> Result<Match<'_, 't>, PatternError> {
+        let prepared = self.prepare(text)?;
+        Ok(self.commit(prepared, now))
+    }
+
+    /// Decides what adding `text` would do, without changing the store.
+    pub fn prepare<'t>(&self, text: &'t str) -> Result<Prepared<'t>, PatternError> {
+        if u32::try_from(text.len()).is_err() {
+            return Err(PatternError::TextTooLong { len: text.len() });
+        }
+        let tokens = tokenize(text);
+        let signature_hash = signature_hash(tokens.iter().map(|t| t.kind));
+        let decision = match self.find_cluster(signature_hash, &tokens) {
+            Some(slot) => self.decide(slot, &tokens),
+            None => Decision::New,
+        };
+        Ok(Prepared { text, tokens, signature_hash, decision })
+    }
+
+    /// Applies a prepared log with one use at `now`.
+    ///
+    /// Patterns removed since `prepare` do not change the outcome unless the prepared pattern
+    /// itself was removed; then the log is matched again against the store as it is now.
+    pub fn commit<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> Match<'_, 't> {
+        let Prepared { text, tokens, signature_hash, decision } = prepared;
+        let decision = match decision {
+            Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id) => {
+                match self.find_cluster(signature_hash, &tokens) {
+                    Some(slot) => self.decide(slot, &tokens),
+                    None => Decision::New,
+                }
+            }
+            decision => decision,
+        };
+        let max_cardinality = self.config.first_word_max_cardinality;
+        let first_value = tokens.first().map(|t| t.text);
+        let (slot, change) = match decision {
+            Decision::Existing { pattern_id, widened } => {
+                let slot = self.locations[&pattern_id];
+                let cluster = live(&mut self.clusters[slot]);
+                // The location table and the clusters always agree; 0 keeps this panic-free.
+                let index = cluster.position_of(pattern_id).unwrap_or(0);
+                cluster.record_first_value(first_value, max_cardinality);
+                let pattern = &mut cluster.patterns[index];
+                let change = match widened {
+                    Some(definition) => {
+                        self.template_bytes =
+                            self.template_bytes - pattern.template().len() + definition.template.len();
+                        pattern.apply(definition);
+                        Change::Updated
+                    }
+                    None => Change::NoChange,
+                };
+                pattern.touch(now);
+                cluster.move_to_front(index);
+                (slot, change)
+            }
+            Decision::New => {
+                let slot = match self.find_cluster(signature_hash, &tokens) {
+                    Some(slot) => slot,
+                    None => self.insert_cluster(Cluster::new(Signature::of(&tokens))),
+                };
+                let id = self.next_id;
+                self.next_id += 1;
+                let pattern = Pattern::from_tokens(id, text, &tokens, now);
+                self.template_bytes += pattern.template().len();
+                let cluster = live(&mut self.clusters[slot]);
+                cluster.record_first_value(first_value, max_cardinality);
+                cluster.patterns.insert(0, pattern);
+                self.locations.insert(id, slot);
+                (slot, Change::New)
+            }
+        };
+        let pattern = &live(&mut self.clusters[slot]).patterns[0];
+        Match {
+            pattern_id: pattern.id(),
+            change,
+            template: pattern.template(),
+            pos_list: pattern.pos_list(),
+            values: pattern.values(&tokens),
+        }
+    }
+
+    fn find_cluster(&self, signature_hash: u64, tokens: &[Token<'_>]) -> Option<usize> {
+        self.by_signature.get(&signature_hash)?.iter().copied().find(|&slot| {
+            self.clusters[slot].as_ref().is_some_and(|cluster| cluster.signature.matches(tokens))
+        })
+    }
+
+    fn insert_cluster(&mut self, cluster: Cluster) -> usize {
+        let hash = cluster.signature.hash();
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.clusters[slot] = Some(cluster);
+                slot
+            }
+            None => {
+                self.clusters.push(Some(cluster));
+                self.clusters.len() - 1
+            }
+        };
+        self.by_signature.entry(hash).or_default().push(slot);
+        slot
+    }
+
+    /// The §9.5 decision for `tokens` in the cluster at `slot`.
+    fn decide(&self, slot: usize, tokens: &[Token<'_>]) -> Decision {
+        let Some(cluster) = self.clusters[slot].as_ref() else {
+            return Decision::New;
+        };
+        let config = &self.config;
+        let protect = cluster.protects_first_word(
+            config.first_word_protection,
+            tokens.first().map(|t| t.text),
+            config.first_word_max_cardinality,
+        );
+        let budget = if config.pattern_scan_budget == 0 { usize::MAX } else { config.pattern_scan_budget };
+        for pattern in cluster.patterns.iter().take(budget) {
+            if let Some(widened) = pattern.matches(tokens, protect) {
+                let widened = (widened > 0).then(|| pattern.widened_definition(tokens));
+                return Decision::Existing { pattern_id: pattern.id(), widened };
+            }
+        }
+        if config.max_patterns_per_cluster > 0 && cluster.patterns.len() >= config.max_patterns_per_cluster {
+            // Force-widen the closest pattern: most Identical positions, ties the earliest.
+            let mut best: Option<(&Pattern, usize)> = None;
+            for pattern in &cluster.patterns {
+                let identical = pattern.compare(tokens, false).identical;
+                if best.is_none_or(|(_, most)| identical > most) {
+                    best = Some((pattern, identical));
+                }
+            }
+            if let Some((pattern, _)) = best {
+                let definition = pattern.widened_definition(tokens);
+                // Past the scan budget the closest pattern may need no new wildcard at all.
+                let widened = (definition.pos_list.len() > pattern.wildcard_count()).then_some(definition);
+                return Decision::Existing { pattern_id: pattern.id(), widened };
+            }
+        }
+        Decision::New
+    }
+
+    /// Removes pattern `id` (eviction, stale sweep) from its cluster; its id is never reused.
+    /// A cluster left empty is dropped with its first-value history.
+    pub fn remove(&mut self, id: u64) -> Option<Pattern> {
+        let slot = self.locations.remove(&id)?;
+        let cluster = self.clusters.get_mut(slot)?.as_mut()?;
+        let index = cluster.position_of(id)?;
+        let pattern = cluster.patterns.remove(index);
+        self.template_bytes -= pattern.template().len();
+        if cluster.patterns.is_empty() {
+            let hash = cluster.signature.hash();
+            self.clusters[slot] = None;
+            self.free_slots.push(slot);
+            if let Some(slots) = self.by_signature.get_mut(&hash) {
+                slots.retain(|&s| s != slot);
+                if slots.is_empty() {
+                    self.by_signature.remove(&hash);
+                }
+            }
+        }
+        Some(pattern)
+    }
+
+    /// Records one use of pattern `id` at `now` without matching a log; `false` if unknown.
+    pub fn touch(&mut self, id: u64, now: Timestamp) -> bool {
+        match self.get_mut(id) {
+            Some(pattern) => {
+                pattern.touch(now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Pattern `id`, if alive.
+    pub fn get(&self, id: u64) -> Option<&Pattern> {
+        let slot = *self.locations.get(&id)?;
+        let cluster = self.clusters.get(slot)?.as_ref()?;
+        cluster.patterns.iter().find(|p| p.id() == id)
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Pattern> {
+        let slot = *self.locations.get(&id)?;
+        let cluster = self.clusters.get_mut(slot)?.as_mut()?;
+        cluster.patterns.iter_mut().find(|p| p.id() == id)
+    }
+
+    /// The live patterns, by increasing id.
+    pub fn iter(&self) -> impl Iterator<Item = &Pattern> + '_ {
+        self.locations.keys().filter_map(|&id| self.get(id))
+    }
+
+    /// Every live pattern as `(score, id)` in eviction order (lowest score first, ties the
+    /// smaller id; §9.9), scored at `now` with the pool's `age_decay_factor`. The caller skips
+    /// what it must keep (the record's pattern, the grace period).
+    pub fn eviction_candidates(&self, now: Timestamp, decay: f64) -> Vec<(f64, u64)> {
+        let mut candidates: Vec<(f64, u64)> = self
+            .iter()
+            .map(|p| (eviction_score(p.uses(), p.created(), p.last_access(), now, decay), p.id()))
+            .collect();
+        sort_for_eviction(&mut candidates);
+        candidates
+    }
+
+    /// The number of live patterns.
+    pub fn len(&self) -> usize {
+        self.locations.len()
+    }
+
+    /// Whether no pattern is alive.
+    pub fn is_empty(&self) -> bool {
+        self.locations.is_empty()
+    }
+
+    /// The number of clusters (distinct signatures with a live pattern).
+    pub fn cluster_count(&self) -> usize {
+        self.clusters.len() - self.free_slots.len()
+    }
+
+    /// The sum of the live patterns' template lengths, in bytes.
+    pub fn template_bytes(&self) -> usize {
+        self.template_bytes
+    }
+
+    /// The id the next new pattern will get.
+    pub fn next_pattern_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Takes the next pattern id for a pattern kept outside the store, so that the translator
+    /// has one id space and never reuses an id (§8.2). (A zero-token text, e.g. the `v2` empty
+    /// content, can also go through [`add`](Self::add): it gets an empty template.)
+    pub fn reserve_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}
+
+/// The cluster in a slot the location table or the signature index points to: always live.
+fn live(slot: &mut Option<Cluster>) -> &mut Cluster {
+    slot.as_mut().expect("the location table and signature index only point to live clusters")
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

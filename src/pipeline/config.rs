@@ -1,0 +1,136 @@
+//! The Pipeline's configuration: the Transport's plus batching, compression and translator
+//! settings (spec `transport.md` §11, `encoding.md` §9.15).
+
+use std::time::Duration;
+
+use crate::codec::Compression;
+use crate::translator::TranslatorConfig;
+use crate::transport::{EndpointConfig, TransportConfig};
+use crate::wire::WireFormat;
+use crate::{ConfigError, Profile, duration_ms};
+
+/// Everything a [`Pipeline`](super::Pipeline) needs, with the spec's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineConfig {
+    /// Stream settings. Its `profile` is the Pipeline's profile; its `content_encoding` is
+    /// overwritten from `compression` at construction.
+    pub transport: TransportConfig,
+    /// The codec of every batch, batch 0 included (zstd level 1).
+    pub compression: Compression,
+    /// `v1` only: batch delta encoding; must match the intake (true).
+    pub v1_delta_encoding: bool,
+    /// `v1` only: send delete datums (true). `v2` never does.
+    pub send_deletes: bool,
+    /// Records per batch (1,000).
+    pub max_batch_items: u32,
+    /// Raw content bytes per batch (5,000,000).
+    pub max_batch_bytes: u64,
+    /// Flush deadline after a batch's first record (5 s).
+    pub batch_wait: Duration,
+    /// The translator's settings.
+    pub translator: TranslatorConfig,
+}
+
+impl PipelineConfig {
+    /// The defaults for the given endpoints (profile `v1`).
+    pub fn new(endpoints: Vec<EndpointConfig>) -> Self {
+        PipelineConfig {
+            transport: TransportConfig::new(endpoints),
+            compression: Compression::zstd(1),
+            v1_delta_encoding: true,
+            send_deletes: true,
+            max_batch_items: 1000,
+            max_batch_bytes: 5_000_000,
+            batch_wait: Duration::from_secs(5),
+            translator: TranslatorConfig::default(),
+        }
+    }
+
+    /// Sets the profile (and its default `send_empty_snapshot`).
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.transport = self.transport.with_profile(profile);
+        self
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.transport.profile
+    }
+
+    /// The wire format these settings select.
+    pub fn wire_format(&self) -> WireFormat {
+        WireFormat {
+            profile: self.profile(),
+            v1_delta_encoding: self.v1_delta_encoding,
+            send_deletes: self.send_deletes,
+        }
+    }
+
+    /// Checks every rule of `transport.md` §11; the error names the setting and the fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.transport.validate()?;
+        self.compression.validate()?;
+        self.translator.validate()?;
+        if self.max_batch_items == 0 {
+            return Err(ConfigError::new("max_batch_items", "must be at least 1 (1000 is the default)"));
+        }
+        if self.max_batch_bytes == 0 {
+            return Err(ConfigError::new("max_batch_bytes", "must be at least 1 (5000000 is the default)"));
+        }
+        if duration_ms(self.batch_wait) == 0 {
+            return Err(ConfigError::new("batch_wait", "must be at least 1 ms (5 s is the default)"));
+        }
+        let cap = self.transport.inflight_max_bytes;
+        if cap != 0 && cap < self.max_batch_bytes {
+            return Err(ConfigError::new(
+                "inflight_max_bytes",
+                format!(
+                    "must be 0 (no cap) or at least max_batch_bytes ({}), so that a full batch always fits",
+                    self.max_batch_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::ApiKey;
+
+    fn config() -> PipelineConfig {
+        PipelineConfig::new(vec![EndpointConfig::new("localhost", 443, ApiKey::new("key"))])
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(config().validate(), Ok(()));
+        assert_eq!(config().with_profile(Profile::V2).validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_violation_names_its_setting() {
+        type Breaker = Box<dyn Fn(&mut PipelineConfig)>;
+        let cases: Vec<(&str, Breaker)> = vec![
+            ("max_batch_items", Box::new(|c| c.max_batch_items = 0)),
+            ("max_batch_bytes", Box::new(|c| c.max_batch_bytes = 0)),
+            ("batch_wait", Box::new(|c| c.batch_wait = Duration::ZERO)),
+            ("inflight_max_bytes", Box::new(|c| c.transport.inflight_max_bytes = 4_999_999)),
+            ("compression.level", Box::new(|c| c.compression = Compression::zstd(0))),
+            (
+                "dictionary.eviction_low_watermark",
+                Box::new(|c| c.translator.dictionary.eviction_low_watermark = 0.8),
+            ),
+            ("endpoints", Box::new(|c| c.transport.endpoints.clear())),
+        ];
+        for (setting, break_it) in cases {
+            let mut c = config();
+            break_it(&mut c);
+            assert_eq!(c.validate().map_err(|e| e.setting), Err(setting.to_owned()));
+        }
+        let mut c = config();
+        c.transport.inflight_max_bytes = 5_000_000;
+        assert_eq!(c.validate(), Ok(()));
+    }
+}

@@ -1,0 +1,188 @@
+//! One stream's state and the handling of one batch (`transport.md` §16 rules 2–6).
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+
+use super::config::ReceiverConfig;
+use super::delta::{V1Delta, V2Delta};
+use super::error::{BatchError, Violation};
+use super::log::ReceivedLog;
+use super::metrics::ReceiverMetrics;
+use super::sequence::DatumSlices;
+use super::state::Tables;
+use super::{v1, v2};
+use crate::codec::{self, ContentEncoding};
+use crate::proto;
+use crate::{Profile, Timestamp};
+
+/// How many more bytes the batch may deliver (§16 rule 5), so that one log cannot grow
+/// without bound before it is counted (a template or a schema can repeat a large dictionary
+/// entry many times).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Budget {
+    /// Bytes left before `max_delivered_bytes_per_batch`.
+    pub(super) remaining: u64,
+    /// The configured limit, for the error.
+    pub(super) limit: u64,
+}
+
+impl Budget {
+    /// Refuses `used` bytes when they pass what is left.
+    pub(super) fn check(&self, used: u64) -> Result<(), Violation> {
+        if used > self.remaining { Err(Violation::DeliveredBytesExceeded(self.limit)) } else { Ok(()) }
+    }
+
+    /// Refuses wire text whose unescaped bytes must pass what is left: unescaping turns at
+    /// most four bytes of text into one, never fewer than four into one.
+    pub(super) fn check_wire_text(&self, text_len: usize) -> Result<(), Violation> {
+        self.check((text_len as u64).div_ceil(4))
+    }
+}
+
+/// What one batch produced while it was applied; discarded when the batch fails.
+pub(super) struct Batch {
+    snapshot: bool,
+    pub(super) v1_delta_encoding: bool,
+    pub(super) max_json_depth: usize,
+    max_delivered_bytes: u64,
+    delivered_bytes: u64,
+    pub(super) logs: Vec<ReceivedLog>,
+    /// `ignored_fields` counts (`wire.md` §9.2).
+    pub(super) ignored: BTreeMap<&'static str, u64>,
+}
+
+impl Batch {
+    /// Batch 0 may hold only define datums.
+    pub(super) fn require_regular(&self) -> Result<(), Violation> {
+        if self.snapshot { Err(Violation::NotADefineInSnapshot) } else { Ok(()) }
+    }
+
+    /// Counts a field that was present but is ignored.
+    pub(super) fn ignore(&mut self, field: &'static str) {
+        *self.ignored.entry(field).or_default() += 1;
+    }
+
+    /// Adds a reconstructed log whose body counts `body_bytes` (§16 rule 5).
+    pub(super) fn deliver(&mut self, log: ReceivedLog, body_bytes: u64) -> Result<(), Violation> {
+        self.delivered_bytes =
+            self.delivered_bytes.saturating_add(body_bytes).saturating_add(log.metadata_bytes());
+        if self.delivered_bytes > self.max_delivered_bytes {
+            return Err(Violation::DeliveredBytesExceeded(self.max_delivered_bytes));
+        }
+        self.logs.push(log);
+        Ok(())
+    }
+
+    /// What the batch may still deliver.
+    pub(super) fn budget(&self) -> Budget {
+        Budget {
+            remaining: self.max_delivered_bytes.saturating_sub(self.delivered_bytes),
+            limit: self.max_delivered_bytes,
+        }
+    }
+
+    /// Bytes the delivered logs count.
+    pub(super) fn delivered_bytes(&self) -> u64 {
+        self.delivered_bytes
+    }
+}
+
+/// The outcome of a batch the stream accepted.
+pub(super) struct Applied {
+    pub(super) logs: Vec<ReceivedLog>,
+    pub(super) delivered_bytes: u64,
+}
+
+/// Everything the receiver holds for one open stream.
+#[derive(Debug)]
+pub(super) struct Stream {
+    pub(super) profile: Profile,
+    encoding: ContentEncoding,
+    /// The id of the last accepted batch.
+    last_batch: Option<u32>,
+    pub(super) tables: Tables,
+    /// When the stream times out unless a batch arrives.
+    pub(super) deadline: Timestamp,
+}
+
+impl Stream {
+    pub(super) fn new(profile: Profile, encoding: ContentEncoding, deadline: Timestamp) -> Self {
+        Stream { profile, encoding, last_batch: None, tables: Tables::default(), deadline }
+    }
+
+    /// Checks, decodes and applies one batch. On error the stream must end: its state may hold
+    /// part of the failed batch.
+    pub(super) fn handle_batch(
+        &mut self,
+        config: &ReceiverConfig,
+        batch_id: u32,
+        data: &[u8],
+        metrics: &mut ReceiverMetrics,
+    ) -> Result<Applied, BatchError> {
+        let fail = |datum, violation| BatchError { batch_id, datum, violation };
+        let expected = match self.last_batch {
+            None => (batch_id <= 1).then_some(batch_id),
+            Some(n) => n.checked_add(1).filter(|&next| next == batch_id),
+        };
+        if expected.is_none() {
+            let expected = match self.last_batch {
+                None => "0 or 1".to_owned(),
+                Some(n) => n
+                    .checked_add(1)
+                    .map_or_else(|| "none (the id space is used up)".into(), |n| n.to_string()),
+            };
+            return Err(fail(None, Violation::BatchOutOfSequence { got: batch_id, expected }));
+        }
+        let payload = codec::decompress(self.encoding, data, config.max_decompressed_bytes)
+            .map_err(|e| fail(None, Violation::from(e)))?;
+        metrics.decompressed_bytes = metrics.decompressed_bytes.saturating_add(payload.len() as u64);
+        DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;
+
+        let mut batch = Batch {
+            snapshot: batch_id == 0,
+            v1_delta_encoding: config.v1_delta_encoding,
+            max_json_depth: config.max_json_depth,
+            max_delivered_bytes: config.max_delivered_bytes_per_batch,
+            delivered_bytes: 0,
+            logs: Vec::new(),
+            ignored: BTreeMap::new(),
+        };
+        let result = self.apply_all(&payload, &mut batch, config.max_state_bytes);
+        for (field, n) in std::mem::take(&mut batch.ignored) {
+            *metrics.ignored_fields.entry(field).or_default() += n;
+        }
+        result.map_err(|(index, kind, violation)| fail(Some((index, kind)), violation))?;
+        self.last_batch = Some(batch_id);
+        Ok(Applied { delivered_bytes: batch.delivered_bytes(), logs: batch.logs })
+    }
+
+    fn apply_all(
+        &mut self,
+        payload: &[u8],
+        batch: &mut Batch,
+        max_state_bytes: u64,
+    ) -> Result<(), (usize, &'static str, Violation)> {
+        let mut v1_delta = V1Delta::default();
+        let mut v2_delta = V2Delta::default();
+        for (index, slice) in DatumSlices::new(payload).enumerate() {
+            let slice = slice.map_err(|v| (index, "datum", v))?;
+            let (kind, result) = match self.profile {
+                Profile::V1 => match proto::v1::Datum::decode(slice) {
+                    Ok(datum) => (v1::kind(&datum), v1::apply(&mut self.tables, batch, &mut v1_delta, datum)),
+                    Err(e) => ("datum", Err(Violation::MalformedDatum(e.to_string()))),
+                },
+                Profile::V2 => match proto::v2::LogDatum::decode(slice) {
+                    Ok(datum) => (v2::kind(&datum), v2::apply(&mut self.tables, batch, &mut v2_delta, datum)),
+                    Err(e) => ("datum", Err(Violation::MalformedDatum(e.to_string()))),
+                },
+            };
+            result.map_err(|v| (index, kind, v))?;
+            let size = self.tables.bytes();
+            if size > max_state_bytes {
+                return Err((index, kind, Violation::StateTooLarge { size, limit: max_state_bytes }));
+            }
+        }
+        Ok(())
+    }
+}

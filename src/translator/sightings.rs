@@ -1,0 +1,124 @@
+//! The sighting table of dynamic-string admission (spec `encoding.md` §9.8).
+//!
+//! A dynamic string (a wildcard value or a JSON string value) that is a candidate becomes a
+//! dictionary entry on its `admission_threshold`-th sighting (2 by default), so the first
+//! occurrence of a repeated value travels inline. The table is bounded: when it holds
+//! `max_dynamic_candidates` strings, new strings are not tracked. The stale sweep drops
+//! candidates not seen within the stale TTL (§9.10), so a full table recovers.
+//!
+//! Deciding and committing are separate, as the translator decides a record's admissions
+//! before it knows whether they fit under the state bound (§9.11).
+
+use std::collections::HashMap;
+
+use crate::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Sighting {
+    count: u32,
+    last_seen: Timestamp,
+}
+
+/// Candidate strings and how often they were seen.
+#[derive(Clone, Debug)]
+pub struct Sightings {
+    table: HashMap<String, Sighting>,
+    threshold: u32,
+    max_candidates: usize,
+}
+
+impl Sightings {
+    /// An empty table admitting on the `threshold`-th sighting, tracking at most
+    /// `max_candidates` strings.
+    pub fn new(threshold: u32, max_candidates: usize) -> Self {
+        Sightings { table: HashMap::new(), threshold: threshold.max(1), max_candidates }
+    }
+
+    /// Whether one more sighting of `value` would admit it (nothing changes).
+    pub fn would_admit(&self, value: &str) -> bool {
+        let seen = self.table.get(value).map_or(0, |s| s.count);
+        if seen == 0 && self.table.len() >= self.max_candidates && self.threshold > 1 {
+            return false; // full: a new string is not tracked, so it can never reach the threshold
+        }
+        seen + 1 >= self.threshold
+    }
+
+    /// Records one sighting of `value` at `now`; returns whether it is admitted now. An
+    /// admitted string leaves the table (it is an entry from now on).
+    pub fn sight(&mut self, value: &str, now: Timestamp) -> bool {
+        if self.would_admit(value) {
+            self.table.remove(value);
+            return true;
+        }
+        if let Some(s) = self.table.get_mut(value) {
+            s.count += 1;
+            s.last_seen = s.last_seen.max(now);
+        } else if self.table.len() < self.max_candidates {
+            self.table.insert(value.to_owned(), Sighting { count: 1, last_seen: now });
+        }
+        false
+    }
+
+    /// Drops the candidates not seen for `ttl_ms` (the stale sweep, §9.10).
+    pub fn drop_stale(&mut self, now: Timestamp, ttl_ms: u64) {
+        self.table.retain(|_, s| now.millis_since(s.last_seen) < ttl_ms);
+    }
+
+    /// Strings currently tracked.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether no string is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_is_admitted_on_its_second_sighting_by_default() {
+        let mut s = Sightings::new(2, 10);
+        assert!(!s.would_admit("abc"));
+        assert!(!s.sight("abc", Timestamp(0)));
+        assert!(s.would_admit("abc"));
+        assert!(s.sight("abc", Timestamp(1)));
+        assert!(s.is_empty(), "an admitted string leaves the table");
+    }
+
+    #[test]
+    fn would_admit_changes_nothing() {
+        let mut s = Sightings::new(3, 10);
+        for _ in 0..5 {
+            assert!(!s.would_admit("x"));
+        }
+        s.sight("x", Timestamp(0));
+        s.sight("x", Timestamp(0));
+        assert!(s.would_admit("x"));
+        assert!(s.sight("x", Timestamp(0)));
+    }
+
+    #[test]
+    fn a_full_table_tracks_no_new_string_until_the_sweep_frees_it() {
+        let mut s = Sightings::new(2, 2);
+        s.sight("a", Timestamp(0));
+        s.sight("b", Timestamp(100));
+        assert!(!s.sight("c", Timestamp(100)));
+        assert!(!s.sight("c", Timestamp(100)), "not tracked, so never admitted");
+        assert!(s.sight("a", Timestamp(100)), "tracked strings still reach the threshold");
+        s.sight("d", Timestamp(200)); // takes the slot "a" left
+        s.drop_stale(Timestamp(300_100), 300_000);
+        assert_eq!(s.len(), 1, "b (seen at 100) is stale, d is not");
+        assert!(!s.sight("c", Timestamp(300_100)));
+        assert!(s.sight("c", Timestamp(300_200)));
+    }
+
+    #[test]
+    fn threshold_one_admits_at_once_even_when_full() {
+        let mut s = Sightings::new(1, 0);
+        assert!(s.sight("x", Timestamp(0)));
+    }
+}

@@ -1,0 +1,192 @@
+use std::time::Duration;
+
+use super::*;
+
+fn translator(profile: Profile, config: TranslatorConfig) -> Translator {
+    Translator::new(WireFormat::new(profile), config, Timestamp(0))
+}
+
+fn run(t: &mut Translator, now: u64, record: &Record) -> Vec<Datum> {
+    let mut out = Vec::new();
+    t.translate(Timestamp(now), record, &mut out);
+    out
+}
+
+fn dict(id: u64, value: &str) -> Datum {
+    Datum::State(StateChange::DictDefine(DictDef { id, value: value.into() }))
+}
+
+fn log_of(datums: &[Datum]) -> &LogDatum {
+    match datums.last() {
+        Some(Datum::Log(l)) => l,
+        other => panic!("the last datum must be the log, got {other:?}"),
+    }
+}
+
+#[test]
+fn v1_raw_record_defines_status_then_tag_string_before_its_log() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let r =
+        Record::new(7, "hello").with_status("info").with_tag("env:prod").with_service("api").with_uuid("u-1");
+    let out = run(&mut t, 0, &r);
+    assert_eq!(out[..2], [dict(1, "info"), dict(2, "env:prod,service:api")]);
+    let log = log_of(&out);
+    assert_eq!(log.content, LogContent::Raw("hello".into()));
+    assert_eq!((log.status.clone(), log.tags.clone()), (Some(StringRef::Dict(1)), Some(StringRef::Dict(2))));
+    assert_eq!((log.service.clone(), log.uuid.as_deref(), log.timestamp_ms), (None, Some("u-1"), 7));
+    // The same metadata again: no new define.
+    assert_eq!(run(&mut t, 1, &r).len(), 1);
+    assert_eq!(t.dictionary().get(1).unwrap().uses, 2);
+    assert_eq!(t.metrics().raw_logs, 2);
+    assert_eq!(t.metrics().dict_entries_added, 2);
+}
+
+#[test]
+fn v2_ids_start_at_two_and_the_service_is_its_own_entry() {
+    let mut t = translator(Profile::V2, TranslatorConfig::default());
+    let r = Record::new(0, "x").with_service("api").with_status("info").with_hostname("h");
+    let out = run(&mut t, 0, &r);
+    assert_eq!(out[..3], [dict(2, "api"), dict(3, "info"), dict(4, "hostname:h")]);
+    let log = log_of(&out);
+    assert_eq!(log.service, Some(StringRef::Dict(2)));
+}
+
+#[test]
+fn equal_strings_in_two_slots_share_one_entry() {
+    let mut t = translator(Profile::V2, TranslatorConfig::default());
+    let out = run(&mut t, 0, &Record::new(0, "x").with_service("same").with_status("same"));
+    assert_eq!(out.len(), 2);
+    let log = log_of(&out);
+    assert_eq!(
+        (log.service.clone(), log.status.clone()),
+        (Some(StringRef::Dict(2)), Some(StringRef::Dict(2)))
+    );
+}
+
+#[test]
+fn empty_content_is_raw_in_v1_and_an_empty_pattern_in_v2() {
+    let mut v1 = translator(Profile::V1, TranslatorConfig::raw());
+    assert_eq!(log_of(&run(&mut v1, 0, &Record::new(0, ""))).content, LogContent::Raw(String::new()));
+    let mut v2 = translator(Profile::V2, TranslatorConfig::raw());
+    let out = run(&mut v2, 0, &Record::new(0, ""));
+    assert_eq!(
+        out[0],
+        Datum::State(StateChange::PatternDefine(PatternDef {
+            id: 1,
+            template: String::new(),
+            pos_list: vec![]
+        }))
+    );
+    assert_eq!(log_of(&out).content, LogContent::Pattern { pattern_id: 1, values: vec![], json: None });
+    // Reused while live, no second define.
+    assert_eq!(run(&mut v2, 1, &Record::new(0, "")).len(), 1);
+    assert_eq!(v2.metrics().pattern_logs, 2);
+}
+
+#[test]
+fn invalid_utf8_is_sent_escaped_as_raw_text() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let out = run(&mut t, 0, &Record::new(0, &b"a\xffb"[..]));
+    let LogContent::Raw(text) = &log_of(&out).content else { panic!("must be raw") };
+    assert_eq!(crate::escape::unescape(text).as_ref(), b"a\xffb");
+    assert_ne!(text.as_bytes(), b"a\xffb");
+}
+
+#[test]
+fn state_size_is_the_exact_serialized_size_of_the_live_defines() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut defines = Vec::new();
+    for i in 0..20 {
+        let out = run(&mut t, i, &Record::new(0, "x").with_tag(format!("t{i}")).with_status("info"));
+        defines.extend(out.into_iter().filter_map(|d| match d {
+            Datum::State(c) => Some(c),
+            Datum::Log(_) => None,
+        }));
+    }
+    let bytes = WireFormat::new(Profile::V1).serialize_defines(&defines).unwrap();
+    assert_eq!(t.state_size_bytes(), bytes.len() as u64);
+}
+
+#[test]
+fn byte_eviction_keeps_the_state_under_its_bound_and_deletes_come_first() {
+    let config = TranslatorConfig { state_max_bytes: 60, ..TranslatorConfig::default() };
+    let mut t = translator(Profile::V1, config);
+    let mut seen_delete = false;
+    for i in 0..50u64 {
+        let out =
+            run(&mut t, i, &Record::new(0, "x").with_tag(format!("tag-number-{i}")).with_status("info"));
+        assert!(t.state_size_bytes() <= 60, "state {} above the bound", t.state_size_bytes());
+        let first_non_delete =
+            out.iter().position(|d| !matches!(d, Datum::State(c) if c.is_delete())).unwrap();
+        assert!(out[first_non_delete..].iter().all(|d| !matches!(d, Datum::State(c) if c.is_delete())));
+        seen_delete |= first_non_delete > 0;
+        // Whatever the log references is live or inline.
+        let log = log_of(&out);
+        for r in [&log.status, &log.tags].into_iter().flatten() {
+            if let StringRef::Dict(id) = r {
+                assert!(t.dictionary().get(*id).is_some());
+            }
+        }
+    }
+    assert!(seen_delete);
+    assert!(t.metrics().dict_entries_removed > 0);
+}
+
+#[test]
+fn v1_falls_back_to_inline_tags_and_status_when_nothing_fits() {
+    let config = TranslatorConfig { state_max_bytes: 10, ..TranslatorConfig::default() };
+    let mut t = translator(Profile::V1, config);
+    let out = run(&mut t, 0, &Record::new(0, "x").with_tag("a-rather-long-tag-string").with_status("info"));
+    assert_eq!(out.len(), 1);
+    let log = log_of(&out);
+    assert_eq!(log.tags, Some(StringRef::Inline("a-rather-long-tag-string".into())));
+    assert_eq!(log.status, Some(StringRef::Inline("info".into())));
+    assert_eq!(t.state_size_bytes(), 0);
+}
+
+#[test]
+fn v2_records_whose_metadata_cannot_fit_are_too_large() {
+    let config = TranslatorConfig { state_max_bytes: 20, ..TranslatorConfig::default() };
+    let t = translator(Profile::V2, config);
+    assert!(t.is_too_large(&Record::new(0, "x").with_tag("a-rather-long-tag-string"), 100));
+    assert!(!t.is_too_large(&Record::new(0, "x").with_tag("short"), 100));
+    assert!(t.is_too_large(&Record::new(0, "x".repeat(101)), 100));
+    assert!(!t.is_too_large(&Record::new(0, "x".repeat(100)), 100));
+    let v1 = translator(Profile::V1, TranslatorConfig { state_max_bytes: 20, ..TranslatorConfig::default() });
+    assert!(!v1.is_too_large(&Record::new(0, "x").with_tag("a-rather-long-tag-string"), 100));
+}
+
+#[test]
+fn count_eviction_brings_the_dictionary_to_its_low_watermark() {
+    let mut config = TranslatorConfig::default();
+    config.dictionary.max_entries = 10; // evict above 8, down to 7
+    let mut t = translator(Profile::V1, config);
+    for i in 0..9u64 {
+        run(&mut t, i, &Record::new(0, "x").with_tag(format!("t{i}")));
+    }
+    assert_eq!(t.dictionary().len(), 7);
+    // The record's own entry survives; the least used, oldest ones went first.
+    assert!(t.dictionary().id_of("t8").is_some());
+    assert!(t.dictionary().id_of("t0").is_none());
+}
+
+#[test]
+fn stale_sweep_deletes_entries_unused_for_the_ttl() {
+    let mut config = TranslatorConfig::default();
+    config.patterns.stale_ttl = Duration::from_secs(300);
+    let mut t = translator(Profile::V1, config);
+    run(&mut t, 0, &Record::new(0, "x").with_tag("old"));
+    run(&mut t, 290_000, &Record::new(0, "x").with_tag("recent"));
+    let out = run(&mut t, 320_000, &Record::new(0, "x").with_tag("recent"));
+    assert_eq!(out[0], Datum::State(StateChange::DictDelete(1)));
+    assert!(t.dictionary().id_of("recent").is_some());
+}
+
+#[test]
+fn raw_mode_and_the_pattern_seam_send_text_raw() {
+    for config in [TranslatorConfig::raw(), TranslatorConfig::default()] {
+        let mut t = translator(Profile::V2, config);
+        let out = run(&mut t, 0, &Record::new(0, "user 42 logged in"));
+        assert_eq!(log_of(&out).content, LogContent::Raw("user 42 logged in".into()));
+    }
+}

@@ -1,0 +1,151 @@
+//! Property tests of the pattern store: losslessness (`encoding.md` §9.2) and determinism.
+
+use proptest::prelude::*;
+use stateful_logs::Timestamp;
+use stateful_logs::pattern::{PatternConfig, PatternStore};
+
+/// Template insertion (`wire.md` §9.4).
+fn insert(template: &str, pos_list: &[u32], values: &[&str]) -> String {
+    assert_eq!(pos_list.len(), values.len());
+    let mut text = String::new();
+    let mut previous = 0;
+    for (&pos, value) in pos_list.iter().zip(values) {
+        text.push_str(&template[previous..pos as usize]);
+        text.push_str(value);
+        previous = pos as usize;
+    }
+    text.push_str(&template[previous..]);
+    text
+}
+
+/// Lines that share structure, so they land in the same clusters and widen patterns.
+fn similar_line() -> impl Strategy<Value = String> {
+    let word = prop::sample::select(vec!["user", "job", "GET", "INFO", "error", "blk_1", "héllo", "x"]);
+    let number = prop::sample::select(vec!["1", "42", "200", "10.0.0.1", "2024-01-02", "12:30:00", "-7"]);
+    let sep = prop::sample::select(vec![" ", "  ", "\t", "=", ": ", "/", ", "]);
+    prop::collection::vec((word, sep.clone(), number, sep), 1..5).prop_map(|parts| {
+        parts.into_iter().map(|(w, s1, n, s2)| format!("{w}{s1}{n}{s2}")).collect::<String>()
+    })
+}
+
+/// Keeps failing cases next to this file (integration tests have no `lib.rs` for proptest's
+/// default location).
+fn persisted() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/pattern_lossless.proptest-regressions"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
+fn config() -> impl Strategy<Value = PatternConfig> {
+    (any::<bool>(), 0usize..4, 0usize..4, 0usize..4).prop_map(
+        |(protect, cardinality, max_per_cluster, budget)| PatternConfig {
+            first_word_protection: protect,
+            first_word_max_cardinality: cardinality,
+            max_patterns_per_cluster: max_per_cluster,
+            pattern_scan_budget: budget,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(persisted())]
+
+    /// Invariant: for arbitrary text, the template with the values inserted at `pos_list`
+    /// gives back exactly the text, under any configuration.
+    #[test]
+    fn template_plus_values_rebuild_arbitrary_lines(config in config(), lines in prop::collection::vec(any::<String>(), 1..20)) {
+        let mut store = PatternStore::new(config);
+        for (i, line) in lines.iter().enumerate() {
+            let m = store.add(line, Timestamp(i as u64)).unwrap();
+            prop_assert_eq!(insert(m.template, m.pos_list, &m.values), line.as_str());
+        }
+    }
+
+    /// Invariant: the same holds for sequences of similar lines, which merge and force-widen.
+    #[test]
+    fn template_plus_values_rebuild_similar_lines(config in config(), lines in prop::collection::vec(similar_line(), 1..40)) {
+        let mut store = PatternStore::new(config);
+        for (i, line) in lines.iter().enumerate() {
+            let m = store.add(line, Timestamp(i as u64)).unwrap();
+            prop_assert_eq!(insert(m.template, m.pos_list, &m.values), line.as_str());
+            // Every live pattern keeps sorted offsets inside its template.
+            let id = m.pattern_id;
+            let pattern = store.get(id).unwrap();
+            prop_assert!(pattern.pos_list().windows(2).all(|w| w[0] <= w[1]));
+            prop_assert!(pattern.pos_list().last().is_none_or(|&p| p as usize <= pattern.template().len()));
+        }
+        let template_bytes: usize = store.iter().map(|p| p.template().len()).sum();
+        prop_assert_eq!(store.template_bytes(), template_bytes);
+    }
+
+    /// Invariant: two stores fed the same lines (with removals) give the same ids, changes,
+    /// templates and values; ids of removed patterns are never given again.
+    #[test]
+    fn same_lines_give_same_patterns(config in config(), lines in prop::collection::vec((similar_line(), any::<bool>()), 1..40)) {
+        let mut a = PatternStore::new(config);
+        let mut b = PatternStore::new(config);
+        let mut removed = Vec::new();
+        for (i, (line, remove)) in lines.iter().enumerate() {
+            let now = Timestamp(i as u64);
+            let ma = a.add(line, now).unwrap();
+            let ra = (ma.pattern_id, ma.change, ma.template.to_owned(), ma.pos_list.to_vec(), ma.values.clone());
+            let mb = b.add(line, now).unwrap();
+            let rb = (mb.pattern_id, mb.change, mb.template.to_owned(), mb.pos_list.to_vec(), mb.values.clone());
+            prop_assert!(!removed.contains(&ra.0));
+            prop_assert_eq!(&ra, &rb);
+            if *remove {
+                a.remove(ra.0);
+                b.remove(ra.0);
+                removed.push(ra.0);
+            }
+        }
+    }
+}
+
+/// Everything observable about a store's patterns, by id.
+fn snapshot(store: &PatternStore) -> Vec<(u64, String, Vec<u32>, u64, Timestamp, Timestamp)> {
+    store
+        .iter()
+        .map(|p| {
+            (p.id(), p.template().to_owned(), p.pos_list().to_vec(), p.uses(), p.created(), p.last_access())
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(persisted())]
+
+    /// Invariant: a prepared log that is not committed leaves the store unchanged (the raw
+    /// fallback), and prepare + commit gives what `add` gives.
+    #[test]
+    fn uncommitted_prepare_changes_nothing_and_commit_equals_add(
+        config in config(),
+        lines in prop::collection::vec((similar_line(), any::<bool>()), 1..40),
+    ) {
+        let mut by_add = PatternStore::new(config);
+        let mut by_prepare = PatternStore::new(config);
+        for (i, (line, commit)) in lines.iter().enumerate() {
+            let now = Timestamp(i as u64);
+            let before = snapshot(&by_prepare);
+            let prepared = by_prepare.prepare(line).unwrap();
+            let (change, definition) = (prepared.change(), prepared.definition().map(|(t, p)| (t.to_owned(), p.to_vec())));
+            if !*commit {
+                drop(prepared);
+                prop_assert_eq!(snapshot(&by_prepare), before);
+                continue;
+            }
+            let m = by_prepare.commit(prepared, now);
+            prop_assert_eq!(m.change, change);
+            if let Some((template, pos_list)) = definition {
+                prop_assert_eq!((m.template, m.pos_list), (template.as_str(), pos_list.as_slice()));
+            }
+            let committed = (m.pattern_id, m.change, m.template.to_owned(), m.values.clone());
+            let a = by_add.add(line, now).unwrap();
+            prop_assert_eq!(committed, (a.pattern_id, a.change, a.template.to_owned(), a.values.clone()));
+        }
+    }
+}
