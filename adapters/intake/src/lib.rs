@@ -21,12 +21,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use stateful_logs::receiver::{ApiKeys, Receiver, ReceiverConfig};
 use stateful_logs::{Profile, StreamId};
 use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 
 pub use faults::StreamFault;
-pub use processor::{IntakeAction, PassThrough, Processor, ReceivedLog};
+pub use processor::{IntakeAction, LogBody, PassThrough, Processor, ReceivedLog};
 pub use service::{IntakeService, IntakeStats};
 
 use service::Shared;
@@ -61,26 +62,22 @@ pub enum IntakeError {
     Config(#[from] stateful_logs::ConfigError),
 }
 
-enum Mode {
-    PassThrough,
-}
-
 /// Settings of an intake.
 pub struct IntakeBuilder {
+    receiver: Box<ReceiverConfig>,
     api_keys: Vec<String>,
-    profiles: Vec<Profile>,
-    max_decompressed_bytes: usize,
-    mode: Mode,
+    profiles: Option<Vec<Profile>>,
+    pass_through: bool,
     ack_delay: Duration,
 }
 
 impl Default for IntakeBuilder {
     fn default() -> Self {
         IntakeBuilder {
+            receiver: Box::default(),
             api_keys: Vec::new(),
-            profiles: Profile::ALL.to_vec(),
-            max_decompressed_bytes: 64 * 1024 * 1024,
-            mode: Mode::PassThrough,
+            profiles: None,
+            pass_through: false,
             ack_delay: Duration::ZERO,
         }
     }
@@ -93,21 +90,24 @@ impl IntakeBuilder {
         self
     }
 
+    /// The receiver's settings (profiles, limits, `v1_delta_encoding`; `transport.md` §16).
+    /// Its `api_keys` are replaced by those given with [`IntakeBuilder::api_key`] when any.
+    pub fn receiver_config(mut self, config: ReceiverConfig) -> Self {
+        self.receiver = Box::new(config);
+        self
+    }
+
     /// The profiles served (both by default).
     pub fn profiles(mut self, profiles: &[Profile]) -> Self {
-        self.profiles = profiles.to_vec();
+        self.receiver.profiles = profiles.to_vec();
+        self.profiles = Some(profiles.to_vec());
         self
     }
 
-    /// Decompressed bytes per batch (64 MiB); request messages may be 64 KiB larger.
-    pub fn max_decompressed_bytes(mut self, bytes: usize) -> Self {
-        self.max_decompressed_bytes = bytes;
-        self
-    }
-
-    /// Serves the JSON baseline: acks every batch and delivers the objects of its JSON array.
+    /// Serves the JSON baseline: acks every batch and delivers the objects of its JSON array
+    /// (same profiles, keys and size limit).
     pub fn pass_through(mut self) -> Self {
-        self.mode = Mode::PassThrough;
+        self.pass_through = true;
         self
     }
 
@@ -117,25 +117,31 @@ impl IntakeBuilder {
         self
     }
 
-    fn processor(&self) -> Result<Box<dyn Processor>, stateful_logs::ConfigError> {
-        match self.mode {
-            Mode::PassThrough => Ok(Box::new(PassThrough::new(
-                self.profiles.clone(),
-                self.api_keys.clone(),
-                self.max_decompressed_bytes,
-            ))),
+    /// The processor and the largest request message it accepts.
+    fn processor(&self) -> Result<(Box<dyn Processor>, usize, bool), stateful_logs::ConfigError> {
+        let mut config = (*self.receiver).clone();
+        if !self.api_keys.is_empty() {
+            config.api_keys = ApiKeys::set(self.api_keys.iter().cloned());
         }
+        let accepts_any = config.api_keys.accepts_any();
+        let limit = config.max_decompressed_bytes + MESSAGE_OVERHEAD;
+        if self.pass_through {
+            let profiles = self.profiles.clone().unwrap_or_else(|| config.profiles.clone());
+            let pass = PassThrough::new(profiles, self.api_keys.clone(), config.max_decompressed_bytes);
+            return Ok((Box::new(pass), limit, accepts_any));
+        }
+        Ok((Box::new(Receiver::new(config)?), limit, accepts_any))
     }
 
     /// Starts serving on `address` (`"127.0.0.1:0"` picks a free port).
     pub async fn bind(self, address: &str) -> Result<Intake, IntakeError> {
-        let processor = self.processor()?;
-        if self.api_keys.is_empty() {
+        let (processor, max_message_bytes, accepts_any) = self.processor()?;
+        if accepts_any {
             tracing::warn!("the intake accepts ANY API key: authentication is off (no key configured)");
         }
         let (sink, deliveries) = async_channel::unbounded();
         let (timer_kick, kicks) = async_channel::bounded(1);
-        let shared = Shared::new(processor, sink, self.max_decompressed_bytes + MESSAGE_OVERHEAD, timer_kick);
+        let shared = Shared::new(processor, sink, max_message_bytes, timer_kick);
         shared.faults.lock().unwrap_or_else(|p| p.into_inner()).ack_delay = self.ack_delay;
         let timer = tokio::spawn(run_timer(shared.clone(), kicks)).abort_handle();
         let listener = TcpListener::bind(address)
@@ -169,7 +175,7 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// A builder with the defaults: both profiles, any key, 64 MiB per batch.
+    /// A builder with the receiver's defaults: both profiles, any key, 64 MiB per batch.
     pub fn builder() -> IntakeBuilder {
         IntakeBuilder::default()
     }

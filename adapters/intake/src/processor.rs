@@ -5,14 +5,7 @@ use bytes::Bytes;
 use stateful_logs::codec::{ContentEncoding, decompress};
 use stateful_logs::{Profile, StreamId, Timestamp};
 
-/// One delivered log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReceivedLog {
-    /// Milliseconds since the Unix epoch.
-    pub timestamp_ms: i64,
-    /// The log's body bytes.
-    pub body: Vec<u8>,
-}
+pub use stateful_logs::receiver::{LogBody, ReceivedLog};
 
 /// What the server must do for a stream (the receiver's actions, `transport.md` §16).
 #[derive(Clone, Debug, PartialEq)]
@@ -82,7 +75,7 @@ pub struct PassThrough {
     profiles: Vec<Profile>,
     api_keys: Vec<String>,
     max_decompressed_bytes: usize,
-    streams: std::collections::HashMap<StreamId, ContentEncoding>,
+    streams: std::collections::HashMap<StreamId, (Profile, ContentEncoding)>,
     actions: std::collections::VecDeque<IntakeAction>,
 }
 
@@ -104,7 +97,7 @@ impl PassThrough {
     }
 }
 
-fn parse_json_batch(json: &[u8]) -> Result<Vec<ReceivedLog>, String> {
+fn parse_json_batch(profile: Profile, json: &[u8]) -> Result<Vec<ReceivedLog>, String> {
     let value: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| format!("batch is not JSON: {e}"))?;
     let array = value.as_array().ok_or("batch is not a JSON array")?;
@@ -113,7 +106,15 @@ fn parse_json_batch(json: &[u8]) -> Result<Vec<ReceivedLog>, String> {
         .map(|entry| {
             let message = entry.get("message").and_then(|m| m.as_str()).ok_or("entry without a message")?;
             let timestamp_ms = entry.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
-            Ok(ReceivedLog { timestamp_ms, body: message.as_bytes().to_vec() })
+            Ok(ReceivedLog {
+                profile,
+                timestamp_ms,
+                body: LogBody::Text(message.as_bytes().to_vec()),
+                status: None,
+                service: None,
+                tags: None,
+                uuid: None,
+            })
         })
         .collect()
 }
@@ -127,9 +128,9 @@ impl Processor for PassThrough {
         metadata: &[(String, String)],
     ) {
         let header = |name: &str| metadata.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-        if !Profile::from_path(path).is_some_and(|p| self.profiles.contains(&p)) {
+        let Some(profile) = Profile::from_path(path).filter(|p| self.profiles.contains(p)) else {
             return self.end(stream, UNIMPLEMENTED, format!("method {path} is not served"));
-        }
+        };
         if !self.api_keys.is_empty()
             && !header("dd-api-key").is_some_and(|k| self.api_keys.iter().any(|a| a == k))
         {
@@ -137,18 +138,20 @@ impl Processor for PassThrough {
         }
         match header("dd-content-encoding").and_then(ContentEncoding::from_header) {
             Some(encoding) => {
-                self.streams.insert(stream, encoding);
+                self.streams.insert(stream, (profile, encoding));
             }
             None => self.end(stream, INVALID_ARGUMENT, "missing or unknown dd-content-encoding"),
         }
     }
 
     fn handle_batch(&mut self, _now: Timestamp, stream: StreamId, batch_id: u32, data: Bytes) {
-        let Some(&encoding) = self.streams.get(&stream) else { return };
+        let Some(&(profile, encoding)) = self.streams.get(&stream) else { return };
         if batch_id != 0 {
             let logs = decompress(encoding, &data, self.max_decompressed_bytes)
                 .map_err(|e| format!("batch {batch_id}: {e}"))
-                .and_then(|json| parse_json_batch(&json).map_err(|e| format!("batch {batch_id}: {e}")));
+                .and_then(|json| {
+                    parse_json_batch(profile, &json).map_err(|e| format!("batch {batch_id}: {e}"))
+                });
             match logs {
                 Ok(logs) => self.actions.push_back(IntakeAction::Deliver { stream, batch_id, logs }),
                 Err(message) => return self.end(stream, INVALID_ARGUMENT, message),
@@ -175,5 +178,47 @@ impl Processor for PassThrough {
 
     fn poll_timeout(&self) -> Option<Timestamp> {
         None
+    }
+}
+
+/// The core's receiver as the intake's processor.
+impl Processor for stateful_logs::receiver::Receiver {
+    fn handle_stream_start(
+        &mut self,
+        now: Timestamp,
+        stream: StreamId,
+        path: &str,
+        metadata: &[(String, String)],
+    ) {
+        self.handle_stream_start(now, stream, path, metadata)
+    }
+    fn handle_batch(&mut self, now: Timestamp, stream: StreamId, batch_id: u32, data: Bytes) {
+        self.handle_batch(now, stream, batch_id, data)
+    }
+    fn handle_client_end(&mut self, now: Timestamp, stream: StreamId) {
+        self.handle_client_end(now, stream)
+    }
+    fn handle_client_reset(&mut self, now: Timestamp, stream: StreamId) {
+        self.handle_client_reset(now, stream)
+    }
+    fn handle_timeout(&mut self, now: Timestamp) {
+        self.handle_timeout(now)
+    }
+    fn poll_action(&mut self) -> Option<IntakeAction> {
+        use stateful_logs::receiver::ReceiverAction;
+        Some(match self.poll_action()? {
+            ReceiverAction::Deliver { stream, batch_id, logs } => {
+                IntakeAction::Deliver { stream, batch_id, logs }
+            }
+            ReceiverAction::SendStatus { stream, batch_id, status } => {
+                IntakeAction::SendStatus { stream, batch_id, status }
+            }
+            ReceiverAction::EndStream { stream, code, message } => {
+                IntakeAction::EndStream { stream, code, message }
+            }
+        })
+    }
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        self.poll_timeout()
     }
 }

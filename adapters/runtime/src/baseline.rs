@@ -138,8 +138,8 @@ impl Core for JsonCore {
         Ok(JsonCore {
             transport: Transport::new(transport_config, NoState, seed, now)?,
             compression: settings.compression,
-            max_items: settings.max_batch_items.max(1),
-            max_bytes: settings.max_batch_bytes.max(1),
+            max_items: (settings.max_batch_items as usize).max(1),
+            max_bytes: (settings.max_batch_bytes as usize).max(1),
             batch_wait_ms: duration_ms(settings.batch_wait),
             open: OpenBatch::default(),
             flush_waiting: false,

@@ -84,13 +84,7 @@ impl Default for ClientBuilder {
             tls: false,
             ca_file: None,
             headers: Vec::new(),
-            settings: CoreSettings {
-                transport: TransportConfig::new(Vec::new()),
-                compression: Compression::zstd(1),
-                max_batch_items: 1_000,
-                max_batch_bytes: 5_000_000,
-                batch_wait: Duration::from_secs(5),
-            },
+            settings: CoreSettings::new(Vec::new()),
             connection: ConnectionSettings::default(),
             pipelines: 1,
             input_queue: 1_024,
@@ -225,7 +219,7 @@ impl ClientBuilder {
     }
 
     /// Records per batch (1,000), raw bytes per batch (5,000,000) and longest wait (5 s).
-    pub fn batching(mut self, max_items: usize, max_bytes: usize, wait: Duration) -> Self {
+    pub fn batching(mut self, max_items: u32, max_bytes: u64, wait: Duration) -> Self {
         self.settings.max_batch_items = max_items;
         self.settings.max_batch_bytes = max_bytes;
         self.settings.batch_wait = wait;
@@ -264,9 +258,21 @@ impl ClientBuilder {
         self
     }
 
+    /// `v1` batch delta encoding (true); must match the intake.
+    pub fn v1_delta_encoding(mut self, on: bool) -> Self {
+        self.settings.v1_delta_encoding = on;
+        self
+    }
+
     /// Any other transport setting (`transport.md` §11).
     pub fn transport_config(mut self, edit: impl FnOnce(&mut TransportConfig)) -> Self {
         edit(&mut self.settings.transport);
+        self
+    }
+
+    /// Any other Pipeline setting (translator, deletes; `encoding.md` §9.15).
+    pub fn pipeline_config(mut self, edit: impl FnOnce(&mut CoreSettings)) -> Self {
+        edit(&mut self.settings);
         self
     }
 

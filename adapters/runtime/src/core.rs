@@ -2,12 +2,7 @@
 //! calls. Implemented for the record [`Pipeline`](stateful_logs::pipeline::Pipeline) and for the
 //! JSON baseline of the benchmark, so both travel over exactly the same driver.
 
-use std::time::Duration;
-
-use stateful_logs::codec::Compression;
-use stateful_logs::transport::{
-    Action, EndpointConfig, Failure, Metrics, Side, State, Transmit, TransportConfig,
-};
+use stateful_logs::transport::{Action, EndpointConfig, Failure, Metrics, Side, State, Transmit};
 use stateful_logs::{ConfigError, StreamId, Timestamp};
 
 /// Why a core refused a record; the record comes back unchanged.
@@ -21,20 +16,9 @@ pub enum RefusalReason {
     Closed,
 }
 
-/// Settings a core is built from: the transport's plus the batching and compression ones.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoreSettings {
-    /// Every transport setting (endpoints, profile, timeouts, capacity, …).
-    pub transport: TransportConfig,
-    /// Compression of `StatefulBatch.data`.
-    pub compression: Compression,
-    /// Records per batch (1,000).
-    pub max_batch_items: usize,
-    /// Raw content bytes per batch (5,000,000).
-    pub max_batch_bytes: usize,
-    /// Longest wait of a record in the open batch (5 s).
-    pub batch_wait: Duration,
-}
+/// Settings a core is built from: the Pipeline's (transport, batching, compression,
+/// translator); a core uses the parts it needs.
+pub type CoreSettings = stateful_logs::PipelineConfig;
 
 /// A sans-IO core the driver can run: records in, stream actions and acks out.
 pub trait Core: Send + 'static {
@@ -88,4 +72,81 @@ pub trait Core: Send + 'static {
     fn transport_metrics(&self) -> &Metrics;
     /// Exports core-specific metrics beyond the transport's (default: none).
     fn export_extra_metrics(&self, _pipeline: &str) {}
+}
+
+impl Core for stateful_logs::Pipeline {
+    type Record = stateful_logs::Record;
+
+    fn build(settings: &CoreSettings, seed: u64, now: Timestamp) -> Result<Self, ConfigError> {
+        stateful_logs::Pipeline::new(settings.clone(), seed, now)
+    }
+    fn ack_token(record: &Self::Record) -> Option<u64> {
+        record.ack_token
+    }
+    fn handle_record(
+        &mut self,
+        now: Timestamp,
+        record: Self::Record,
+    ) -> Result<(), (Self::Record, RefusalReason)> {
+        use stateful_logs::RejectReason;
+        self.handle_record(now, record).map_err(|rejected| {
+            let reason = match rejected.reason {
+                RejectReason::Full => RefusalReason::Full,
+                RejectReason::ShuttingDown => RefusalReason::ShuttingDown,
+                RejectReason::Closed => RefusalReason::Closed,
+            };
+            (rejected.record, reason)
+        })
+    }
+    fn input_ready(&self) -> bool {
+        self.input_ready()
+    }
+    fn flush(&mut self, now: Timestamp) {
+        self.flush(now)
+    }
+    fn handle_stream_opened(&mut self, now: Timestamp, stream: StreamId) {
+        self.handle_stream_opened(now, stream)
+    }
+    fn handle_stream_open_failed(&mut self, now: Timestamp, stream: StreamId, failure: Failure) {
+        self.handle_stream_open_failed(now, stream, failure)
+    }
+    fn handle_ack(&mut self, now: Timestamp, stream: StreamId, batch_id: u32, status: i32) {
+        self.handle_ack(now, stream, batch_id, status)
+    }
+    fn handle_stream_error(&mut self, now: Timestamp, stream: StreamId, side: Side, failure: Failure) {
+        self.handle_stream_error(now, stream, side, failure)
+    }
+    fn handle_timeout(&mut self, now: Timestamp) {
+        self.handle_timeout(now)
+    }
+    fn shutdown(&mut self, now: Timestamp, deadline: Option<Timestamp>) {
+        self.shutdown(now, deadline)
+    }
+    fn resume(&mut self, now: Timestamp) {
+        self.resume(now)
+    }
+    fn update_endpoint(&mut self, index: usize, endpoint: EndpointConfig) -> Result<(), ConfigError> {
+        self.update_endpoint(index, endpoint)
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        self.poll_action()
+    }
+    fn poll_transmit(&mut self, now: Timestamp, stream: StreamId) -> Option<Transmit> {
+        self.poll_transmit(now, stream)
+    }
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        self.poll_timeout()
+    }
+    fn endpoint(&self, index: usize) -> &EndpointConfig {
+        self.endpoint(index)
+    }
+    fn state(&self) -> State {
+        self.state()
+    }
+    fn transport_metrics(&self) -> &Metrics {
+        self.transport().metrics()
+    }
+    fn export_extra_metrics(&self, pipeline: &str) {
+        crate::metrics_export::export_pipeline(pipeline, &self.metrics());
+    }
 }

@@ -81,8 +81,9 @@ impl DeliveryCheck {
     pub fn take(&mut self, delivered: &Delivered) {
         self.streams.insert(delivered.stream);
         for log in &delivered.logs {
-            let (producer, seq) = parse_line(&log.body)
-                .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&log.body)));
+            let body = log.body_bytes();
+            let (producer, seq) = parse_line(&body)
+                .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&body)));
             let next = self.next.entry(producer).or_insert(0);
             if seq < *next {
                 self.duplicates += 1;
@@ -436,5 +437,21 @@ impl TestCore for crate::baseline::JsonCore {
 
     fn intake() -> IntakeBuilder {
         Intake::builder().pass_through()
+    }
+}
+
+/// The stateful encoding: the core's Pipeline against the core's Receiver.
+impl TestCore for stateful_logs::Pipeline {
+    fn record(producer: u32, seq: u32) -> Self::Record {
+        stateful_logs::Record::new(1_700_000_000_000 + i64::from(seq), line(producer, seq))
+            .with_status(if seq.is_multiple_of(10) { "warn" } else { "info" })
+            .with_service("checkout")
+            .with_hostname(format!("host-{producer}"))
+            .with_tag("env:test")
+            .with_ack_token(token(producer, seq))
+    }
+
+    fn intake() -> IntakeBuilder {
+        Intake::builder()
     }
 }

@@ -40,3 +40,36 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
     counter!("stateful_logs_ack_latency_ms_count", "pipeline" => p.clone()).absolute(m.ack_latency_ms.count);
     counter!("stateful_logs_ack_latency_ms_sum", "pipeline" => p).absolute(m.ack_latency_ms.sum);
 }
+
+/// Publishes the encoding metrics a Pipeline adds to the transport's.
+pub fn export_pipeline(pipeline: &str, m: &stateful_logs::pipeline::PipelineMetrics<'_>) {
+    let p = pipeline.to_owned();
+    gauge!("stateful_logs_state_size_bytes", "pipeline" => p.clone()).set(m.state_size_bytes as f64);
+    let t = m.translator;
+    let counters = [
+        ("stateful_logs_patterns_added", t.patterns_added),
+        ("stateful_logs_patterns_updated", t.patterns_updated),
+        ("stateful_logs_patterns_removed", t.patterns_removed),
+        ("stateful_logs_pattern_bytes_added", t.pattern_bytes_added),
+        ("stateful_logs_pattern_bytes_removed", t.pattern_bytes_removed),
+        ("stateful_logs_dict_entries_added", t.dict_entries_added),
+        ("stateful_logs_dict_entries_removed", t.dict_entries_removed),
+        ("stateful_logs_dict_entry_bytes_added", t.dict_entry_bytes_added),
+        ("stateful_logs_dict_entry_bytes_removed", t.dict_entry_bytes_removed),
+        ("stateful_logs_json_schemas_added", t.json_schemas_added),
+        ("stateful_logs_json_schemas_removed", t.json_schemas_removed),
+        ("stateful_logs_pattern_logs", t.pattern_logs),
+        ("stateful_logs_raw_logs", t.raw_logs),
+        ("stateful_logs_pattern_log_bytes", t.pattern_log_bytes),
+        ("stateful_logs_raw_log_bytes", t.raw_log_bytes),
+    ];
+    for (name, value) in counters {
+        counter!(name, "pipeline" => p.clone()).absolute(value);
+    }
+    for reason in ["too_large", "unacknowledged_at_shutdown"] {
+        counter!("stateful_logs_records_dropped", "pipeline" => p.clone(), "reason" => reason)
+            .absolute(m.records_dropped(reason));
+        counter!("stateful_logs_bytes_dropped", "pipeline" => p.clone(), "reason" => reason)
+            .absolute(m.bytes_dropped(reason));
+    }
+}

@@ -23,6 +23,26 @@ macro_rules! scenarios {
     )*};
 }
 
+mod stateful {
+    use super::*;
+    use stateful_logs::Pipeline;
+    scenarios!(Pipeline =>
+        happy_path_with_several_pipelines,
+        stream_killed_mid_flight_is_retransmitted,
+        server_eof_reconnects,
+        server_restart_on_the_same_port,
+        delayed_acks_are_awaited,
+        silent_server_ack_timeout_opens_a_new_stream,
+        lifetime_rotation_drains_under_load,
+        wrong_api_key_halts_and_resume_delivers,
+        wrong_profile_halts,
+        slow_server_backpressures_producers,
+        graceful_shutdown_delivers_pending_acks,
+        server_gone_during_shutdown_reports_unacknowledged,
+        failover_to_the_second_endpoint,
+    );
+}
+
 mod json_baseline {
     use super::*;
     scenarios!(JsonCore =>
