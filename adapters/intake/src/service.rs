@@ -42,6 +42,8 @@ pub struct IntakeStats {
     pub batches_received: u64,
     /// Acks sent.
     pub acks_sent: u64,
+    /// Bytes of `StatefulBatch.data` received.
+    pub bytes_received: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.
@@ -266,7 +268,10 @@ impl StreamingService<StatefulBatch> for StreamHandler {
                     }
                     match next {
                         Ok(Some(batch)) => {
-                            lock(&shared.stats).batches_received += 1;
+                            let mut stats = lock(&shared.stats);
+                            stats.batches_received += 1;
+                            stats.bytes_received += batch.data.len() as u64;
+                            drop(stats);
                             shared.with_processor(|p, now| {
                                 p.handle_batch(now, stream, batch.batch_id, batch.data)
                             });

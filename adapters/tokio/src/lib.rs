@@ -6,12 +6,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use stateful_logs_tokio::{ClientBuilder, BuildTokio, baseline::{JsonCore, LineRecord}};
-//! let client = ClientBuilder::new().endpoint("127.0.0.1", 4317).api_key("key").build_tokio::<JsonCore>()?;
+//! use stateful_logs_tokio::{BuildTokio, Client, ClientBuilder, Record};
+//! let client: Client = ClientBuilder::new().endpoint("127.0.0.1", 4317).api_key("key").build_tokio()?;
 //! let handle = client.handle();
-//! handle.send(LineRecord { timestamp_ms: 0, content: "hello".into(), ack_token: Some(1) }).await?;
+//! handle.send(Record::new(1_700_000_000_000, "GET /health 200").with_ack_token(1)).await?;
 //! let report = client.shutdown(std::time::Duration::from_secs(5)).await;
-//! assert!(report.unacknowledged.is_empty());
+//! println!("{} acked, {} not", report.acked, report.unacknowledged.len());
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -27,8 +27,12 @@ pub use stateful_logs_runtime::{
     DEFAULT_USER_AGENT, Handle, RefusalReason, Runtime, SendError, ShutdownReport, baseline,
 };
 
-/// A client running on tokio.
-pub type Client<C> = stateful_logs_runtime::Client<C>;
+pub use stateful_logs::transport::{AckEntry, AckOutcome, HaltError};
+pub use stateful_logs::{Pipeline, Profile, Record};
+
+/// A client running on tokio; its core is the stateful-encoding [`Pipeline`] unless another
+/// is named (for example the JSON baseline, [`baseline::JsonCore`]).
+pub type Client<C = Pipeline> = stateful_logs_runtime::Client<C>;
 
 /// Builds a [`ClientBuilder`] on the current tokio runtime.
 pub trait BuildTokio {
