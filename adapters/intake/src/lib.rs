@@ -1,0 +1,317 @@
+//! # stateful-logs-intake: the reference intake server
+//!
+//! A gRPC server on tokio (tonic's server codec over hyper's HTTP/2) that serves both method
+//! paths of the stateful logs protocol and hands every stream to the sans-IO receiver of the
+//! core: API key check, content encodings, limits, in-order acks. Reconstructed logs go to a
+//! channel ([`Intake::deliveries`]).
+//!
+//! For tests it injects faults ([`StreamFault`], [`Intake::set_ack_delay`],
+//! [`Intake::drop_connections`], [`Intake::stop`] / [`Intake::start`]), and for the benchmark
+//! baseline it can run a [`PassThrough`] processor instead of the receiver.
+//!
+//! **An empty API-key set accepts any key.** The intake logs a warning when it starts so.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod faults;
+mod processor;
+mod service;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use stateful_logs::receiver::{ApiKeys, Receiver, ReceiverConfig};
+use stateful_logs::{Profile, StreamId};
+use tokio::net::TcpListener;
+use tokio::task::AbortHandle;
+
+pub use faults::StreamFault;
+pub use processor::{IntakeAction, LogBody, PassThrough, Processor, ReceivedLog};
+pub use service::{IntakeService, IntakeStats};
+
+use service::Shared;
+
+/// Extra room above the decompressed-size limit for a request message (`wire.md` §1).
+pub const MESSAGE_OVERHEAD: usize = 64 * 1024;
+
+/// The logs of one acknowledged batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivered {
+    /// The intake's id of the stream (call) that carried it.
+    pub stream: StreamId,
+    /// The batch id on that stream.
+    pub batch_id: u32,
+    /// The reconstructed logs, in order.
+    pub logs: Vec<ReceivedLog>,
+}
+
+/// The intake could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// Binding the address failed.
+    #[error("cannot listen on {address}: {source}; pick a free port or address")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] stateful_logs::ConfigError),
+}
+
+/// Settings of an intake.
+pub struct IntakeBuilder {
+    receiver: Box<ReceiverConfig>,
+    api_keys: Vec<String>,
+    profiles: Option<Vec<Profile>>,
+    pass_through: bool,
+    ack_delay: Duration,
+}
+
+impl Default for IntakeBuilder {
+    fn default() -> Self {
+        IntakeBuilder {
+            receiver: Box::default(),
+            api_keys: Vec::new(),
+            profiles: None,
+            pass_through: false,
+            ack_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl IntakeBuilder {
+    /// Accepts this API key (repeat for several). With none, **any key is accepted**.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_keys.push(key.into());
+        self
+    }
+
+    /// The receiver's settings (profiles, limits, `v1_delta_encoding`; `transport.md` §16).
+    /// Its `api_keys` are replaced by those given with [`IntakeBuilder::api_key`] when any.
+    pub fn receiver_config(mut self, config: ReceiverConfig) -> Self {
+        self.receiver = Box::new(config);
+        self
+    }
+
+    /// The profiles served (both by default).
+    pub fn profiles(mut self, profiles: &[Profile]) -> Self {
+        self.receiver.profiles = profiles.to_vec();
+        self.profiles = Some(profiles.to_vec());
+        self
+    }
+
+    /// Serves the JSON baseline: acks every batch and delivers the objects of its JSON array
+    /// (same profiles, keys and size limit).
+    pub fn pass_through(mut self) -> Self {
+        self.pass_through = true;
+        self
+    }
+
+    /// Delays every ack by this long.
+    pub fn ack_delay(mut self, delay: Duration) -> Self {
+        self.ack_delay = delay;
+        self
+    }
+
+    /// The processor and the largest request message it accepts.
+    fn processor(&self) -> Result<(Box<dyn Processor>, usize, bool), stateful_logs::ConfigError> {
+        let mut config = (*self.receiver).clone();
+        if !self.api_keys.is_empty() {
+            config.api_keys = ApiKeys::set(self.api_keys.iter().cloned());
+        }
+        let accepts_any = config.api_keys.accepts_any();
+        let limit = config.max_decompressed_bytes + MESSAGE_OVERHEAD;
+        if self.pass_through {
+            let profiles = self.profiles.clone().unwrap_or_else(|| config.profiles.clone());
+            let pass = PassThrough::new(profiles, self.api_keys.clone(), config.max_decompressed_bytes);
+            return Ok((Box::new(pass), limit, accepts_any));
+        }
+        Ok((Box::new(Receiver::new(config)?), limit, accepts_any))
+    }
+
+    /// Starts serving on `address` (`"127.0.0.1:0"` picks a free port).
+    pub async fn bind(self, address: &str) -> Result<Intake, IntakeError> {
+        let (processor, max_message_bytes, accepts_any) = self.processor()?;
+        if accepts_any {
+            tracing::warn!("the intake accepts ANY API key: authentication is off (no key configured)");
+        }
+        let (sink, deliveries) = async_channel::unbounded();
+        let (timer_kick, kicks) = async_channel::bounded(1);
+        let shared = Shared::new(processor, sink, max_message_bytes, timer_kick);
+        shared.faults.lock().unwrap_or_else(|p| p.into_inner()).ack_delay = self.ack_delay;
+        let timer = tokio::spawn(run_timer(shared.clone(), kicks)).abort_handle();
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| IntakeError::Bind { address: address.to_owned(), source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| IntakeError::Bind { address: address.to_owned(), source })?;
+        let mut intake = Intake {
+            address: local,
+            shared,
+            deliveries,
+            accept: None,
+            connections: Arc::new(Mutex::new(Vec::new())),
+            timer,
+        };
+        intake.serve(listener);
+        tracing::info!(address = %local, "intake listening");
+        Ok(intake)
+    }
+}
+
+/// A running intake server.
+pub struct Intake {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    deliveries: async_channel::Receiver<Delivered>,
+    accept: Option<AbortHandle>,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+    timer: AbortHandle,
+}
+
+impl Intake {
+    /// A builder with the receiver's defaults: both profiles, any key, 64 MiB per batch.
+    pub fn builder() -> IntakeBuilder {
+        IntakeBuilder::default()
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Delivered batches, in ack order per stream.
+    pub fn deliveries(&self) -> async_channel::Receiver<Delivered> {
+        self.deliveries.clone()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> IntakeStats {
+        *self.shared.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next new stream gets `fault` (faults queue up, one per stream).
+    pub fn push_fault(&self, fault: StreamFault) {
+        self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).queue.push_back(fault);
+    }
+
+    /// Delays every ack from now on.
+    pub fn set_ack_delay(&self, delay: Duration) {
+        self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).ack_delay = delay;
+    }
+
+    /// The service, to mount in another server.
+    pub fn service(&self) -> IntakeService {
+        IntakeService { shared: self.shared.clone() }
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let service = self.service();
+        let connections = self.connections.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, peer)) = listener.accept().await else { continue };
+                let _ = tcp.set_nodelay(true);
+                let service = service.clone();
+                let hyper_service =
+                    hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                        let mut service = service.clone();
+                        async move {
+                            tower::Service::call(&mut service, request.map(tonic::body::Body::new)).await
+                        }
+                    });
+                let connection = tokio::spawn(async move {
+                    let builder =
+                        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+                    if let Err(error) =
+                        builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), hyper_service).await
+                    {
+                        tracing::debug!(%peer, %error, "connection ended");
+                    }
+                });
+                let mut list = connections.lock().unwrap_or_else(|p| p.into_inner());
+                list.retain(|c| !c.is_finished());
+                list.push(connection.abort_handle());
+            }
+        });
+        self.accept = Some(accept.abort_handle());
+    }
+
+    /// Closes every connection at once (TCP close, no HTTP/2 GOAWAY); keeps listening.
+    pub fn drop_connections(&self) {
+        for connection in self.connections.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            connection.abort();
+        }
+        self.shared.forget_all_streams();
+    }
+
+    /// Stops listening and drops every connection abruptly.
+    pub fn stop(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        self.drop_connections();
+    }
+
+    /// Listens again on the same address after [`Intake::stop`].
+    pub async fn start(&mut self) -> Result<(), IntakeError> {
+        if self.accept.is_some() {
+            return Ok(());
+        }
+        let address = self.address.to_string();
+        let mut tries = 0;
+        let listener = loop {
+            // The aborted accept task releases its socket as soon as it is dropped.
+            match TcpListener::bind(self.address).await {
+                Ok(listener) => break listener,
+                Err(source) if tries >= 50 => return Err(IntakeError::Bind { address, source }),
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        };
+        self.serve(listener);
+        Ok(())
+    }
+}
+
+impl Drop for Intake {
+    fn drop(&mut self) {
+        self.stop();
+        self.timer.abort();
+    }
+}
+
+/// Calls the processor's `handle_timeout` when its deadline passes (idle streams).
+async fn run_timer(shared: Arc<Shared>, kicks: async_channel::Receiver<()>) {
+    loop {
+        let deadline = shared.processor.lock().unwrap_or_else(|p| p.into_inner()).poll_timeout();
+        let wait = async {
+            match deadline {
+                Some(deadline) => {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(shared.instant_of(deadline)))
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+            true
+        };
+        let kicked = async {
+            let _ = kicks.recv().await;
+            false
+        };
+        let due = futures_lite::FutureExt::or(wait, kicked).await;
+        if due {
+            let now = shared.now();
+            if deadline.is_some_and(|d| now >= d) {
+                shared.with_processor(|p, now| p.handle_timeout(now));
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The hand-routed gRPC service: both method paths go to the streaming handler, anything else
+//! is `UNIMPLEMENTED`. One sans-IO processor, shared behind a mutex, decides everything;
+//! this module only moves messages, applies injected faults and delivers logs.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_channel::Sender;
+use futures_lite::Stream;
+use stateful_logs::proto::{BatchStatus, StatefulBatch};
+use stateful_logs::{Profile, StreamId, Timestamp};
+use tonic::body::Body;
+use tonic::codec::Streaming;
+use tonic::server::{Grpc, StreamingService};
+
+use crate::Delivered;
+use crate::faults::{Faults, StreamFault};
+use crate::processor::{IntakeAction, Processor};
+
+type ServerCodec = tonic_prost::ProstCodec<BatchStatus, StatefulBatch>;
+type Outgoing = (Instant, Result<BatchStatus, tonic::Status>);
+
+/// One open call: where its responses go and how it misbehaves.
+struct Slot {
+    responses: Sender<Outgoing>,
+    fault: Option<StreamFault>,
+    acked: u32,
+}
+
+/// Counters a test can read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntakeStats {
+    /// Calls started.
+    pub streams_started: u64,
+    /// `StatefulBatch` messages received.
+    pub batches_received: u64,
+    /// Acks sent.
+    pub acks_sent: u64,
+    /// Bytes of `StatefulBatch.data` received.
+    pub bytes_received: u64,
+}
+
+/// State shared by every connection of an intake, across restarts.
+pub(crate) struct Shared {
+    pub processor: Mutex<Box<dyn Processor>>,
+    slots: Mutex<HashMap<StreamId, Slot>>,
+    next_stream: AtomicU64,
+    pub faults: Mutex<Faults>,
+    pub stats: Mutex<IntakeStats>,
+    pub sink: Sender<Delivered>,
+    origin: Instant,
+    pub max_message_bytes: usize,
+    /// Wakes the timer task when the processor's deadline may have changed.
+    pub timer_kick: Sender<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub fn new(
+        processor: Box<dyn Processor>,
+        sink: Sender<Delivered>,
+        max_message_bytes: usize,
+        timer_kick: Sender<()>,
+    ) -> Arc<Self> {
+        Arc::new(Shared {
+            processor: Mutex::new(processor),
+            slots: Mutex::new(HashMap::new()),
+            next_stream: AtomicU64::new(1),
+            faults: Mutex::new(Faults::default()),
+            stats: Mutex::new(IntakeStats::default()),
+            sink,
+            origin: Instant::now(),
+            max_message_bytes,
+            timer_kick,
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Timestamp(stateful_logs::duration_ms(self.origin.elapsed()))
+    }
+
+    pub fn instant_of(&self, t: Timestamp) -> Instant {
+        self.origin + Duration::from_millis(t.0)
+    }
+
+    /// Runs one processor call and carries out every action it produced.
+    pub fn with_processor(&self, call: impl FnOnce(&mut dyn Processor, Timestamp)) {
+        let mut processor = lock(&self.processor);
+        call(processor.as_mut(), self.now());
+        let mut ended = Vec::new();
+        while let Some(action) = processor.poll_action() {
+            if let Some(stream) = self.carry_out(action) {
+                ended.push(stream);
+            }
+        }
+        // The intake itself ended these calls (injected faults): the processor forgets them.
+        for stream in ended {
+            processor.handle_client_reset(self.now(), stream);
+            while let Some(action) = processor.poll_action() {
+                self.carry_out(action);
+            }
+        }
+        drop(processor);
+        let _ = self.timer_kick.try_send(());
+    }
+
+    /// Carries out one action; returns a stream the intake ended on its own (a fault).
+    fn carry_out(&self, action: IntakeAction) -> Option<StreamId> {
+        match action {
+            IntakeAction::Deliver { stream, batch_id, logs } => {
+                let _ = self.sink.try_send(Delivered { stream, batch_id, logs });
+                None
+            }
+            IntakeAction::SendStatus { stream, batch_id, status } => self.ack(stream, batch_id, status),
+            IntakeAction::EndStream { stream, code, message } => {
+                if let Some(slot) = lock(&self.slots).remove(&stream)
+                    && code != 0
+                {
+                    let status = tonic::Status::new(tonic::Code::from(code), message);
+                    let _ = slot.responses.try_send((Instant::now(), Err(status)));
+                }
+                // Dropping the slot's sender ends the call; with no error queued, with OK.
+                None
+            }
+        }
+    }
+
+    fn ack(&self, stream: StreamId, batch_id: u32, status: i32) -> Option<StreamId> {
+        let mut slots = lock(&self.slots);
+        let slot = slots.get_mut(&stream)?;
+        let due = Instant::now() + lock(&self.faults).ack_delay;
+        let send = |slot: &Slot, batch_id: u32| {
+            let _ = slot.responses.try_send((due, Ok(BatchStatus { batch_id, status })));
+        };
+        if batch_id != 0 {
+            slot.acked += 1;
+        }
+        let acked = slot.acked;
+        match slot.fault.clone() {
+            None => send(slot, batch_id),
+            Some(StreamFault::NeverAck) => return None,
+            Some(StreamFault::WrongAckIds { after_batches }) => {
+                send(slot, if acked > after_batches { batch_id.wrapping_add(1_000) } else { batch_id })
+            }
+            Some(StreamFault::EndWithStatus { after_batches, code }) => {
+                send(slot, batch_id);
+                if acked >= after_batches {
+                    let status = tonic::Status::new(code, "injected fault");
+                    let _ = slot.responses.try_send((due, Err(status)));
+                    slots.remove(&stream);
+                    return Some(stream);
+                }
+            }
+            Some(StreamFault::Eof { after_batches }) => {
+                send(slot, batch_id);
+                if acked >= after_batches {
+                    slots.remove(&stream);
+                    return Some(stream);
+                }
+            }
+        }
+        lock(&self.stats).acks_sent += 1;
+        None
+    }
+
+    /// Ends every open call abruptly (the connections are being dropped).
+    pub fn forget_all_streams(&self) {
+        let streams: Vec<StreamId> = lock(&self.slots).drain().map(|(id, _)| id).collect();
+        for stream in streams {
+            self.with_processor(|p, now| p.handle_client_reset(now, stream));
+        }
+    }
+}
+
+/// The intake's gRPC service (hand-routed, no codegen).
+#[derive(Clone)]
+pub struct IntakeService {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl tower::Service<http::Request<Body>> for IntakeService {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            if Profile::from_path(&path).is_none() {
+                return Ok(tonic::Status::unimplemented(format!("method {path} is not served")).into_http());
+            }
+            let limit = shared.max_message_bytes;
+            let mut grpc = Grpc::new(ServerCodec::default()).max_decoding_message_size(limit);
+            Ok(grpc.streaming(StreamHandler { shared, path }, request).await)
+        })
+    }
+}
+
+/// Handles one call of either method.
+struct StreamHandler {
+    shared: Arc<Shared>,
+    path: String,
+}
+
+/// The response messages of a call, each released at its due time (ack delay).
+pub(crate) struct ResponseStream {
+    inner: Pin<Box<dyn Stream<Item = Result<BatchStatus, tonic::Status>> + Send>>,
+}
+
+impl Stream for ResponseStream {
+    type Item = Result<BatchStatus, tonic::Status>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl StreamingService<StatefulBatch> for StreamHandler {
+    type Response = BatchStatus;
+    type ResponseStream = ResponseStream;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<tonic::Response<ResponseStream>, tonic::Status>> + Send>>;
+
+    fn call(&mut self, request: tonic::Request<Streaming<StatefulBatch>>) -> Self::Future {
+        let shared = self.shared.clone();
+        let path = self.path.clone();
+        Box::pin(async move {
+            let stream = StreamId(shared.next_stream.fetch_add(1, Ordering::Relaxed));
+            let metadata: Vec<(String, String)> = request
+                .metadata()
+                .iter()
+                .filter_map(|entry| match entry {
+                    tonic::metadata::KeyAndValueRef::Ascii(key, value) => {
+                        Some((key.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                    }
+                    tonic::metadata::KeyAndValueRef::Binary(..) => None,
+                })
+                .collect();
+            let (tx, rx) = async_channel::unbounded::<Outgoing>();
+            let fault = lock(&shared.faults).queue.pop_front();
+            tracing::debug!(%stream, %path, ?fault, "stream started");
+            lock(&shared.slots).insert(stream, Slot { responses: tx, fault, acked: 0 });
+            lock(&shared.stats).streams_started += 1;
+            shared.with_processor(|p, now| p.handle_stream_start(now, stream, &path, &metadata));
+
+            let mut messages = request.into_inner();
+            let reader_shared = shared.clone();
+            tokio::spawn(async move {
+                let shared = reader_shared;
+                loop {
+                    let next = messages.message().await;
+                    if !lock(&shared.slots).contains_key(&stream) {
+                        // The call was ended (by the processor or a fault): stop reading.
+                        return;
+                    }
+                    match next {
+                        Ok(Some(batch)) => {
+                            let mut stats = lock(&shared.stats);
+                            stats.batches_received += 1;
+                            stats.bytes_received += batch.data.len() as u64;
+                            drop(stats);
+                            shared.with_processor(|p, now| {
+                                p.handle_batch(now, stream, batch.batch_id, batch.data)
+                            });
+                        }
+                        Ok(None) => return shared.with_processor(|p, now| p.handle_client_end(now, stream)),
+                        Err(_) => {
+                            lock(&shared.slots).remove(&stream);
+                            return shared.with_processor(|p, now| p.handle_client_reset(now, stream));
+                        }
+                    }
+                }
+            });
+
+            let responses = futures_lite::stream::unfold(rx, |rx| async move {
+                let (due, item) = rx.recv().await.ok()?;
+                tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+                Some((item, rx))
+            });
+            Ok(tonic::Response::new(ResponseStream { inner: Box::pin(responses) }))
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! Records per second end to end over loopback: the stateful encoding (Pipeline → Receiver)
+//! next to the same records as HTTP-style JSON + zstd (one JSON array per batch, zstd level 1,
+//! carried in `StatefulBatch.data`, acked by a pass-through intake) over the same client,
+//! driver and gRPC stack. Both run in one process, alternately.
+//!
+//! ```text
+//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds]
+//! ```
+//! `copies` (default 10) repeats the Loghub corpus (16,000 lines) that many times per run.
+
+use std::time::{Duration, Instant};
+
+use stateful_logs_intake::{Intake, IntakeBuilder};
+use stateful_logs_tokio::baseline::{JsonCore, LineRecord};
+use stateful_logs_tokio::{BuildTokio, Client, ClientBuilder, Core, Pipeline, Record};
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpora/loghub");
+
+/// A core the benchmark can feed from a log line.
+trait BenchCore: Core {
+    fn make(line: &str, seq: u64) -> Self::Record;
+    fn intake() -> IntakeBuilder;
+}
+
+impl BenchCore for Pipeline {
+    fn make(line: &str, seq: u64) -> Record {
+        Record::new(1_700_000_000_000 + seq as i64, line.to_owned()).with_ack_token(seq)
+    }
+    fn intake() -> IntakeBuilder {
+        Intake::builder()
+    }
+}
+
+impl BenchCore for JsonCore {
+    fn make(line: &str, seq: u64) -> LineRecord {
+        LineRecord { timestamp_ms: 1_700_000_000_000 + seq as i64, content: line.to_owned().into(), ack_token: Some(seq) }
+    }
+    fn intake() -> IntakeBuilder {
+        Intake::builder().pass_through()
+    }
+}
+
+struct Run {
+    records: u64,
+    elapsed: Duration,
+    wire_bytes: u64,
+}
+
+async fn run<C: BenchCore>(lines: &[String], copies: usize) -> Result<Run, Box<dyn std::error::Error>> {
+    let intake = C::intake().bind("127.0.0.1:0").await?;
+    let deliveries = intake.deliveries();
+    let drain = tokio::spawn(async move {
+        let mut logs = 0u64;
+        while let Ok(batch) = deliveries.recv().await {
+            logs += batch.logs.len() as u64;
+        }
+        logs
+    });
+    let client: Client<C> = ClientBuilder::new()
+        .endpoint("127.0.0.1", intake.local_addr().port())
+        .api_key("bench")
+        .build_tokio()?;
+    let total = (lines.len() * copies) as u64;
+    let acks = client.acks();
+    let waiter = tokio::spawn(async move {
+        let mut acked = 0;
+        while acked < total {
+            if acks.recv().await.is_err() {
+                break;
+            }
+            acked += 1;
+        }
+        acked
+    });
+    let handle = client.handle();
+    let started = Instant::now();
+    let mut seq = 0u64;
+    for _ in 0..copies {
+        for line in lines {
+            if handle.send(C::make(line, seq)).await.is_err() {
+                return Err("the client refused a record".into());
+            }
+            seq += 1;
+        }
+    }
+    client.flush().await;
+    let acked = waiter.await?;
+    let elapsed = started.elapsed();
+    let report = client.shutdown(Duration::from_secs(10)).await;
+    if acked != total || !report.unacknowledged.is_empty() {
+        return Err(format!("only {acked} of {total} records acked").into());
+    }
+    let wire_bytes = intake.stats().bytes_received;
+    drop(intake);
+    let delivered = drain.await?;
+    if delivered < total {
+        return Err(format!("only {delivered} of {total} records delivered").into());
+    }
+    Ok(Run { records: total, elapsed, wire_bytes })
+}
+
+fn rate(run: &Run) -> f64 {
+    run.records as f64 / run.elapsed.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let copies: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10);
+    let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
+    let mut lines = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(CORPUS)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read(&file)?;
+        for line in text.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.is_empty() {
+                lines.push(String::from_utf8_lossy(line).into_owned());
+            }
+        }
+    }
+    println!("{} Loghub lines x {copies} copies, {rounds} rounds, 1 pipeline, zstd level 1", lines.len());
+    let (mut best_stateful, mut best_json): (Option<Run>, Option<Run>) = (None, None);
+    for round in 1..=rounds {
+        let stateful = run::<Pipeline>(&lines, copies).await?;
+        let json = run::<JsonCore>(&lines, copies).await?;
+        println!(
+            "round {round}: stateful {:>9.0} records/s ({} wire bytes), json+zstd {:>9.0} records/s ({} wire bytes)",
+            rate(&stateful),
+            stateful.wire_bytes,
+            rate(&json),
+            json.wire_bytes
+        );
+        if best_stateful.as_ref().is_none_or(|b| rate(&stateful) > rate(b)) {
+            best_stateful = Some(stateful);
+        }
+        if best_json.as_ref().is_none_or(|b| rate(&json) > rate(b)) {
+            best_json = Some(json);
+        }
+    }
+    if let (Some(s), Some(j)) = (best_stateful, best_json) {
+        println!(
+            "best: stateful {:.0} records/s, json+zstd {:.0} records/s, ratio {:.2}x; wire bytes ratio (json/stateful) {:.2}x",
+            rate(&s),
+            rate(&j),
+            rate(&s) / rate(&j),
+            j.wire_bytes as f64 / s.wire_bytes.max(1) as f64
+        );
+    }
+    Ok(())
+}

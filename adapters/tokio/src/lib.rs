@@ -1,0 +1,50 @@
+//! # stateful-logs-tokio: the stateful-logs client on tokio
+//!
+//! The tokio [`Runtime`] and the connection factory (one tonic `Channel` per endpoint, HTTP/2
+//! keepalive, rustls TLS with system, WebPKI or custom roots); everything else is the shared
+//! driver of `stateful-logs-runtime`, re-exported here.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use stateful_logs_tokio::{BuildTokio, Client, ClientBuilder, Record};
+//! let client: Client = ClientBuilder::new().endpoint("127.0.0.1", 4317).api_key("key").build_tokio()?;
+//! let handle = client.handle();
+//! handle.send(Record::new(1_700_000_000_000, "GET /health 200").with_ack_token(1)).await?;
+//! let report = client.shutdown(std::time::Duration::from_secs(5)).await;
+//! println!("{} acked, {} not", report.acked, report.unacknowledged.len());
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod connector;
+mod runtime;
+
+pub use connector::TonicConnector;
+pub use runtime::TokioRuntime;
+pub use stateful_logs_runtime::{
+    BoxFuture, ClientBuilder, ClientError, ClientStatus, ConnectionSettings, Core, CoreSettings,
+    DEFAULT_USER_AGENT, Handle, RefusalReason, Runtime, SendError, ShutdownReport, baseline,
+};
+
+pub use stateful_logs::transport::{AckEntry, AckOutcome, HaltError};
+pub use stateful_logs::{Pipeline, Profile, Record};
+
+/// A client running on tokio; its core is the stateful-encoding [`Pipeline`] unless another
+/// is named (for example the JSON baseline, [`baseline::JsonCore`]).
+pub type Client<C = Pipeline> = stateful_logs_runtime::Client<C>;
+
+/// Builds a [`ClientBuilder`] on the current tokio runtime.
+pub trait BuildTokio {
+    /// Starts the client's pipelines on the current tokio runtime (call it from within one).
+    fn build_tokio<C: Core>(self) -> Result<Client<C>, ClientError>;
+}
+
+impl BuildTokio for ClientBuilder {
+    fn build_tokio<C: Core>(self) -> Result<Client<C>, ClientError> {
+        for (index, endpoint) in self.endpoint_list().iter().enumerate() {
+            connector::check_ca_file(index, endpoint)?;
+        }
+        self.build(TokioRuntime::current(), TonicConnector)
+    }
+}
