@@ -1,0 +1,191 @@
+//! The command line: commands and their arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Ship logs over the gRPC stateful-encoding logs protocol, run a reference intake, measure.
+#[derive(Debug, Parser)]
+#[command(name = "stateful-logs", version, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ship real sample logs to a local intake and show what the encoding saves.
+    Demo(DemoArgs),
+    /// Send each line of a file or stdin as one record to an intake.
+    Ship(ShipArgs),
+    /// Run the reference intake: receive, acknowledge and write records as JSON lines.
+    Intake(IntakeArgs),
+    /// Measure wire bytes and encode throughput against the HTTP JSON + zstd-1 baseline.
+    Bench(BenchArgs),
+}
+
+/// A wire profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// `v1`: the reference agent's profile.
+    V1,
+    /// `v2`.
+    V2,
+}
+
+impl From<ProfileArg> for stateful_logs::Profile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::V1 => stateful_logs::Profile::V1,
+            ProfileArg::V2 => stateful_logs::Profile::V2,
+        }
+    }
+}
+
+/// A batch compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// zstd level 1.
+    Zstd,
+    /// gzip level 6.
+    Gzip,
+    /// No compression.
+    None,
+}
+
+impl From<CompressionArg> for stateful_logs::codec::Compression {
+    fn from(c: CompressionArg) -> Self {
+        use stateful_logs::codec::Compression;
+        match c {
+            CompressionArg::Zstd => Compression::zstd(1),
+            CompressionArg::Gzip => Compression::gzip(6),
+            CompressionArg::None => Compression::identity(),
+        }
+    }
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Ship this file instead of the bundled Loghub samples (repeat for several).
+    #[arg(long, value_name = "FILE")]
+    pub input: Vec<PathBuf>,
+    /// Kill streams and delay acks during the run, to show that nothing is lost.
+    #[arg(long)]
+    pub faults: bool,
+    /// Records per batch.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub batch_size: u32,
+    /// The wire profile.
+    #[arg(long, value_enum, default_value_t = ProfileArg::V1)]
+    pub profile: ProfileArg,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `ship`.
+#[derive(Debug, clap::Args)]
+pub struct ShipArgs {
+    /// Intake URL, e.g. `http://127.0.0.1:4317` or `https://intake.example:443`; repeat for
+    /// failover endpoints, in priority order.
+    #[arg(long = "endpoint", value_name = "URL", required = true)]
+    pub endpoints: Vec<String>,
+    /// The environment variable holding the API key.
+    #[arg(long, default_value = "DD_API_KEY", value_name = "VAR")]
+    pub api_key_env: String,
+    /// The wire profile.
+    #[arg(long, value_enum, default_value_t = ProfileArg::V1)]
+    pub profile: ProfileArg,
+    /// Batch compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+    /// Use TLS for every endpoint (implied by `https://`).
+    #[arg(long)]
+    pub tls: bool,
+    /// Trust this PEM CA file instead of the system roots (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The file to read; `-` for stdin.
+    #[arg(long, default_value = "-", value_name = "FILE|-")]
+    pub input: String,
+    /// Keep reading as the file grows (like `tail -F`), following rotation and truncation.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: persist the offset of the last acknowledged line here and resume from it.
+    #[arg(long, value_name = "FILE", requires = "follow")]
+    pub state_file: Option<PathBuf>,
+    /// `v1` batch delta encoding; must match the intake.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub v1_delta_encoding: bool,
+    /// Serve metrics in the Prometheus text format on http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Service of every record.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Host name of every record.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Source (`ddsource`) of every record.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Status of every record, e.g. `info`.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// A tag of every record, e.g. `env:prod` (repeat for several).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Records per batch.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub batch_size: u32,
+    /// How long Ctrl-C waits for outstanding acknowledgements, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub shutdown_timeout: u64,
+}
+
+/// Arguments of `intake`.
+#[derive(Debug, clap::Args)]
+pub struct IntakeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// An accepted API key (repeat for several).
+    #[arg(long = "api-key", value_name = "KEY")]
+    pub api_keys: Vec<String>,
+    /// Accept any API key (authentication off). Required when no --api-key is given.
+    #[arg(long)]
+    pub insecure_accept_any_key: bool,
+    /// Write the records here, one JSON object per line (default: stdout).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub output: Option<PathBuf>,
+    /// `v1` batch delta encoding; must match the clients.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub v1_delta_encoding: bool,
+    /// Serve metrics in the Prometheus text format on http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between statistics lines on stderr; 0 for none.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub stats_interval: u64,
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Files to measure, one record per kept line.
+    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Records per batch.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub batch_size: u32,
+    /// The wire profile.
+    #[arg(long, value_enum, default_value_t = ProfileArg::V1)]
+    pub profile: ProfileArg,
+    /// One JSON object per line and file instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,109 @@
+//! `stateful-logs intake`: the reference intake, writing every record as one JSON line
+//! (`encoding.md` §10.3).
+
+use std::io::Write;
+use std::time::Duration;
+
+use stateful_logs::receiver::ReceiverConfig;
+use stateful_logs_intake::{Intake, IntakeStats};
+
+use crate::CliError;
+use crate::cli::IntakeArgs;
+
+/// Runs the intake until Ctrl-C.
+pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
+    if args.api_keys.is_empty() && !args.insecure_accept_any_key {
+        return Err(CliError::Usage(
+            "the intake needs at least one --api-key KEY; to accept any key (authentication off), \
+             pass --insecure-accept-any-key"
+                .into(),
+        ));
+    }
+    if let Some(address) = args.metrics_listen {
+        crate::metrics_setup::serve_prometheus(address)?;
+    }
+    let mut output: Box<dyn Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| CliError::io(format!("cannot create {}", path.display()), e))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+
+    let config = ReceiverConfig { v1_delta_encoding: args.v1_delta_encoding, ..ReceiverConfig::default() };
+    let mut builder = Intake::builder().receiver_config(config);
+    for key in &args.api_keys {
+        builder = builder.api_key(key.clone());
+    }
+    let intake = builder.bind(&args.listen).await?;
+    println!("listening on {}", intake.local_addr());
+    if args.api_keys.is_empty() {
+        eprintln!(
+            "WARNING: this intake accepts ANY API key (--insecure-accept-any-key): authentication is off"
+        );
+    }
+    let _ = std::io::stdout().flush();
+
+    let deliveries = intake.deliveries();
+    let mut records_written = 0u64;
+    let mut ticker = stats_ticker(args.stats_interval);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            batch = deliveries.recv() => {
+                let Ok(batch) = batch else { break };
+                for log in &batch.logs {
+                    writeln!(output, "{}", log.to_jsonl()).map_err(|e| CliError::io("cannot write a record", e))?;
+                }
+                // Flush per batch: what an acknowledged batch delivered is on disk for readers.
+                output.flush().map_err(|e| CliError::io("cannot write a record", e))?;
+                records_written += batch.logs.len() as u64;
+                publish(&intake.stats(), records_written);
+            }
+            _ = tick(&mut ticker) => report(&intake.stats(), records_written),
+            _ = &mut ctrl_c => break,
+        }
+    }
+    output.flush().map_err(|e| CliError::io("cannot write a record", e))?;
+    report(&intake.stats(), records_written);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn stats_ticker(seconds: u64) -> Option<tokio::time::Interval> {
+    (seconds > 0).then(|| {
+        let period = Duration::from_secs(seconds);
+        tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+    })
+}
+
+async fn tick(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(ticker) => {
+            ticker.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn report(stats: &IntakeStats, records: u64) {
+    eprintln!(
+        "intake: {} streams, {} batches, {} acks, {} bytes of batch data, {} records written",
+        stats.streams_started, stats.batches_received, stats.acks_sent, stats.bytes_received, records
+    );
+    publish(stats, records);
+}
+
+/// Sets the intake's counters (served with --metrics-listen).
+fn publish(stats: &IntakeStats, records: u64) {
+    let counters = [
+        ("stateful_logs_intake_records_written", records),
+        ("stateful_logs_intake_streams_started", stats.streams_started),
+        ("stateful_logs_intake_batches_received", stats.batches_received),
+        ("stateful_logs_intake_acks_sent", stats.acks_sent),
+        ("stateful_logs_intake_bytes_received", stats.bytes_received),
+    ];
+    for (name, value) in counters {
+        metrics::counter!(name).absolute(value);
+    }
+}

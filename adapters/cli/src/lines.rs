@@ -1,0 +1,111 @@
+//! Line input (`encoding.md` §10.4): split on `\n`, strip one trailing `\r`, skip the lines
+//! that are then empty. Every remaining line, as bytes, is one record's content.
+
+use std::io::{self, BufRead};
+
+/// The kept lines of a whole buffer, in order.
+pub fn split_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| b == b'\n').map(strip_cr).filter(|line| !line.is_empty())
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// One kept line and where it ends in its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// The content: the line without `\n` or `\r\n`.
+    pub content: Vec<u8>,
+    /// Byte offset just past the line's `\n` (or the end of input for an unterminated last
+    /// line): where reading resumes once this line is acknowledged.
+    pub end_offset: u64,
+}
+
+/// Reads kept lines from a stream, tracking byte offsets. A line is returned once its `\n` has
+/// been read; an unterminated tail waits for more input ([`LineReader::next_line`]) until the
+/// caller declares the input finished ([`LineReader::finish`]).
+#[derive(Debug)]
+pub struct LineReader<R> {
+    input: R,
+    /// Offset of the first byte not yet read.
+    offset: u64,
+    /// Bytes of the line being read, not yet terminated.
+    partial: Vec<u8>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// Reads `input`, whose first byte is at `start_offset` of its file.
+    pub fn new(input: R, start_offset: u64) -> Self {
+        LineReader { input, offset: start_offset, partial: Vec::new() }
+    }
+
+    /// The next complete kept line, or `None` at the current end of input (an unterminated
+    /// tail is kept: a growing file may still complete it).
+    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
+        loop {
+            let read = self.input.read_until(b'\n', &mut self.partial)?;
+            self.offset += read as u64;
+            if read == 0 || self.partial.last() != Some(&b'\n') {
+                return Ok(None);
+            }
+            let raw = std::mem::take(&mut self.partial);
+            let content = strip_cr(&raw[..raw.len() - 1]);
+            if !content.is_empty() {
+                return Ok(Some(Line { content: content.to_vec(), end_offset: self.offset }));
+            }
+        }
+    }
+
+    /// The input ended: the unterminated tail, if it is a kept line.
+    pub fn finish(&mut self) -> Option<Line> {
+        let raw = std::mem::take(&mut self.partial);
+        let content = strip_cr(&raw);
+        (!content.is_empty()).then(|| Line { content: content.to_vec(), end_offset: self.offset })
+    }
+
+    /// Offset of the first byte not yet read (past any unterminated tail).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(text: &[u8]) -> Vec<Line> {
+        let mut reader = LineReader::new(text, 0);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().expect("in-memory read") {
+            lines.push(line);
+        }
+        lines.extend(reader.finish());
+        lines
+    }
+
+    #[test]
+    fn crlf_and_lf_are_stripped_and_empty_lines_skipped() {
+        let text = b"a\r\n\nb\r\r\n\r\nc";
+        let kept: Vec<&[u8]> = split_lines(text).collect();
+        assert_eq!(kept, [&b"a"[..], b"b\r", b"c"]);
+        let lines = read_all(text);
+        let contents: Vec<&[u8]> = lines.iter().map(|l| l.content.as_slice()).collect();
+        assert_eq!(contents, kept);
+        assert_eq!(lines.iter().map(|l| l.end_offset).collect::<Vec<_>>(), [3, 9, 12]);
+    }
+
+    #[test]
+    fn an_unterminated_tail_waits_until_completed_or_finished() {
+        let mut reader = LineReader::new(&b"one\ntw"[..], 10);
+        assert_eq!(reader.next_line().ok().flatten().map(|l| l.end_offset), Some(14));
+        assert_eq!(reader.next_line().ok().flatten(), None);
+        assert_eq!(reader.finish(), Some(Line { content: b"tw".to_vec(), end_offset: 16 }));
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_as_bytes() {
+        let lines = read_all(b"\xff\xfe\n");
+        assert_eq!(lines[0].content, b"\xff\xfe");
+    }
+}

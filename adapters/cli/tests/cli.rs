@@ -1,0 +1,88 @@
+//! The command-line tool end to end: real processes over loopback.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+#[test]
+fn help_works_for_every_command() {
+    for command in [&[][..], &["demo"], &["ship"], &["intake"], &["bench"]] {
+        let output = Command::new(BIN).args(command).arg("--help").output().expect("run --help");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{command:?} --help failed");
+        assert!(text.contains("Usage: stateful-logs"), "{command:?} --help printed {text}");
+    }
+}
+
+#[test]
+fn ship_into_intake_reproduces_the_input_exactly_in_the_jsonl() {
+    let dir = temp_dir("ship");
+    let input = dir.join("input.log");
+    let output = dir.join("out.jsonl");
+    // CRLF and LF endings, empty lines, non-ASCII, invalid UTF-8, a JSON-looking line, no final newline.
+    let mut text = b"first line\r\n\n  indented\tand tabbed\nunicode: \xc3\xa9\xe2\x82\xac\r\n\r\n".to_vec();
+    text.extend_from_slice(b"bytes \xff\xfe not utf-8\n{\"looks\": \"like json\"}\n");
+    text.extend(std::fs::read(format!("{LOGHUB}/OpenSSH_2k.log")).expect("bundled sample"));
+    text.extend_from_slice(b"last line without newline");
+    std::fs::write(&input, &text).expect("write the input");
+
+    let (_intake, address) =
+        start_intake(&["--api-key", "k1", "--output", output.to_str().expect("utf-8 path")]);
+    let ship = Command::new(BIN)
+        .args(["ship", "--endpoint", &format!("http://{address}"), "--input"])
+        .arg(&input)
+        .env("DD_API_KEY", "k1")
+        .output()
+        .expect("run ship");
+    assert!(ship.status.success(), "ship failed: {}", String::from_utf8_lossy(&ship.stderr));
+    let summary = String::from_utf8_lossy(&ship.stdout);
+    let want = kept_lines(&text);
+    assert!(summary.contains(&format!("{} acknowledged", want.len())), "summary: {summary}");
+
+    // Acknowledged means delivered; the intake writes each delivered batch right after.
+    wait_until(Duration::from_secs(10), || jsonl_contents(&output).len() >= want.len());
+    assert_eq!(jsonl_contents(&output), want);
+}
+
+#[test]
+fn a_refused_api_key_exits_non_zero_with_a_readable_message() {
+    let (_intake, address) = start_intake(&["--api-key", "right-key"]);
+    let input = temp_dir("badkey").join("input.log");
+    std::fs::write(&input, "one line\n").expect("write the input");
+    let ship = Command::new(BIN)
+        .args(["ship", "--endpoint", &format!("http://{address}"), "--input"])
+        .arg(&input)
+        .env("DD_API_KEY", "wrong-key")
+        .output()
+        .expect("run ship");
+    let stderr = String::from_utf8_lossy(&ship.stderr);
+    assert!(!ship.status.success());
+    assert!(
+        stderr.contains("error: the intake at endpoint 0 (127.0.0.1) refused the API key"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("wrong-key"), "the key must not be printed: {stderr}");
+}
+
+#[test]
+fn ship_without_an_api_key_says_which_variable_to_set() {
+    let ship = Command::new(BIN)
+        .args(["ship", "--endpoint", "http://127.0.0.1:1", "--api-key-env", "NO_SUCH_KEY_VARIABLE"])
+        .env_remove("NO_SUCH_KEY_VARIABLE")
+        .output()
+        .expect("run ship");
+    assert_eq!(ship.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&ship.stderr).contains("set the environment variable NO_SUCH_KEY_VARIABLE")
+    );
+}
+
+#[test]
+fn the_intake_refuses_to_start_without_a_key_unless_told_to_accept_any() {
+    let intake = Command::new(BIN).args(["intake", "--listen", "127.0.0.1:0"]).output().expect("run intake");
+    assert_eq!(intake.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&intake.stderr).contains("--insecure-accept-any-key"));
+}

@@ -1,0 +1,88 @@
+//! Helpers of the CLI tests: the binary, child processes killed on drop, temporary folders,
+//! waiting for a condition.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_stateful-logs");
+pub const LOGHUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpora/loghub");
+
+/// A child process, killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh temporary folder for one test.
+pub fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stateful-logs-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
+    dir
+}
+
+/// Starts `intake --listen 127.0.0.1:0` with `extra` arguments; returns it and the address it
+/// printed first.
+pub fn start_intake(extra: &[&str]) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .args(["intake", "--listen", "127.0.0.1:0", "--stats-interval", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the intake");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("read the intake's first line");
+    let address = first.trim().strip_prefix("listening on ").expect("`listening on ADDR` first").to_owned();
+    (Running(child), address)
+}
+
+/// Polls `condition` until it holds or `limit` passes; returns whether it held. Polling is
+/// unavoidable here: the processes under test run on their own clocks.
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The contents of the intake's JSONL output, in order (`content`, or `content_b64` decoded).
+pub fn jsonl_contents(path: &Path) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|line| line.ends_with('}'))
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("each output line is JSON");
+            if let Some(content) = value["content"].as_str() {
+                content.as_bytes().to_vec()
+            } else {
+                let b64 = value["content_b64"].as_str().expect("content or content_b64");
+                base64::engine::general_purpose::STANDARD.decode(b64).expect("valid base64")
+            }
+        })
+        .collect()
+}
+
+/// The kept lines of `text` (`encoding.md` §10.4).
+pub fn kept_lines(text: &[u8]) -> Vec<Vec<u8>> {
+    text.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
