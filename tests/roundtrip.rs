@@ -146,25 +146,27 @@ fn world_config() -> impl Strategy<Value = PipelineConfig> {
         1usize..20,
         (prop_oneof![Just(700usize), 1usize..8], any::<bool>(), prop_oneof![Just(4096usize), 8usize..64]),
     )
-        .prop_map(|(profile, compression, delta, send_deletes, items, state_max, max_entries, patterns)| {
-            let (max_pattern_count, no_grace, max_template_bytes) = patterns;
-            let mut c = base_config(profile);
-            c.compression = compression;
-            c.v1_delta_encoding = delta;
-            c.send_deletes = send_deletes;
-            c.max_batch_items = items;
-            c.max_batch_bytes = 2048;
-            c.transport.inflight_capacity = 4;
-            c.transport.stream_lifetime = Duration::from_secs(20);
-            c.translator.state_max_bytes = state_max;
-            c.translator.dictionary.max_entries = max_entries;
-            c.translator.patterns.max_pattern_count = max_pattern_count;
-            c.translator.patterns.max_template_bytes = max_template_bytes;
-            if no_grace {
-                c.translator.patterns.eviction_grace_period = Duration::ZERO;
-            }
-            c
-        })
+        .prop_map(
+            |(profile, compression, delta, send_deletes, items, state_max, max_entries, patterns)| {
+                let (max_pattern_count, no_grace, max_template_bytes) = patterns;
+                let mut c = base_config(profile);
+                c.compression = compression;
+                c.v1_delta_encoding = delta;
+                c.send_deletes = send_deletes;
+                c.max_batch_items = items;
+                c.max_batch_bytes = 2048;
+                c.transport.inflight_capacity = 4;
+                c.transport.stream_lifetime = Duration::from_secs(20);
+                c.translator.state_max_bytes = state_max;
+                c.translator.dictionary.max_entries = max_entries;
+                c.translator.patterns.max_pattern_count = max_pattern_count;
+                c.translator.patterns.max_template_bytes = max_template_bytes;
+                if no_grace {
+                    c.translator.patterns.eviction_grace_period = Duration::ZERO;
+                }
+                c
+            },
+        )
 }
 
 proptest! {

@@ -251,4 +251,3 @@ pub fn loghub_records(file_name: &str, data: &[u8]) -> Vec<Record> {
         })
         .collect()
 }
-
