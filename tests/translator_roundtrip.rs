@@ -6,6 +6,7 @@ mod world;
 
 use std::time::Duration;
 
+use stateful_logs::receiver::LogBody;
 use stateful_logs::{PipelineConfig, Profile, Record};
 use world::{World, assert_equivalent, base_config, loghub_records};
 
@@ -88,6 +89,13 @@ fn eviction_under_tiny_bounds_keeps_decoding_correct() {
             assert!(m.transport.streams_opened > 1, "{profile} {state_max}: no rotation");
             assert!(w.duplicates > 0 || profile == Profile::V2, "{profile} {state_max}: no replay");
             assert!(m.state_size_bytes <= state_max);
+            let json_logs = w.delivered.iter().filter(|l| matches!(l.body, LogBody::Json(_))).count();
+            match profile {
+                // With room for a pattern, the v1 JSON lines travel as JSON logs.
+                Profile::V1 if state_max >= 600 => assert!(json_logs > 0, "{state_max}: no JSON log"),
+                Profile::V1 => {}
+                Profile::V2 => assert_eq!(json_logs, 0, "v2 JSON is sent as text"),
+            }
         }
     }
 }

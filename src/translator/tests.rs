@@ -304,3 +304,13 @@ fn a_pattern_that_cannot_fit_goes_raw_and_leaves_the_store_unchanged() {
     assert_eq!(out[0], pattern_define(1, "ab", &[]));
     assert!(t.state_size_bytes() <= 12);
 }
+
+#[test]
+fn json_whose_strings_decode_to_escape_range_code_points_stays_text() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    for text in [r#"{"msg":"a \udbff\udf80"}"#, r#"{"msg":"ok","k":"\udbff\udfff"}"#] {
+        let out = run(&mut t, 0, &Record::new(0, text));
+        let LogContent::Pattern { json: None, .. } = &log_of(&out).content else { panic!("text expected") };
+    }
+    assert!(t.dictionary().iter().all(|(_, e)| !e.value.contains(|c: char| c >= '\u{10FF80}')));
+}
