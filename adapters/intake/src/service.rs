@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub sink: Sender<Delivered>,
     origin: Instant,
     pub max_message_bytes: usize,
+    /// The request headers of the last call started (for tests).
+    pub last_metadata: Mutex<Vec<(String, String)>>,
     /// Wakes the timer task when the processor's deadline may have changed.
     pub timer_kick: Sender<()>,
 }
@@ -80,6 +82,7 @@ impl Shared {
             sink,
             origin: Instant::now(),
             max_message_bytes,
+            last_metadata: Mutex::new(Vec::new()),
             timer_kick,
         })
     }
@@ -254,6 +257,7 @@ impl StreamingService<StatefulBatch> for StreamHandler {
             tracing::debug!(%stream, %path, ?fault, "stream started");
             lock(&shared.slots).insert(stream, Slot { responses: tx, fault, acked: 0 });
             lock(&shared.stats).streams_started += 1;
+            *lock(&shared.last_metadata) = metadata.clone();
             shared.with_processor(|p, now| p.handle_stream_start(now, stream, &path, &metadata));
 
             let mut messages = request.into_inner();

@@ -194,8 +194,14 @@ async fn shutdown_clean<C: Core>(client: Client<C>) {
 /// Several pipelines share the connection; every producer's lines arrive in order.
 pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adapter: &B) {
     let intake = bind(C::intake()).await;
-    let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3));
+    let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3).header("dd-shadow-only", "true"));
     let check = deliver_all(&client, &intake, 6, 200).await;
+    let headers = intake.last_metadata();
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    assert_eq!(header("dd-api-key"), Some("test-key"));
+    assert_eq!(header("dd-content-encoding"), Some("zstd"));
+    assert_eq!(header("dd-shadow-only"), Some("true"));
+    assert!(header("user-agent").is_some_and(|ua| ua.starts_with(crate::DEFAULT_USER_AGENT)), "{headers:?}");
     assert!(check.streams.len() >= 3, "each pipeline has its own stream: {:?}", check.streams);
     assert_eq!(check.duplicates, 0);
     shutdown_clean(client).await;
@@ -408,6 +414,47 @@ pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapte
     shutdown_clean(client).await;
 }
 
+/// The intake acks with wrong batch ids: the client rotates and re-sends; nothing is lost.
+pub async fn wrong_ack_ids_rotate_and_resend<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    intake.push_fault(StreamFault::WrongAckIds { after_batches: 2 });
+    let client = build::<B, C>(adapter, fast_builder(&intake));
+    deliver_all(&client, &intake, 1, 200).await;
+    assert!(intake.stats().streams_started >= 2, "the mismatched ack ended the first stream");
+    shutdown_clean(client).await;
+}
+
+/// The intake drops every connection (TCP close) mid-stream: the client reconnects.
+pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    let client = build::<B, C>(adapter, fast_builder(&intake));
+    let handle = client.handle();
+    send_lines::<C>(&handle, 0, 0..100).await;
+    let mut deliveries = DeliveryCheck::default();
+    deliveries.wait_for(&intake, &[(0, 100)]).await;
+    intake.drop_connections();
+    send_lines::<C>(&handle, 0, 100..200).await;
+    deliveries.wait_for(&intake, &[(0, 200)]).await;
+    AckCheck::default().wait_for(&client, &[(0, 200)]).await;
+    assert!(intake.stats().streams_started >= 2);
+    shutdown_clean(client).await;
+}
+
+/// TLS against a plaintext intake is a configuration error: the client halts with
+/// `TlsRejected` instead of retrying forever.
+pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    let client = build::<B, C>(adapter, fast_builder(&intake).tls(true));
+    send_lines::<C>(&client.handle(), 0, 0..3).await;
+    let halt = match tokio::time::timeout(PATIENCE, client.halts().recv()).await {
+        Ok(Ok(halt)) => halt,
+        _ => panic!("no halt"),
+    };
+    assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
+    let report = client.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(report.unacknowledged.len(), 3);
+}
+
 /// Runs every scenario (for adapters that want one test).
 pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     happy_path_with_several_pipelines::<B, C>(adapter).await;
@@ -423,6 +470,9 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     graceful_shutdown_delivers_pending_acks::<B, C>(adapter).await;
     server_gone_during_shutdown_reports_unacknowledged::<B, C>(adapter).await;
     failover_to_the_second_endpoint::<B, C>(adapter).await;
+    tls_against_a_plaintext_intake_halts::<B, C>(adapter).await;
+    wrong_ack_ids_rotate_and_resend::<B, C>(adapter).await;
+    dropped_connection_reconnects::<B, C>(adapter).await;
 }
 
 /// The JSON baseline as a test core (pass-through intake).

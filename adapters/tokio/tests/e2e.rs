@@ -40,6 +40,9 @@ mod stateful {
         graceful_shutdown_delivers_pending_acks,
         server_gone_during_shutdown_reports_unacknowledged,
         failover_to_the_second_endpoint,
+        tls_against_a_plaintext_intake_halts,
+        wrong_ack_ids_rotate_and_resend,
+        dropped_connection_reconnects,
     );
 }
 
@@ -59,5 +62,8 @@ mod json_baseline {
         graceful_shutdown_delivers_pending_acks,
         server_gone_during_shutdown_reports_unacknowledged,
         failover_to_the_second_endpoint,
+        tls_against_a_plaintext_intake_halts,
+        wrong_ack_ids_rotate_and_resend,
+        dropped_connection_reconnects,
     );
 }
