@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, HaltError};
 use stateful_logs::{Profile, StreamId};
-use stateful_logs_intake::{Delivered, Intake, IntakeBuilder, StreamFault};
+use stateful_logs_intake::{Delivered, Intake, IntakeBuilder, ReceivedLog, StreamFault};
 
 use crate::{Client, ClientBuilder, ClientError, Core, Handle};
 
@@ -28,6 +28,8 @@ pub trait TestCore: Core {
     fn record(producer: u32, seq: u32) -> Self::Record;
     /// The intake this core's streams need (receiver or pass-through).
     fn intake() -> IntakeBuilder;
+    /// Checks what the intake reconstructed of line `seq` of `producer` beyond its content.
+    fn check_log(_log: &ReceivedLog, _producer: u32, _seq: u32) {}
 }
 
 /// The content of a test line; the suite reads producer and sequence back from it.
@@ -55,7 +57,7 @@ pub fn fast_builder(intake: &Intake) -> ClientBuilder {
         .api_key("test-key")
         .batching(10, 1_000_000, Duration::from_millis(20))
         .open_timeout(Duration::from_secs(2))
-        .ack_timeout(Some(Duration::from_secs(3)))
+        .ack_timeout(Some(Duration::from_secs(10)))
         .drain_timeout(Duration::from_millis(500))
         .backoff(Duration::from_millis(20), Duration::from_millis(200))
         .connect_timeout(Duration::from_millis(500))
@@ -69,6 +71,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// de-duplicated, no gap.
 #[derive(Default)]
 pub struct DeliveryCheck {
+    verify: Option<fn(&ReceivedLog, u32, u32)>,
     next: HashMap<u32, u32>,
     /// Records delivered more than once (re-sent batches).
     pub duplicates: u64,
@@ -77,6 +80,11 @@ pub struct DeliveryCheck {
 }
 
 impl DeliveryCheck {
+    /// A check that also verifies each log with `C::check_log`.
+    pub fn new<C: TestCore>() -> Self {
+        DeliveryCheck { verify: Some(C::check_log), ..Default::default() }
+    }
+
     /// Takes one delivered batch; panics on a gap or an unknown line.
     pub fn take(&mut self, delivered: &Delivered) {
         self.streams.insert(delivered.stream);
@@ -84,6 +92,9 @@ impl DeliveryCheck {
             let body = log.body_bytes();
             let (producer, seq) = parse_line(&body)
                 .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&body)));
+            if let Some(verify) = self.verify {
+                verify(log, producer, seq);
+            }
             let next = self.next.entry(producer).or_insert(0);
             if seq < *next {
                 self.duplicates += 1;
@@ -179,7 +190,7 @@ async fn deliver_all<C: TestCore>(
         send_lines::<C>(handle, producer as u32, 0..lines).await;
     }
     let expected: Vec<(u32, u32)> = (0..producers).map(|p| (p, lines)).collect();
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(intake, &expected).await;
     AckCheck::default().wait_for(client, &expected).await;
     deliveries
@@ -233,7 +244,7 @@ pub async fn server_restart_on_the_same_port<B: BuildClient, C: TestCore>(adapte
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..100).await;
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.stop();
     send_lines::<C>(&handle, 0, 100..150).await;
@@ -271,7 +282,7 @@ pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(ad
         .drain_timeout(Duration::from_millis(150));
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     let mut sent = 0;
     // Keep records flowing until the intake saw at least three streams.
     while intake.stats().streams_started < 3 {
@@ -305,7 +316,7 @@ pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore
     endpoint.api_key = ApiKey::new("right-key");
     client.update_endpoint(0, endpoint).await.unwrap_or_else(|e| panic!("{e}"));
     client.resume();
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 50)]).await;
     AckCheck::default().wait_for(&client, &[(0, 50)]).await;
     assert!(client.status().halted.is_none());
@@ -348,7 +359,7 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
     }
     assert!(max_outstanding > bound / 2, "the producer really was held back ({max_outstanding})");
     check.wait_for(&client, &[(0, 300)]).await;
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 300)]).await;
     shutdown_clean(client).await;
 }
@@ -369,7 +380,7 @@ pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore
         check.take(entry);
     }
     assert_eq!(check.resolved(0), 95);
-    DeliveryCheck::default().wait_for(&intake, &[(0, 95)]).await;
+    DeliveryCheck::new::<C>().wait_for(&intake, &[(0, 95)]).await;
     assert!(handle.send(C::record(0, 95)).await.is_err(), "a shut-down client refuses records");
 }
 
@@ -430,7 +441,7 @@ pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter:
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..100).await;
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.drop_connections();
     send_lines::<C>(&handle, 0, 100..200).await;
@@ -503,5 +514,18 @@ impl TestCore for stateful_logs::Pipeline {
 
     fn intake() -> IntakeBuilder {
         Intake::builder()
+    }
+
+    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
+        assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
+        let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
+        assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
+        assert_eq!(log.service_name(), Some("checkout"));
+        assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
+        assert!(
+            log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")),
+            "{:?}",
+            log.tags
+        );
     }
 }
