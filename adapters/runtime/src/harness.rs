@@ -452,6 +452,17 @@ pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter:
     shutdown_clean(client).await;
 }
 
+/// The intake sends its response headers only after the first batch: the client writes
+/// without waiting for them (`transport.md` §15.1).
+pub async fn requests_are_written_before_response_headers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    intake.push_fault(StreamFault::HeadersAfterFirstBatch);
+    let client = build::<B, C>(adapter, fast_builder(&intake).open_timeout(Duration::from_secs(5)));
+    deliver_all(&client, &intake, 1, 100).await;
+    assert_eq!(intake.stats().streams_started, 1, "the first stream carried everything");
+    shutdown_clean(client).await;
+}
+
 /// TLS against a plaintext intake is a configuration error: the client halts with
 /// `TlsRejected` instead of retrying forever.
 pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(adapter: &B) {
@@ -485,6 +496,7 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     tls_against_a_plaintext_intake_halts::<B, C>(adapter).await;
     wrong_ack_ids_rotate_and_resend::<B, C>(adapter).await;
     dropped_connection_reconnects::<B, C>(adapter).await;
+    requests_are_written_before_response_headers::<B, C>(adapter).await;
 }
 
 /// The JSON baseline as a test core (pass-through intake).

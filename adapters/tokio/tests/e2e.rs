@@ -43,6 +43,7 @@ mod stateful {
         tls_against_a_plaintext_intake_halts,
         wrong_ack_ids_rotate_and_resend,
         dropped_connection_reconnects,
+        requests_are_written_before_response_headers,
     );
 }
 
@@ -65,5 +66,6 @@ mod json_baseline {
         tls_against_a_plaintext_intake_halts,
         wrong_ack_ids_rotate_and_resend,
         dropped_connection_reconnects,
+        requests_are_written_before_response_headers,
     );
 }
