@@ -222,6 +222,7 @@ impl Intake {
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else { continue };
                 let _ = tcp.set_nodelay(true);
+                service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_accepted += 1;
                 let service = service.clone();
                 let hyper_service =
                     hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {

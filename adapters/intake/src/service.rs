@@ -44,6 +44,8 @@ pub struct IntakeStats {
     pub acks_sent: u64,
     /// Bytes of `StatefulBatch.data` received.
     pub bytes_received: u64,
+    /// TCP connections accepted.
+    pub connections_accepted: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.

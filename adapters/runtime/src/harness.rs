@@ -214,6 +214,7 @@ pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adap
     assert_eq!(header("dd-shadow-only"), Some("true"));
     assert!(header("user-agent").is_some_and(|ua| ua.starts_with(crate::DEFAULT_USER_AGENT)), "{headers:?}");
     assert!(check.streams.len() >= 3, "each pipeline has its own stream: {:?}", check.streams);
+    assert_eq!(intake.stats().connections_accepted, 1, "the pipelines share one HTTP/2 connection");
     assert_eq!(check.duplicates, 0);
     shutdown_clean(client).await;
 }
