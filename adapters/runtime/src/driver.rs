@@ -479,6 +479,8 @@ where
                     unacknowledged = report.unacknowledged.len(),
                     "shutdown complete"
                 );
+                // Final metrics before the report, so that a caller sees them once it returns.
+                self.export_metrics(true);
                 if let Some(shutdown) = self.shutdown.take() {
                     let _ = shutdown.reply.try_send(report);
                 }
