@@ -479,6 +479,47 @@ pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(a
     assert_eq!(report.unacknowledged.len(), 3);
 }
 
+/// Declares one `#[test]` per scenario of the suite, so every adapter runs the same list.
+///
+/// `$block_on` runs a future to completion on the adapter's runtime (with a tokio runtime
+/// entered, which the intake needs); `$adapter` is its [`BuildClient`]; `$core` a [`TestCore`].
+///
+/// ```ignore
+/// mod stateful {
+///     stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
+/// }
+/// ```
+#[macro_export]
+macro_rules! e2e_suite {
+    ($block_on:path, $adapter:expr, $core:ty) => {
+        $crate::e2e_suite!(@tests $block_on, $adapter, $core;
+            happy_path_with_several_pipelines,
+            stream_killed_mid_flight_is_retransmitted,
+            server_eof_reconnects,
+            server_restart_on_the_same_port,
+            delayed_acks_are_awaited,
+            silent_server_ack_timeout_opens_a_new_stream,
+            lifetime_rotation_drains_under_load,
+            wrong_api_key_halts_and_resume_delivers,
+            wrong_profile_halts,
+            slow_server_backpressures_producers,
+            graceful_shutdown_delivers_pending_acks,
+            server_gone_during_shutdown_reports_unacknowledged,
+            failover_to_the_second_endpoint,
+            tls_against_a_plaintext_intake_halts,
+            wrong_ack_ids_rotate_and_resend,
+            dropped_connection_reconnects,
+            requests_are_written_before_response_headers
+        );
+    };
+    (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
+        #[test]
+        fn $name() {
+            $block_on($crate::harness::$name::<_, $core>(&$adapter));
+        }
+    )*};
+}
+
 /// Runs every scenario (for adapters that want one test).
 pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     happy_path_with_several_pipelines::<B, C>(adapter).await;
