@@ -18,6 +18,9 @@ pub enum StreamFault {
         /// Regular batches acked first.
         after_batches: u32,
     },
+    /// Send the response headers only after the first request message arrived (as some
+    /// servers do, `wire.md` §1); otherwise normal.
+    HeadersAfterFirstBatch,
     /// Receive and deliver, but never send an ack.
     NeverAck,
     /// After `after_batches` correct acks, ack every further batch with a wrong id.

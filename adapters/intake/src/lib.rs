@@ -195,6 +195,11 @@ impl Intake {
         *self.shared.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The request headers of the last call started (they include the client's API key).
+    pub fn last_metadata(&self) -> Vec<(String, String)> {
+        self.shared.last_metadata.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The next new stream gets `fault` (faults queue up, one per stream).
     pub fn push_fault(&self, fault: StreamFault) {
         self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()).queue.push_back(fault);
@@ -217,6 +222,7 @@ impl Intake {
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else { continue };
                 let _ = tcp.set_nodelay(true);
+                service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_accepted += 1;
                 let service = service.clone();
                 let hyper_service =
                     hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {

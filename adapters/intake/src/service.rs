@@ -44,6 +44,8 @@ pub struct IntakeStats {
     pub acks_sent: u64,
     /// Bytes of `StatefulBatch.data` received.
     pub bytes_received: u64,
+    /// TCP connections accepted.
+    pub connections_accepted: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.
@@ -56,6 +58,8 @@ pub(crate) struct Shared {
     pub sink: Sender<Delivered>,
     origin: Instant,
     pub max_message_bytes: usize,
+    /// The request headers of the last call started (for tests).
+    pub last_metadata: Mutex<Vec<(String, String)>>,
     /// Wakes the timer task when the processor's deadline may have changed.
     pub timer_kick: Sender<()>,
 }
@@ -80,6 +84,7 @@ impl Shared {
             sink,
             origin: Instant::now(),
             max_message_bytes,
+            last_metadata: Mutex::new(Vec::new()),
             timer_kick,
         })
     }
@@ -146,7 +151,7 @@ impl Shared {
         }
         let acked = slot.acked;
         match slot.fault.clone() {
-            None => send(slot, batch_id),
+            None | Some(StreamFault::HeadersAfterFirstBatch) => send(slot, batch_id),
             Some(StreamFault::NeverAck) => return None,
             Some(StreamFault::WrongAckIds { after_batches }) => {
                 send(slot, if acked > after_batches { batch_id.wrapping_add(1_000) } else { batch_id })
@@ -170,6 +175,33 @@ impl Shared {
         }
         lock(&self.stats).acks_sent += 1;
         None
+    }
+
+    /// Handles one read from a call's request stream; false when reading should stop.
+    fn take_message(&self, stream: StreamId, next: Result<Option<StatefulBatch>, tonic::Status>) -> bool {
+        if !lock(&self.slots).contains_key(&stream) {
+            // The call was ended (by the processor or a fault): stop reading.
+            return false;
+        }
+        match next {
+            Ok(Some(batch)) => {
+                let mut stats = lock(&self.stats);
+                stats.batches_received += 1;
+                stats.bytes_received += batch.data.len() as u64;
+                drop(stats);
+                self.with_processor(|p, now| p.handle_batch(now, stream, batch.batch_id, batch.data));
+                true
+            }
+            Ok(None) => {
+                self.with_processor(|p, now| p.handle_client_end(now, stream));
+                false
+            }
+            Err(_) => {
+                lock(&self.slots).remove(&stream);
+                self.with_processor(|p, now| p.handle_client_reset(now, stream));
+                false
+            }
+        }
     }
 
     /// Ends every open call abruptly (the connections are being dropped).
@@ -254,36 +286,24 @@ impl StreamingService<StatefulBatch> for StreamHandler {
             tracing::debug!(%stream, %path, ?fault, "stream started");
             lock(&shared.slots).insert(stream, Slot { responses: tx, fault, acked: 0 });
             lock(&shared.stats).streams_started += 1;
+            *lock(&shared.last_metadata) = metadata.clone();
             shared.with_processor(|p, now| p.handle_stream_start(now, stream, &path, &metadata));
 
             let mut messages = request.into_inner();
-            let reader_shared = shared.clone();
-            tokio::spawn(async move {
-                let shared = reader_shared;
-                loop {
-                    let next = messages.message().await;
-                    if !lock(&shared.slots).contains_key(&stream) {
-                        // The call was ended (by the processor or a fault): stop reading.
-                        return;
-                    }
-                    match next {
-                        Ok(Some(batch)) => {
-                            let mut stats = lock(&shared.stats);
-                            stats.batches_received += 1;
-                            stats.bytes_received += batch.data.len() as u64;
-                            drop(stats);
-                            shared.with_processor(|p, now| {
-                                p.handle_batch(now, stream, batch.batch_id, batch.data)
-                            });
-                        }
-                        Ok(None) => return shared.with_processor(|p, now| p.handle_client_end(now, stream)),
-                        Err(_) => {
-                            lock(&shared.slots).remove(&stream);
-                            return shared.with_processor(|p, now| p.handle_client_reset(now, stream));
-                        }
-                    }
-                }
-            });
+            let headers_wait = matches!(
+                lock(&shared.slots).get(&stream).and_then(|slot| slot.fault.clone()),
+                Some(StreamFault::HeadersAfterFirstBatch)
+            );
+            let mut reading = true;
+            if headers_wait {
+                // Some servers send their headers only with the first ack: the client must
+                // write before it sees them (`wire.md` §1).
+                reading = shared.take_message(stream, messages.message().await);
+            }
+            if reading {
+                let shared = shared.clone();
+                tokio::spawn(async move { while shared.take_message(stream, messages.message().await) {} });
+            }
 
             let responses = futures_lite::stream::unfold(rx, |rx| async move {
                 let (due, item) = rx.recv().await.ok()?;

@@ -395,21 +395,18 @@ impl<Rec> Clone for Handle<Rec> {
 impl<Rec: Send + 'static> Handle<Rec> {
     /// Sends a record; waits while the pipeline's queue is full (backpressure).
     pub async fn send(&self, record: Rec) -> Result<(), SendError<Rec>> {
-        self.inputs.send(Input::Record(record)).await.map_err(|e| match e.0 {
-            Input::Record(record) => SendError(record),
-            Input::Flush(_) => unreachable_flush(),
-        })
+        match self.inputs.send(Input::Record(record)).await {
+            Ok(()) => Ok(()),
+            Err(async_channel::SendError(Input::Record(record))) => Err(SendError(record)),
+            // A failed send hands back exactly what was sent: a record.
+            Err(async_channel::SendError(Input::Flush(_))) => unreachable!("a record send returned a flush"),
+        }
     }
 
     /// The pipeline this handle feeds.
     pub fn pipeline(&self) -> usize {
         self.pipeline
     }
-}
-
-// A send of a record can only hand back that record.
-fn unreachable_flush<Rec>() -> Rec {
-    panic!("a record send returned a flush")
 }
 
 impl<C: Core> Client<C> {

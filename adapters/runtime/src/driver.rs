@@ -23,6 +23,9 @@ use crate::metrics_export;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::stream_io::{StreamEvent, StreamHandle, StreamStart, spawn_stream};
 
+/// Records taken from the queue per wake-up at most, before the core's outputs are drained.
+const INPUT_BURST: usize = 256;
+
 /// What producer handles send, in order.
 pub(crate) enum Input<Rec> {
     /// A record.
@@ -176,12 +179,29 @@ where
                 Wake::Command(None) => break,
                 Wake::Event(None) | Wake::Input(None) => {}
             }
-            // Take whatever else is ready before pumping, without blocking.
+            self.drain_actions();
+            // Take whatever else is ready before pumping, without blocking; every input is
+            // followed by draining the core's actions (its calling discipline).
             while let Ok(event) = self.events.try_recv() {
                 self.handle_event(event);
+                self.drain_actions();
             }
             while let Ok(command) = self.commands.try_recv() {
                 self.handle_command(command);
+                self.drain_actions();
+            }
+            // Records already queued go in together (bounded, so events are not starved).
+            for _ in 0..INPUT_BURST {
+                if self.held.is_some() || !self.core.input_ready() {
+                    break;
+                }
+                match self.inputs.try_recv() {
+                    Ok(input) => {
+                        self.handle_input(input);
+                        self.drain_actions();
+                    }
+                    Err(_) => break,
+                }
             }
             self.pump();
         }
@@ -377,6 +397,12 @@ where
         sent
     }
 
+    fn drain_actions(&mut self) {
+        while let Some(action) = self.core.poll_action() {
+            self.handle_action(action);
+        }
+    }
+
     fn handle_action(&mut self, action: Action) {
         match action {
             Action::OpenStream { stream, endpoint, path, metadata } => {
@@ -453,6 +479,8 @@ where
                     unacknowledged = report.unacknowledged.len(),
                     "shutdown complete"
                 );
+                // Final metrics before the report, so that a caller sees them once it returns.
+                self.export_metrics(true);
                 if let Some(shutdown) = self.shutdown.take() {
                     let _ = shutdown.reply.try_send(report);
                 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, HaltError};
 use stateful_logs::{Profile, StreamId};
-use stateful_logs_intake::{Delivered, Intake, IntakeBuilder, StreamFault};
+use stateful_logs_intake::{Delivered, Intake, IntakeBuilder, ReceivedLog, StreamFault};
 
 use crate::{Client, ClientBuilder, ClientError, Core, Handle};
 
@@ -28,6 +28,8 @@ pub trait TestCore: Core {
     fn record(producer: u32, seq: u32) -> Self::Record;
     /// The intake this core's streams need (receiver or pass-through).
     fn intake() -> IntakeBuilder;
+    /// Checks what the intake reconstructed of line `seq` of `producer` beyond its content.
+    fn check_log(_log: &ReceivedLog, _producer: u32, _seq: u32) {}
 }
 
 /// The content of a test line; the suite reads producer and sequence back from it.
@@ -55,7 +57,7 @@ pub fn fast_builder(intake: &Intake) -> ClientBuilder {
         .api_key("test-key")
         .batching(10, 1_000_000, Duration::from_millis(20))
         .open_timeout(Duration::from_secs(2))
-        .ack_timeout(Some(Duration::from_secs(3)))
+        .ack_timeout(Some(Duration::from_secs(10)))
         .drain_timeout(Duration::from_millis(500))
         .backoff(Duration::from_millis(20), Duration::from_millis(200))
         .connect_timeout(Duration::from_millis(500))
@@ -69,6 +71,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// de-duplicated, no gap.
 #[derive(Default)]
 pub struct DeliveryCheck {
+    verify: Option<fn(&ReceivedLog, u32, u32)>,
     next: HashMap<u32, u32>,
     /// Records delivered more than once (re-sent batches).
     pub duplicates: u64,
@@ -77,6 +80,11 @@ pub struct DeliveryCheck {
 }
 
 impl DeliveryCheck {
+    /// A check that also verifies each log with `C::check_log`.
+    pub fn new<C: TestCore>() -> Self {
+        DeliveryCheck { verify: Some(C::check_log), ..Default::default() }
+    }
+
     /// Takes one delivered batch; panics on a gap or an unknown line.
     pub fn take(&mut self, delivered: &Delivered) {
         self.streams.insert(delivered.stream);
@@ -84,6 +92,9 @@ impl DeliveryCheck {
             let body = log.body_bytes();
             let (producer, seq) = parse_line(&body)
                 .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&body)));
+            if let Some(verify) = self.verify {
+                verify(log, producer, seq);
+            }
             let next = self.next.entry(producer).or_insert(0);
             if seq < *next {
                 self.duplicates += 1;
@@ -179,7 +190,7 @@ async fn deliver_all<C: TestCore>(
         send_lines::<C>(handle, producer as u32, 0..lines).await;
     }
     let expected: Vec<(u32, u32)> = (0..producers).map(|p| (p, lines)).collect();
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(intake, &expected).await;
     AckCheck::default().wait_for(client, &expected).await;
     deliveries
@@ -194,9 +205,16 @@ async fn shutdown_clean<C: Core>(client: Client<C>) {
 /// Several pipelines share the connection; every producer's lines arrive in order.
 pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adapter: &B) {
     let intake = bind(C::intake()).await;
-    let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3));
+    let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3).header("dd-shadow-only", "true"));
     let check = deliver_all(&client, &intake, 6, 200).await;
+    let headers = intake.last_metadata();
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    assert_eq!(header("dd-api-key"), Some("test-key"));
+    assert_eq!(header("dd-content-encoding"), Some("zstd"));
+    assert_eq!(header("dd-shadow-only"), Some("true"));
+    assert!(header("user-agent").is_some_and(|ua| ua.starts_with(crate::DEFAULT_USER_AGENT)), "{headers:?}");
     assert!(check.streams.len() >= 3, "each pipeline has its own stream: {:?}", check.streams);
+    assert_eq!(intake.stats().connections_accepted, 1, "the pipelines share one HTTP/2 connection");
     assert_eq!(check.duplicates, 0);
     shutdown_clean(client).await;
 }
@@ -227,7 +245,7 @@ pub async fn server_restart_on_the_same_port<B: BuildClient, C: TestCore>(adapte
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..100).await;
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.stop();
     send_lines::<C>(&handle, 0, 100..150).await;
@@ -265,11 +283,12 @@ pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(ad
         .drain_timeout(Duration::from_millis(150));
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     let mut sent = 0;
+    let give_up = std::time::Instant::now() + PATIENCE;
     // Keep records flowing until the intake saw at least three streams.
     while intake.stats().streams_started < 3 {
-        assert!(sent < 100_000, "no rotation after {sent} lines");
+        assert!(std::time::Instant::now() < give_up, "no rotation after {sent} lines");
         send_lines::<C>(&handle, 0, sent..sent + 50).await;
         sent += 50;
         deliveries.wait_for(&intake, &[(0, sent)]).await;
@@ -299,7 +318,7 @@ pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore
     endpoint.api_key = ApiKey::new("right-key");
     client.update_endpoint(0, endpoint).await.unwrap_or_else(|e| panic!("{e}"));
     client.resume();
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 50)]).await;
     AckCheck::default().wait_for(&client, &[(0, 50)]).await;
     assert!(client.status().halted.is_none());
@@ -342,7 +361,7 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
     }
     assert!(max_outstanding > bound / 2, "the producer really was held back ({max_outstanding})");
     check.wait_for(&client, &[(0, 300)]).await;
-    let mut deliveries = DeliveryCheck::default();
+    let mut deliveries = DeliveryCheck::new::<C>();
     deliveries.wait_for(&intake, &[(0, 300)]).await;
     shutdown_clean(client).await;
 }
@@ -363,7 +382,7 @@ pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore
         check.take(entry);
     }
     assert_eq!(check.resolved(0), 95);
-    DeliveryCheck::default().wait_for(&intake, &[(0, 95)]).await;
+    DeliveryCheck::new::<C>().wait_for(&intake, &[(0, 95)]).await;
     assert!(handle.send(C::record(0, 95)).await.is_err(), "a shut-down client refuses records");
 }
 
@@ -408,6 +427,99 @@ pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapte
     shutdown_clean(client).await;
 }
 
+/// The intake acks with wrong batch ids: the client rotates and re-sends; nothing is lost.
+pub async fn wrong_ack_ids_rotate_and_resend<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    intake.push_fault(StreamFault::WrongAckIds { after_batches: 2 });
+    let client = build::<B, C>(adapter, fast_builder(&intake));
+    deliver_all(&client, &intake, 1, 200).await;
+    assert!(intake.stats().streams_started >= 2, "the mismatched ack ended the first stream");
+    shutdown_clean(client).await;
+}
+
+/// The intake drops every connection (TCP close) mid-stream: the client reconnects.
+pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    let client = build::<B, C>(adapter, fast_builder(&intake));
+    let handle = client.handle();
+    send_lines::<C>(&handle, 0, 0..100).await;
+    let mut deliveries = DeliveryCheck::new::<C>();
+    deliveries.wait_for(&intake, &[(0, 100)]).await;
+    intake.drop_connections();
+    send_lines::<C>(&handle, 0, 100..200).await;
+    deliveries.wait_for(&intake, &[(0, 200)]).await;
+    AckCheck::default().wait_for(&client, &[(0, 200)]).await;
+    assert!(intake.stats().streams_started >= 2);
+    shutdown_clean(client).await;
+}
+
+/// The intake sends its response headers only after the first batch: the client writes
+/// without waiting for them (`transport.md` §15.1).
+pub async fn requests_are_written_before_response_headers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    intake.push_fault(StreamFault::HeadersAfterFirstBatch);
+    let client = build::<B, C>(adapter, fast_builder(&intake).open_timeout(Duration::from_secs(5)));
+    deliver_all(&client, &intake, 1, 100).await;
+    assert_eq!(intake.stats().streams_started, 1, "the first stream carried everything");
+    shutdown_clean(client).await;
+}
+
+/// TLS against a plaintext intake is a configuration error: the client halts with
+/// `TlsRejected` instead of retrying forever.
+pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(adapter: &B) {
+    let intake = bind(C::intake()).await;
+    let client = build::<B, C>(adapter, fast_builder(&intake).tls(true));
+    send_lines::<C>(&client.handle(), 0, 0..3).await;
+    let halt = match tokio::time::timeout(PATIENCE, client.halts().recv()).await {
+        Ok(Ok(halt)) => halt,
+        _ => panic!("no halt"),
+    };
+    assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
+    let report = client.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(report.unacknowledged.len(), 3);
+}
+
+/// Declares one `#[test]` per scenario of the suite, so every adapter runs the same list.
+///
+/// `$block_on` runs a future to completion on the adapter's runtime (with a tokio runtime
+/// entered, which the intake needs); `$adapter` is its [`BuildClient`]; `$core` a [`TestCore`].
+///
+/// ```ignore
+/// mod stateful {
+///     stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
+/// }
+/// ```
+#[macro_export]
+macro_rules! e2e_suite {
+    ($block_on:path, $adapter:expr, $core:ty) => {
+        $crate::e2e_suite!(@tests $block_on, $adapter, $core;
+            happy_path_with_several_pipelines,
+            stream_killed_mid_flight_is_retransmitted,
+            server_eof_reconnects,
+            server_restart_on_the_same_port,
+            delayed_acks_are_awaited,
+            silent_server_ack_timeout_opens_a_new_stream,
+            lifetime_rotation_drains_under_load,
+            wrong_api_key_halts_and_resume_delivers,
+            wrong_profile_halts,
+            slow_server_backpressures_producers,
+            graceful_shutdown_delivers_pending_acks,
+            server_gone_during_shutdown_reports_unacknowledged,
+            failover_to_the_second_endpoint,
+            tls_against_a_plaintext_intake_halts,
+            wrong_ack_ids_rotate_and_resend,
+            dropped_connection_reconnects,
+            requests_are_written_before_response_headers
+        );
+    };
+    (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
+        #[test]
+        fn $name() {
+            $block_on($crate::harness::$name::<_, $core>(&$adapter));
+        }
+    )*};
+}
+
 /// Runs every scenario (for adapters that want one test).
 pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     happy_path_with_several_pipelines::<B, C>(adapter).await;
@@ -423,6 +535,10 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     graceful_shutdown_delivers_pending_acks::<B, C>(adapter).await;
     server_gone_during_shutdown_reports_unacknowledged::<B, C>(adapter).await;
     failover_to_the_second_endpoint::<B, C>(adapter).await;
+    tls_against_a_plaintext_intake_halts::<B, C>(adapter).await;
+    wrong_ack_ids_rotate_and_resend::<B, C>(adapter).await;
+    dropped_connection_reconnects::<B, C>(adapter).await;
+    requests_are_written_before_response_headers::<B, C>(adapter).await;
 }
 
 /// The JSON baseline as a test core (pass-through intake).
@@ -453,5 +569,18 @@ impl TestCore for stateful_logs::Pipeline {
 
     fn intake() -> IntakeBuilder {
         Intake::builder()
+    }
+
+    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
+        assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
+        let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
+        assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
+        assert_eq!(log.service_name(), Some("checkout"));
+        assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
+        assert!(
+            log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")),
+            "{:?}",
+            log.tags
+        );
     }
 }

@@ -84,7 +84,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let stats = intake.stats();
     println!("shipped {} lines in {:.1} ms", lines.len(), elapsed.as_secs_f64() * 1000.0);
-    println!("acked {} (shutdown report: {} acked, {} unacknowledged)", acked, report.acked, report.unacknowledged.len());
+    println!(
+        "acked {} (shutdown report: {} acked, {} unacknowledged)",
+        acked,
+        report.acked,
+        report.unacknowledged.len()
+    );
     println!(
         "intake: {} streams, {} batches ({} with logs), {} logs delivered, {} bytes of batch data",
         stats.streams_started, stats.batches_received, batches, delivered, stats.bytes_received

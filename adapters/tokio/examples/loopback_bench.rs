@@ -33,7 +33,11 @@ impl BenchCore for Pipeline {
 
 impl BenchCore for JsonCore {
     fn make(line: &str, seq: u64) -> LineRecord {
-        LineRecord { timestamp_ms: 1_700_000_000_000 + seq as i64, content: line.to_owned().into(), ack_token: Some(seq) }
+        LineRecord {
+            timestamp_ms: 1_700_000_000_000 + seq as i64,
+            content: line.to_owned().into(),
+            ack_token: Some(seq),
+        }
     }
     fn intake() -> IntakeBuilder {
         Intake::builder().pass_through()

@@ -1,8 +1,10 @@
 //! End-to-end over loopback: the tokio client against the reference intake, through the
-//! shared suite of `stateful-logs-runtime` (feature `test-harness`).
+//! shared suite of `stateful-logs-runtime` (feature `test-harness`), once with the stateful
+//! encoding (Pipeline → Receiver) and once with the JSON baseline (pass-through intake).
 
-use stateful_logs_runtime::baseline::JsonCore;
-use stateful_logs_runtime::harness::{self, BuildClient, TestCore};
+use std::future::Future;
+
+use stateful_logs_runtime::harness::{BuildClient, TestCore};
 use stateful_logs_runtime::{Client, ClientBuilder, ClientError};
 use stateful_logs_tokio::BuildTokio;
 
@@ -14,50 +16,20 @@ impl BuildClient for Tokio {
     }
 }
 
-macro_rules! scenarios {
-    ($core:ty => $($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            harness::$name::<Tokio, $core>(&Tokio).await;
-        }
-    )*};
+/// Each scenario on its own two-thread runtime.
+fn block_on(scenario: impl Future<Output = ()>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    runtime.unwrap_or_else(|e| panic!("tokio runtime: {e}")).block_on(scenario);
 }
 
 mod stateful {
-    use super::*;
-    use stateful_logs::Pipeline;
-    scenarios!(Pipeline =>
-        happy_path_with_several_pipelines,
-        stream_killed_mid_flight_is_retransmitted,
-        server_eof_reconnects,
-        server_restart_on_the_same_port,
-        delayed_acks_are_awaited,
-        silent_server_ack_timeout_opens_a_new_stream,
-        lifetime_rotation_drains_under_load,
-        wrong_api_key_halts_and_resume_delivers,
-        wrong_profile_halts,
-        slow_server_backpressures_producers,
-        graceful_shutdown_delivers_pending_acks,
-        server_gone_during_shutdown_reports_unacknowledged,
-        failover_to_the_second_endpoint,
-    );
+    stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
 }
 
 mod json_baseline {
-    use super::*;
-    scenarios!(JsonCore =>
-        happy_path_with_several_pipelines,
-        stream_killed_mid_flight_is_retransmitted,
-        server_eof_reconnects,
-        server_restart_on_the_same_port,
-        delayed_acks_are_awaited,
-        silent_server_ack_timeout_opens_a_new_stream,
-        lifetime_rotation_drains_under_load,
-        wrong_api_key_halts_and_resume_delivers,
-        wrong_profile_halts,
-        slow_server_backpressures_producers,
-        graceful_shutdown_delivers_pending_acks,
-        server_gone_during_shutdown_reports_unacknowledged,
-        failover_to_the_second_endpoint,
+    stateful_logs_runtime::e2e_suite!(
+        super::block_on,
+        super::Tokio,
+        stateful_logs_runtime::baseline::JsonCore
     );
 }
