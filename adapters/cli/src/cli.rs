@@ -168,6 +168,9 @@ pub struct IntakeArgs {
     /// Serve metrics in the Prometheus text format on http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Delay every acknowledgement by this many milliseconds (fault injection, for tests).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub ack_delay_ms: u64,
     /// Seconds between statistics lines on stderr; 0 for none.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub stats_interval: u64,

@@ -8,15 +8,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use stateful_logs::measure::{benchmark_records, http_json_baseline};
 use stateful_logs::{Profile, Record};
 use stateful_logs_intake::{Intake, StreamFault};
 use stateful_logs_tokio::{AckOutcome, BuildTokio, Client, ClientBuilder};
 
 use crate::CliError;
 use crate::cli::DemoArgs;
-use crate::lines::split_lines;
 use crate::metrics_setup::Capture;
-use crate::records::{bench_record, http_json_baseline_bytes, system_name};
 use crate::verify::DeliveryCheck;
 
 /// The bundled samples, found at build time relative to this crate.
@@ -47,8 +46,8 @@ pub fn load_records(files: &[PathBuf]) -> Result<Vec<Record>, CliError> {
     for file in files {
         let text =
             std::fs::read(file).map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?;
-        let system = system_name(file);
-        records.extend(split_lines(&text).enumerate().map(|(i, line)| bench_record(&system, i, line)));
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        records.extend(benchmark_records(&name, &text));
     }
     Ok(records)
 }
@@ -155,8 +154,8 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     }
 
     let stats = intake.stats();
-    let baseline = http_json_baseline_bytes(&records, batch_size as usize)
-        .map_err(|e| CliError::io("cannot compute the baseline", e))?;
+    let baseline = http_json_baseline(&records, batch_size as usize)
+        .map_err(|e| CliError::Incomplete(format!("cannot compute the baseline: {e}")))?;
     let n = records.len() as f64;
     let wire_per_record = stats.bytes_received as f64 / n;
     let baseline_per_record = baseline as f64 / n;

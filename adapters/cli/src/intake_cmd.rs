@@ -31,7 +31,8 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     };
 
     let config = ReceiverConfig { v1_delta_encoding: args.v1_delta_encoding, ..ReceiverConfig::default() };
-    let mut builder = Intake::builder().receiver_config(config);
+    let mut builder =
+        Intake::builder().receiver_config(config).ack_delay(Duration::from_millis(args.ack_delay_ms));
     for key in &args.api_keys {
         builder = builder.api_key(key.clone());
     }

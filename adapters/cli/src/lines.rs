@@ -1,12 +1,7 @@
-//! Line input (`encoding.md` §10.4): split on `\n`, strip one trailing `\r`, skip the lines
+//! Streaming line input (`encoding.md` §10.4, as `stateful_logs::measure::lines` for whole buffers): split on `\n`, strip one trailing `\r`, skip the lines
 //! that are then empty. Every remaining line, as bytes, is one record's content.
 
 use std::io::{self, BufRead};
-
-/// The kept lines of a whole buffer, in order.
-pub fn split_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    text.split(|&b| b == b'\n').map(strip_cr).filter(|line| !line.is_empty())
-}
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
@@ -87,12 +82,12 @@ mod tests {
     #[test]
     fn crlf_and_lf_are_stripped_and_empty_lines_skipped() {
         let text = b"a\r\n\nb\r\r\n\r\nc";
-        let kept: Vec<&[u8]> = split_lines(text).collect();
+        let kept: Vec<&[u8]> = stateful_logs::measure::lines(text).collect();
         assert_eq!(kept, [&b"a"[..], b"b\r", b"c"]);
         let lines = read_all(text);
         let contents: Vec<&[u8]> = lines.iter().map(|l| l.content.as_slice()).collect();
         assert_eq!(contents, kept);
-        assert_eq!(lines.iter().map(|l| l.end_offset).collect::<Vec<_>>(), [3, 9, 12]);
+        assert_eq!(lines.iter().map(|l| l.end_offset).collect::<Vec<_>>(), [3, 8, 11]);
     }
 
     #[test]

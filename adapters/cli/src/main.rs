@@ -16,6 +16,7 @@ mod intake_cmd;
 mod lines;
 mod metrics_setup;
 mod records;
+mod roundtrip;
 mod ship;
 mod verify;
 

@@ -157,11 +157,12 @@ struct AckTracker {
     sent: u64,
     acked: u64,
     dropped: u64,
+    last_resolved: Option<Position>,
 }
 
 impl AckTracker {
     fn new(state: Option<StateFile>) -> Self {
-        AckTracker { state, pending: VecDeque::new(), sent: 0, acked: 0, dropped: 0 }
+        AckTracker { state, pending: VecDeque::new(), sent: 0, acked: 0, dropped: 0, last_resolved: None }
     }
 
     /// Registers a line about to be sent; returns its ack token.
@@ -172,6 +173,7 @@ impl AckTracker {
         token
     }
 
+    /// Resolves `entry` and every token before it; call [`AckTracker::persist`] after a burst.
     fn on_ack(&mut self, entry: AckEntry) {
         match entry.outcome {
             AckOutcome::Acked => self.acked += 1,
@@ -179,14 +181,18 @@ impl AckTracker {
             AckOutcome::Dropped(_) => self.dropped += 1,
             AckOutcome::Unacknowledged => return,
         }
-        let mut last = None;
         while let Some(&(token, position)) = self.pending.front()
             && token <= entry.token
         {
             self.pending.pop_front();
-            last = Some(position);
+            self.last_resolved = Some(position);
         }
-        if let (Some(position), Some(state)) = (last, &mut self.state)
+    }
+
+    /// Saves the position of the last resolved line (one write per burst of acks, not per
+    /// record: each save syncs the file).
+    fn persist(&mut self) {
+        if let (Some(position), Some(state)) = (self.last_resolved, &mut self.state)
             && let Err(error) = state.save(position)
         {
             tracing::error!(%error, "cannot save the state file");
@@ -239,7 +245,13 @@ async fn ship(
             biased;
             _ = &mut ctrl_c => break Ending::Interrupted,
             halt = halts.recv() => if let Ok(halt) = halt { break Ending::Halted(halt) },
-            entry = acks.recv() => if let Ok(entry) = entry { tracker.on_ack(entry) },
+            entry = acks.recv() => if let Ok(entry) = entry {
+                tracker.on_ack(entry);
+                while let Ok(entry) = acks.try_recv() {
+                    tracker.on_ack(entry);
+                }
+                tracker.persist();
+            },
             event = events.recv(), if !input_ended => match event {
                 Some(ReaderEvent::Line { content, timestamp_ms, position }) => {
                     let mut record = template.clone();
@@ -279,6 +291,7 @@ async fn ship(
             );
             let (unacknowledged, late) = finish(shutdown_timeout).await;
             late.into_iter().for_each(|entry| tracker.on_ack(entry));
+            tracker.persist();
             eprintln!(
                 "{} records sent: {} acknowledged, {} dropped as too large, {} not acknowledged{}",
                 tracker.sent,
@@ -296,6 +309,7 @@ async fn ship(
         Ending::Done => {
             let (unacknowledged, late) = finish(shutdown_timeout).await;
             late.into_iter().for_each(|entry| tracker.on_ack(entry));
+            tracker.persist();
             let seconds = elapsed.as_secs_f64();
             println!(
                 "shipped {} records in {seconds:.2} s ({:.0} records/s): {} acknowledged, {} dropped as too large",

@@ -100,7 +100,7 @@ impl<'a> DeliveryCheck<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::bench_record;
+    use stateful_logs::measure::benchmark_records;
     use stateful_logs::receiver::LogBody;
 
     fn delivered(record: &Record) -> ReceivedLog {
@@ -116,7 +116,8 @@ mod tests {
     }
 
     fn input() -> Vec<Record> {
-        (0..6).map(|i| bench_record("S", i, format!("line {i}").as_bytes())).collect()
+        let text: String = (0..6).map(|i| format!("line {i}\n")).collect();
+        benchmark_records("S_1.log", text.as_bytes())
     }
 
     #[test]

@@ -86,3 +86,39 @@ fn the_intake_refuses_to_start_without_a_key_unless_told_to_accept_any() {
     assert_eq!(intake.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&intake.stderr).contains("--insecure-accept-any-key"));
 }
+
+#[test]
+fn bench_json_parses_and_every_loghub_file_is_lossless() {
+    let mut files: Vec<_> = std::fs::read_dir(LOGHUB)
+        .expect("bundled samples")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "the bundled Loghub samples");
+    let output =
+        Command::new(BIN).args(["bench", "--json", "--input"]).args(&files).output().expect("run bench");
+    assert!(output.status.success(), "bench failed: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let rows: Vec<serde_json::Value> =
+        text.lines().map(|line| serde_json::from_str(line).expect("one JSON object per line")).collect();
+    assert_eq!(rows.len(), files.len());
+    for (row, file) in rows.iter().zip(&files) {
+        assert_eq!(row["file"].as_str(), file.to_str());
+        assert_eq!(row["records"].as_u64(), Some(2000), "{file:?}");
+        assert_eq!(row["batch_size"].as_u64(), Some(1000));
+        for field in [
+            "wire_bytes_per_record",
+            "baseline_bytes_per_record",
+            "raw_mode_bytes_per_record",
+            "size_ratio",
+            "records_per_sec",
+            "baseline_records_per_sec",
+            "speed_ratio",
+        ] {
+            assert!(row[field].as_f64().is_some_and(|v| v > 0.0), "{file:?}: {field} = {}", row[field]);
+        }
+        assert_eq!(row["lossless"], serde_json::Value::Bool(true), "{file:?}: {}", row["lossless_error"]);
+    }
+}
