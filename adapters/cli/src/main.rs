@@ -53,7 +53,7 @@ pub enum CliError {
     #[error(transparent)]
     Config(#[from] stateful_logs::ConfigError),
     /// The client halted: the intake refused the key or the profile, or TLS failed.
-    #[error("{0}")]
+    #[error("{0}\nshipping stopped: fix the cause and run the command again")]
     Halted(stateful_logs_tokio::HaltError),
     /// Delivered records do not match the input (demo).
     #[error("delivery check failed: {0}")]
@@ -72,11 +72,14 @@ impl CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo reports the faults it injects itself; the other commands show warnings
+    // (stream failures, retries). RUST_LOG overrides either.
+    let default_level = if matches!(cli.command, Command::Demo(_)) { "error" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

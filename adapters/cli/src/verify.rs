@@ -42,8 +42,9 @@ pub enum DeliveryError {
 pub struct DeliveryCheck<'a> {
     expected: &'a [Record],
     profile: Profile,
-    /// (timestamp, tag string) → input index; unique for the benchmark mapping of §11.
-    positions: HashMap<(i64, String), usize>,
+    /// (timestamp, tag string, content) → input index; unique for the benchmark mapping of
+    /// §11 (timestamps count lines within a file; the tags name the file's system).
+    positions: HashMap<(i64, String, Vec<u8>), usize>,
     verified: usize,
     duplicate_records: u64,
 }
@@ -54,7 +55,7 @@ impl<'a> DeliveryCheck<'a> {
         let positions = expected
             .iter()
             .enumerate()
-            .map(|(i, r)| ((r.clamped_timestamp(), r.tag_string(profile)), i))
+            .map(|(i, r)| ((r.clamped_timestamp(), r.tag_string(profile), r.content.to_vec()), i))
             .collect();
         DeliveryCheck { expected, profile, positions, verified: 0, duplicate_records: 0 }
     }
@@ -63,7 +64,8 @@ impl<'a> DeliveryCheck<'a> {
     /// or repeat already delivered records exactly (a batch re-sent on a later stream).
     pub fn check_batch(&mut self, logs: &[ReceivedLog]) -> Result<(), DeliveryError> {
         let Some(first) = logs.first() else { return Ok(()) };
-        let key = (first.timestamp_ms, first.tags.clone().unwrap_or_default());
+        let key =
+            (first.timestamp_ms, first.tags.clone().unwrap_or_default(), first.body_bytes().into_owned());
         let start =
             *self.positions.get(&key).ok_or(DeliveryError::Unknown { timestamp: first.timestamp_ms })?;
         if start > self.verified {

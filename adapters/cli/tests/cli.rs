@@ -122,3 +122,38 @@ fn bench_json_parses_and_every_loghub_file_is_lossless() {
         assert_eq!(row["lossless"], serde_json::Value::Bool(true), "{file:?}: {}", row["lossless_error"]);
     }
 }
+
+#[test]
+fn the_demo_verifies_every_bundled_record_and_prints_its_table() {
+    let demo = Command::new(BIN).args(["demo", "--quiet"]).output().expect("run the demo");
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(demo.status.success(), "demo failed: {}", String::from_utf8_lossy(&demo.stderr));
+    assert!(stdout.contains("every record arrived intact and in order (16000 checked)"), "{stdout}");
+    for row in [
+        "wire bytes per record",
+        "HTTP JSON + zstd-1 bytes per record",
+        "ratio",
+        "patterns created",
+        "streams opened",
+    ] {
+        assert!(stdout.contains(row), "missing row {row}: {stdout}");
+    }
+}
+
+#[test]
+fn the_demo_with_faults_loses_nothing() {
+    let input = format!("{LOGHUB}/HDFS_2k.log");
+    let demo = Command::new(BIN)
+        .args(["demo", "--quiet", "--faults", "--batch-size", "100", "--input", &input])
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(demo.status.success(), "demo failed: {}", String::from_utf8_lossy(&demo.stderr));
+    assert!(stdout.contains("(2000 checked)"), "{stdout}");
+    assert!(stdout.contains("none lost"), "{stdout}");
+    let streams = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("streams opened"))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(streams.is_some_and(|n| n > 1), "the faults replaced streams: {stdout}");
+}
