@@ -110,14 +110,19 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     while resolved < records.len() {
         tokio::select! {
             entry = acks.recv() => {
-                let Ok(entry) = entry else { break };
+                let Ok(entry) = entry else {
+                    return Err(CliError::Incomplete("the client stopped unexpectedly".into()));
+                };
                 resolved += 1;
                 if entry.outcome != AckOutcome::Acked {
                     dropped += 1;
                 }
                 progress.inc(1);
             }
-            halt = halts.recv() => if let Ok(halt) = halt { return Err(CliError::Halted(halt)) },
+            halt = halts.recv() => return Err(halt.map_or_else(
+                |_| CliError::Incomplete("the client stopped unexpectedly".into()),
+                CliError::Halted,
+            )),
             _ = &mut sender, if !flushed => {
                 // Every record is in: send the open batch now rather than after its wait.
                 flushed = true;

@@ -209,6 +209,8 @@ enum Ending {
     Done,
     Interrupted,
     Halted(HaltError),
+    /// The client's pipelines stopped on their own (a bug): its channels closed.
+    ClientGone,
 }
 
 /// The record every line is stamped into.
@@ -244,14 +246,15 @@ async fn ship(
         tokio::select! {
             biased;
             _ = &mut ctrl_c => break Ending::Interrupted,
-            halt = halts.recv() => if let Ok(halt) = halt { break Ending::Halted(halt) },
-            entry = acks.recv() => if let Ok(entry) = entry {
+            halt = halts.recv() => break halt.map_or(Ending::ClientGone, Ending::Halted),
+            entry = acks.recv() => {
+                let Ok(entry) = entry else { break Ending::ClientGone };
                 tracker.on_ack(entry);
                 while let Ok(entry) = acks.try_recv() {
                     tracker.on_ack(entry);
                 }
                 tracker.persist();
-            },
+            }
             event = events.recv(), if !input_ended => match event {
                 Some(ReaderEvent::Line { content, timestamp_ms, position }) => {
                     let mut record = template.clone();
@@ -261,7 +264,7 @@ async fn ship(
                     tokio::select! {
                         biased;
                         _ = &mut ctrl_c => break Ending::Interrupted,
-                        halt = halts.recv() => if let Ok(halt) = halt { break Ending::Halted(halt) },
+                        halt = halts.recv() => break halt.map_or(Ending::ClientGone, Ending::Halted),
                         sent = handle.send(record) => if sent.is_err() {
                             return Err(CliError::Incomplete("the client stopped taking records".into()));
                         },
@@ -279,6 +282,7 @@ async fn ship(
     let elapsed = started.elapsed();
     let finish = |timeout| finish(client, &acks, timeout);
     match ending {
+        Ending::ClientGone => Err(CliError::Incomplete("the client stopped unexpectedly".into())),
         Ending::Halted(halt) => {
             // Nothing more can be delivered until the cause is fixed: report at once.
             let _ = finish(Duration::ZERO).await;
