@@ -2,223 +2,17 @@
 //! receiver reconstructs equal the input records, in order, once duplicates of re-sent
 //! batches are removed; and the receiver rejects damaged data the client produced.
 
-use std::collections::HashSet;
+mod world;
+
 use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
 use stateful_logs::codec::Compression;
-use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, code};
-use stateful_logs::transport::{AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, Side};
+use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
+use stateful_logs::transport::{AckOutcome, Action};
 use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
-
-/// A simulated world: one Pipeline, one Receiver, a clock, and a network that can lose acks
-/// and break streams.
-struct World {
-    p: Pipeline,
-    r: Receiver,
-    now: Timestamp,
-    stream: Option<StreamId>,
-    /// Acks the receiver sent and the client has not read yet.
-    acks_in_flight: Vec<(StreamId, u32)>,
-    /// Every batch the receiver delivered, kept alive so that a batch's identity (address of
-    /// its stored bytes) is never reused: a re-sent batch is the very same `Bytes`.
-    seen: HashSet<(usize, usize)>,
-    kept: Vec<Bytes>,
-    delivered: Vec<ReceivedLog>,
-    duplicates: usize,
-    outcomes: Vec<(u64, AckOutcome)>,
-    shutdown_complete: Option<Vec<u64>>,
-    /// Batches pulled per stream, to find the bytes a receiver delivery came from.
-    pulled: Vec<(StreamId, u32, Bytes)>,
-}
-
-impl World {
-    fn new(config: PipelineConfig) -> Self {
-        let receiver = Receiver::new(ReceiverConfig {
-            v1_delta_encoding: config.v1_delta_encoding,
-            ..ReceiverConfig::default()
-        })
-        .expect("valid receiver config");
-        let p = Pipeline::new(config, 11, Timestamp(0)).expect("valid pipeline config");
-        let mut w = World {
-            p,
-            r: receiver,
-            now: Timestamp(0),
-            stream: None,
-            acks_in_flight: Vec::new(),
-            seen: HashSet::new(),
-            kept: Vec::new(),
-            delivered: Vec::new(),
-            duplicates: 0,
-            outcomes: Vec::new(),
-            shutdown_complete: None,
-            pulled: Vec::new(),
-        };
-        w.settle();
-        w
-    }
-
-    /// Drains the Pipeline's actions and plays the driver's part.
-    fn settle(&mut self) {
-        while let Some(action) = self.p.poll_action() {
-            match action {
-                Action::OpenStream { stream, path, metadata, .. } => {
-                    self.r.handle_stream_start(self.now, stream, path, &metadata.0);
-                    self.stream = Some(stream);
-                    self.p.handle_stream_opened(self.now, stream);
-                }
-                Action::CloseStream { stream, mode } => {
-                    match mode {
-                        CloseMode::Graceful => self.r.handle_client_end(self.now, stream),
-                        CloseMode::Abort => self.r.handle_client_reset(self.now, stream),
-                    }
-                    if self.stream == Some(stream) {
-                        self.stream = None;
-                    }
-                }
-                Action::Acknowledge(entries) => {
-                    self.outcomes.extend(entries.iter().map(|e| (e.token, e.outcome)))
-                }
-                Action::Halted(e) => panic!("the pipeline halted: {e}"),
-                Action::ShutdownComplete { unacknowledged } => self.shutdown_complete = Some(unacknowledged),
-            }
-        }
-        self.drain_receiver();
-    }
-
-    fn drain_receiver(&mut self) {
-        while let Some(action) = self.r.poll_action() {
-            match action {
-                ReceiverAction::Deliver { stream, batch_id, logs } => {
-                    let data = self
-                        .pulled
-                        .iter()
-                        .rev()
-                        .find(|(s, id, _)| *s == stream && *id == batch_id)
-                        .map(|(_, _, d)| d.clone())
-                        .expect("a delivered batch was pulled");
-                    let identity = (data.as_ptr() as usize, data.len());
-                    if self.seen.insert(identity) {
-                        self.delivered.extend(logs);
-                    } else {
-                        self.duplicates += 1;
-                    }
-                    self.kept.push(data);
-                }
-                ReceiverAction::SendStatus { stream, batch_id, .. } => {
-                    self.acks_in_flight.push((stream, batch_id))
-                }
-                ReceiverAction::EndStream { code: c, message, .. } => {
-                    assert_eq!(c, code::OK, "the receiver rejected the client's data: {message}");
-                }
-            }
-        }
-    }
-
-    fn record(&mut self, record: Record) {
-        if let Err(rejected) = self.p.handle_record(self.now, record) {
-            // Backpressure: let the network catch up, then retry once.
-            let record = rejected.record;
-            for _ in 0..1000 {
-                if self.p.input_ready() {
-                    break;
-                }
-                self.pump();
-                self.deliver_acks();
-                self.advance(1000);
-            }
-            self.p.handle_record(self.now, record).expect("accepted once input_ready");
-        }
-        self.settle();
-    }
-
-    /// Moves every batch the stream can take to the receiver; returns how many.
-    fn pump(&mut self) -> usize {
-        let mut count = 0;
-        while let Some(stream) = self.stream
-            && let Some(t) = self.p.poll_transmit(self.now, stream)
-        {
-            count += 1;
-            self.pulled.push((stream, t.batch_id, t.data.clone()));
-            self.r.handle_batch(self.now, stream, t.batch_id, t.data);
-            self.drain_receiver();
-        }
-        self.settle();
-        count
-    }
-
-    /// Hands every ack the receiver sent to the client; returns how many.
-    fn deliver_acks(&mut self) -> usize {
-        let acks = std::mem::take(&mut self.acks_in_flight);
-        for &(stream, batch_id) in &acks {
-            self.p.handle_ack(self.now, stream, batch_id, 1);
-            self.settle();
-        }
-        acks.len()
-    }
-
-    /// The current stream breaks: acks not yet read are lost.
-    fn fail_stream(&mut self) {
-        if let Some(stream) = self.stream {
-            self.acks_in_flight.clear();
-            self.r.handle_client_reset(self.now, stream);
-            self.p.handle_stream_error(self.now, stream, Side::Recv, Failure::Connection("reset".into()));
-            self.settle();
-        }
-    }
-
-    fn advance(&mut self, ms: u64) {
-        self.now = self.now.add_millis(ms);
-        while let Some(t) = self.p.poll_timeout()
-            && t <= self.now
-        {
-            self.p.handle_timeout(self.now);
-            self.settle();
-        }
-    }
-
-    /// Flushes, shuts down with a far deadline and runs the network until shutdown completes.
-    fn finish(&mut self) {
-        self.p.flush(self.now);
-        self.settle();
-        self.p.shutdown(self.now, Some(self.now.add_millis(24 * 3_600_000)));
-        self.settle();
-        for _ in 0..10_000 {
-            if self.shutdown_complete.is_some() {
-                return;
-            }
-            let pulled = self.pump();
-            let acked = self.deliver_acks();
-            if pulled + acked == 0 && self.shutdown_complete.is_none() {
-                let next = self.p.poll_timeout().map_or(1000, |t| t.millis_since(self.now).max(1));
-                self.advance(next);
-            }
-        }
-        panic!("shutdown did not complete");
-    }
-}
-
-/// Asserts that `got` equals `want` as `encoding.md` §10.1 defines for text records.
-fn assert_equivalent(profile: Profile, got: &ReceivedLog, want: &Record, index: usize) {
-    assert_eq!(got.timestamp_ms, want.clamped_timestamp(), "timestamp of record {index}");
-    match &got.body {
-        LogBody::Text(bytes) => assert_eq!(bytes.as_slice(), &want.content[..], "content of record {index}"),
-        LogBody::Json(v) => panic!("record {index} came back as JSON {v}"),
-    }
-    assert_eq!(got.status.as_deref(), want.status(), "status of record {index}");
-    assert_eq!(got.service_name(), want.service(), "service of record {index}");
-    assert_eq!(got.uuid.as_deref(), want.uuid(), "uuid of record {index}");
-    let tags = want.tag_string(profile);
-    assert_eq!(got.tags.as_deref(), (!tags.is_empty()).then_some(tags.as_str()), "tags of record {index}");
-}
-
-fn base_config(profile: Profile) -> PipelineConfig {
-    let mut c = PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("key"))])
-        .with_profile(profile);
-    c.transport.lifetime_jitter_percent = 0;
-    c
-}
+use world::{World, assert_equivalent, base_config, loghub_records};
 
 // ---- property: arbitrary records, batches, rotations and codecs round-trip ----
 
@@ -234,12 +28,62 @@ enum Op {
 
 fn content() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        4 => proptest::collection::vec(any::<u8>(), 0..40),
+        3 => proptest::collection::vec(any::<u8>(), 0..40),
         3 => "[ -~]{0,60}".prop_map(String::into_bytes),
+        6 => templated_line().prop_map(String::into_bytes),
+        3 => json_line().prop_map(String::into_bytes),
         1 => Just(Vec::new()),
         1 => Just("ünïcødé \u{10FF80}\u{10FFFF} tab\tcr\r".as_bytes().to_vec()),
+        1 => "[a-z0-9._/:@+-]{1,200}".prop_map(String::into_bytes), // no spaces
+        1 => "-?[0-9]{1,30}".prop_map(String::into_bytes),            // all digits, some above i64
+        1 => (100usize..300).prop_map(|n| "w0rd ".repeat(n).into_bytes()), // above max_template_bytes
         1 => (2000usize..2100).prop_map(|n| vec![b'x'; n]), // near and above max_batch_bytes
     ]
+}
+
+/// Log lines of a few shapes with varying values, so that patterns form, widen and are
+/// evicted, and repeated values are admitted to the dictionary.
+fn templated_line() -> impl Strategy<Value = String> {
+    let word = proptest::sample::select(&["alpha", "beta", "gamma", "x", "007", "-0", "", "a b"][..]);
+    (0usize..4, any::<i64>(), 0u8..4, word, 0u32..3).prop_map(|(shape, n, ip, w, ws)| {
+        let pad = ["", " ", "\t "][ws as usize];
+        match shape {
+            0 => format!("user {n} logged in from 10.0.0.{ip} as {w}"),
+            1 => format!("{w} connection closed{pad}id={n} host=h{ip}"),
+            2 => format!("2024-01-0{ip}T10:00:00Z INFO [{w}] took {n}ms"),
+            _ => format!("GET /api/v1/items/{n}?q={w} HTTP/1.1 {}", 200 + u16::from(ip)),
+        }
+    })
+}
+
+/// JSON objects: `v1`-eligible ones, ones with nested or boolean values (text in `v1`), and
+/// malformed ones.
+fn json_line() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        Just("0.5".to_owned()),
+        Just("1e3".to_owned()),
+        Just("-0".to_owned()),
+        "[a-z]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        Just("\"tab\\tquote\\\"\\u00e9\"".to_owned()),
+        Just("true".to_owned()),
+        Just("null".to_owned()),
+        Just("{\"a\":{\"b\":[1,2,{}]}}".to_owned()),
+    ];
+    let key = proptest::sample::select(&["msg", "message", "log", "port", "user", "a,b", "z"][..]);
+    (proptest::collection::vec((key, value), 0..5), "[a-z ]{1,20}", any::<u8>(), any::<bool>()).prop_map(
+        |(members, message, cut, malformed)| {
+            let mut text = format!("{{\"msg\":\"{message}\"");
+            for (k, v) in members {
+                text.push_str(&format!(",\"{k}\":{v}"));
+            }
+            text.push('}');
+            if malformed {
+                text.truncate(usize::from(cut) % text.len());
+            }
+            text
+        },
+    )
 }
 
 fn maybe(values: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
@@ -300,20 +144,29 @@ fn world_config() -> impl Strategy<Value = PipelineConfig> {
         prop_oneof![1u32..4, Just(1000)],
         prop_oneof![Just(8 * 1024 * 1024u64), 120u64..400],
         1usize..20,
+        (prop_oneof![Just(700usize), 1usize..8], any::<bool>(), prop_oneof![Just(4096usize), 8usize..64]),
     )
-        .prop_map(|(profile, compression, delta, send_deletes, items, state_max, max_entries)| {
-            let mut c = base_config(profile);
-            c.compression = compression;
-            c.v1_delta_encoding = delta;
-            c.send_deletes = send_deletes;
-            c.max_batch_items = items;
-            c.max_batch_bytes = 2048;
-            c.transport.inflight_capacity = 4;
-            c.transport.stream_lifetime = Duration::from_secs(20);
-            c.translator.state_max_bytes = state_max;
-            c.translator.dictionary.max_entries = max_entries;
-            c
-        })
+        .prop_map(
+            |(profile, compression, delta, send_deletes, items, state_max, max_entries, patterns)| {
+                let (max_pattern_count, no_grace, max_template_bytes) = patterns;
+                let mut c = base_config(profile);
+                c.compression = compression;
+                c.v1_delta_encoding = delta;
+                c.send_deletes = send_deletes;
+                c.max_batch_items = items;
+                c.max_batch_bytes = 2048;
+                c.transport.inflight_capacity = 4;
+                c.transport.stream_lifetime = Duration::from_secs(20);
+                c.translator.state_max_bytes = state_max;
+                c.translator.dictionary.max_entries = max_entries;
+                c.translator.patterns.max_pattern_count = max_pattern_count;
+                c.translator.patterns.max_template_bytes = max_template_bytes;
+                if no_grace {
+                    c.translator.patterns.eviction_grace_period = Duration::ZERO;
+                }
+                c
+            },
+        )
 }
 
 proptest! {
@@ -392,32 +245,6 @@ fn extreme_timestamps_round_trip_within_one_batch() {
 }
 
 // ---- every Loghub file round-trips losslessly ----
-
-/// `encoding.md` §10.4: split on `\n`, strip one trailing `\r`, skip empty lines.
-fn lines(data: &[u8]) -> Vec<&[u8]> {
-    data.split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-/// `encoding.md` §11: the benchmark record mapping.
-fn loghub_records(file_name: &str, data: &[u8]) -> Vec<Record> {
-    let system = file_name.split('_').next().unwrap_or(file_name).to_owned();
-    lines(data)
-        .into_iter()
-        .enumerate()
-        .map(|(i, line)| {
-            Record::new(1_700_000_000_000 + i as i64, Bytes::copy_from_slice(line))
-                .with_status("info")
-                .with_hostname("host-1")
-                .with_service(system.clone())
-                .with_source(system.clone())
-                .with_tags(["env:prod", "version:1.2.3"])
-                .with_ack_token(i as u64)
-        })
-        .collect()
-}
 
 #[test]
 fn every_loghub_file_round_trips_losslessly() {

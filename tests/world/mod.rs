@@ -1,0 +1,253 @@
+//! Shared helpers for the round-trip tests: a simulated world (one Pipeline, one Receiver, a
+//! clock and a lossy network), record equivalence (`encoding.md` §10.1) and the Loghub record
+//! mapping (§10.4, §11).
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, code};
+use stateful_logs::transport::{AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, Side};
+use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
+
+/// A simulated world: one Pipeline, one Receiver, a clock, and a network that can lose acks
+/// and break streams.
+pub struct World {
+    pub p: Pipeline,
+    pub r: Receiver,
+    pub now: Timestamp,
+    pub stream: Option<StreamId>,
+    /// Acks the receiver sent and the client has not read yet.
+    pub acks_in_flight: Vec<(StreamId, u32)>,
+    /// Every batch the receiver delivered, kept alive so that a batch's identity (address of
+    /// its stored bytes) is never reused: a re-sent batch is the very same `Bytes`.
+    pub seen: HashSet<(usize, usize)>,
+    pub kept: Vec<Bytes>,
+    pub delivered: Vec<ReceivedLog>,
+    pub duplicates: usize,
+    pub outcomes: Vec<(u64, AckOutcome)>,
+    pub shutdown_complete: Option<Vec<u64>>,
+    /// Batches pulled per stream, to find the bytes a receiver delivery came from.
+    pub pulled: Vec<(StreamId, u32, Bytes)>,
+}
+
+impl World {
+    pub fn new(config: PipelineConfig) -> Self {
+        let receiver = Receiver::new(ReceiverConfig {
+            v1_delta_encoding: config.v1_delta_encoding,
+            ..ReceiverConfig::default()
+        })
+        .expect("valid receiver config");
+        let p = Pipeline::new(config, 11, Timestamp(0)).expect("valid pipeline config");
+        let mut w = World {
+            p,
+            r: receiver,
+            now: Timestamp(0),
+            stream: None,
+            acks_in_flight: Vec::new(),
+            seen: HashSet::new(),
+            kept: Vec::new(),
+            delivered: Vec::new(),
+            duplicates: 0,
+            outcomes: Vec::new(),
+            shutdown_complete: None,
+            pulled: Vec::new(),
+        };
+        w.settle();
+        w
+    }
+
+    /// Drains the Pipeline's actions and plays the driver's part.
+    pub fn settle(&mut self) {
+        while let Some(action) = self.p.poll_action() {
+            match action {
+                Action::OpenStream { stream, path, metadata, .. } => {
+                    self.r.handle_stream_start(self.now, stream, path, &metadata.0);
+                    self.stream = Some(stream);
+                    self.p.handle_stream_opened(self.now, stream);
+                }
+                Action::CloseStream { stream, mode } => {
+                    match mode {
+                        CloseMode::Graceful => self.r.handle_client_end(self.now, stream),
+                        CloseMode::Abort => self.r.handle_client_reset(self.now, stream),
+                    }
+                    if self.stream == Some(stream) {
+                        self.stream = None;
+                    }
+                }
+                Action::Acknowledge(entries) => {
+                    self.outcomes.extend(entries.iter().map(|e| (e.token, e.outcome)))
+                }
+                Action::Halted(e) => panic!("the pipeline halted: {e}"),
+                Action::ShutdownComplete { unacknowledged } => self.shutdown_complete = Some(unacknowledged),
+            }
+        }
+        self.drain_receiver();
+    }
+
+    pub fn drain_receiver(&mut self) {
+        while let Some(action) = self.r.poll_action() {
+            match action {
+                ReceiverAction::Deliver { stream, batch_id, logs } => {
+                    let data = self
+                        .pulled
+                        .iter()
+                        .rev()
+                        .find(|(s, id, _)| *s == stream && *id == batch_id)
+                        .map(|(_, _, d)| d.clone())
+                        .expect("a delivered batch was pulled");
+                    let identity = (data.as_ptr() as usize, data.len());
+                    if self.seen.insert(identity) {
+                        self.delivered.extend(logs);
+                    } else {
+                        self.duplicates += 1;
+                    }
+                    self.kept.push(data);
+                }
+                ReceiverAction::SendStatus { stream, batch_id, .. } => {
+                    self.acks_in_flight.push((stream, batch_id))
+                }
+                ReceiverAction::EndStream { code: c, message, .. } => {
+                    assert_eq!(c, code::OK, "the receiver rejected the client's data: {message}");
+                }
+            }
+        }
+    }
+
+    pub fn record(&mut self, record: Record) {
+        if let Err(rejected) = self.p.handle_record(self.now, record) {
+            // Backpressure: let the network catch up, then retry once.
+            let record = rejected.record;
+            for _ in 0..1000 {
+                if self.p.input_ready() {
+                    break;
+                }
+                self.pump();
+                self.deliver_acks();
+                self.advance(1000);
+            }
+            self.p.handle_record(self.now, record).expect("accepted once input_ready");
+        }
+        let state = self.p.translator().state_size_bytes();
+        let bound = self.p.translator().config().state_max_bytes;
+        assert!(state <= bound, "translator state {state} B above its bound {bound} B");
+        self.settle();
+    }
+
+    /// Moves every batch the stream can take to the receiver; returns how many.
+    pub fn pump(&mut self) -> usize {
+        let mut count = 0;
+        while let Some(stream) = self.stream
+            && let Some(t) = self.p.poll_transmit(self.now, stream)
+        {
+            count += 1;
+            self.pulled.push((stream, t.batch_id, t.data.clone()));
+            self.r.handle_batch(self.now, stream, t.batch_id, t.data);
+            self.drain_receiver();
+        }
+        self.settle();
+        count
+    }
+
+    /// Hands every ack the receiver sent to the client; returns how many.
+    pub fn deliver_acks(&mut self) -> usize {
+        let acks = std::mem::take(&mut self.acks_in_flight);
+        for &(stream, batch_id) in &acks {
+            self.p.handle_ack(self.now, stream, batch_id, 1);
+            self.settle();
+        }
+        acks.len()
+    }
+
+    /// The current stream breaks: acks not yet read are lost.
+    pub fn fail_stream(&mut self) {
+        if let Some(stream) = self.stream {
+            self.acks_in_flight.clear();
+            self.r.handle_client_reset(self.now, stream);
+            self.p.handle_stream_error(self.now, stream, Side::Recv, Failure::Connection("reset".into()));
+            self.settle();
+        }
+    }
+
+    pub fn advance(&mut self, ms: u64) {
+        self.now = self.now.add_millis(ms);
+        while let Some(t) = self.p.poll_timeout()
+            && t <= self.now
+        {
+            self.p.handle_timeout(self.now);
+            self.settle();
+        }
+    }
+
+    /// Flushes, shuts down with a far deadline and runs the network until shutdown completes.
+    pub fn finish(&mut self) {
+        self.p.flush(self.now);
+        self.settle();
+        self.p.shutdown(self.now, Some(self.now.add_millis(24 * 3_600_000)));
+        self.settle();
+        for _ in 0..10_000 {
+            if self.shutdown_complete.is_some() {
+                return;
+            }
+            let pulled = self.pump();
+            let acked = self.deliver_acks();
+            if pulled + acked == 0 && self.shutdown_complete.is_none() {
+                let next = self.p.poll_timeout().map_or(1000, |t| t.millis_since(self.now).max(1));
+                self.advance(next);
+            }
+        }
+        panic!("shutdown did not complete");
+    }
+}
+
+/// Asserts that `got` equals `want` as `encoding.md` §10.1 defines.
+pub fn assert_equivalent(profile: Profile, got: &ReceivedLog, want: &Record, index: usize) {
+    assert_eq!(got.timestamp_ms, want.clamped_timestamp(), "timestamp of record {index}");
+    match &got.body {
+        LogBody::Text(bytes) => assert_eq!(bytes.as_slice(), &want.content[..], "content of record {index}"),
+        // A JSON log equals its content as a JSON value (§10.1 rule 2).
+        LogBody::Json(v) => {
+            let want_json: serde_json::Value = serde_json::from_slice(&want.content)
+                .unwrap_or_else(|e| panic!("record {index} came back as JSON {v} but is not JSON: {e}"));
+            assert_eq!(v, &want_json, "JSON content of record {index}");
+        }
+    }
+    assert_eq!(got.status.as_deref(), want.status(), "status of record {index}");
+    assert_eq!(got.service_name(), want.service(), "service of record {index}");
+    assert_eq!(got.uuid.as_deref(), want.uuid(), "uuid of record {index}");
+    let tags = want.tag_string(profile);
+    assert_eq!(got.tags.as_deref(), (!tags.is_empty()).then_some(tags.as_str()), "tags of record {index}");
+}
+
+pub fn base_config(profile: Profile) -> PipelineConfig {
+    let mut c = PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("key"))])
+        .with_profile(profile);
+    c.transport.lifetime_jitter_percent = 0;
+    c
+}
+
+/// `encoding.md` §10.4: split on `\n`, strip one trailing `\r`, skip empty lines.
+pub fn lines(data: &[u8]) -> Vec<&[u8]> {
+    data.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// `encoding.md` §11: the benchmark record mapping.
+pub fn loghub_records(file_name: &str, data: &[u8]) -> Vec<Record> {
+    let system = file_name.split('_').next().unwrap_or(file_name).to_owned();
+    lines(data)
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            Record::new(1_700_000_000_000 + i as i64, Bytes::copy_from_slice(line))
+                .with_status("info")
+                .with_hostname("host-1")
+                .with_service(system.clone())
+                .with_source(system.clone())
+                .with_tags(["env:prod", "version:1.2.3"])
+                .with_ack_token(i as u64)
+        })
+        .collect()
+}
