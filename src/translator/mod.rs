@@ -2,10 +2,10 @@
 //!
 //! - this module: the per-record steps of §9.11 (commit and emission in the order of §8.3),
 //!   the state size and the `v2` oversized-metadata check of §3.3;
-//! - [`plan`]: routing (§9.1), the pattern path (tokenize, match, type the wildcard values,
+//! - `plan`: routing (§9.1), the pattern path (tokenize, match, type the wildcard values,
 //!   §9.3–§9.8) and `v1` JSON (§9.14), decided without changing anything;
-//! - [`eviction`]: the state bound, count eviction and the stale sweep (§9.9, §9.10);
-//! - [`dictionary`], [`sightings`]: the dictionary and the admission candidates (§9.8).
+//! - `eviction`: the state bound, count eviction and the stale sweep (§9.9, §9.10);
+//! - [`dictionary`], `sightings`: the dictionary and the admission candidates (§9.8).
 //!
 //! Patterns live in a [`PatternStore`] (`src/pattern/`), which owns clustering and the
 //! pattern statistics eviction scores; the translator adds each pattern's share of the state

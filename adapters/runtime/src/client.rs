@@ -370,6 +370,9 @@ struct PipelineLink<Rec> {
 }
 
 /// A running client: N pipelines sharing one HTTP/2 connection per endpoint.
+///
+/// End it with [`Client::shutdown`]: dropping it instead cancels every stream at once, and
+/// whatever was not acknowledged is lost without a report.
 pub struct Client<C: Core> {
     pipelines: Vec<PipelineLink<C::Record>>,
     next_handle: AtomicUsize,
