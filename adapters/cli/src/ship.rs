@@ -346,3 +346,35 @@ async fn finish(
     }
     (report.unacknowledged.len(), late)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateful_logs::transport::DropReason;
+
+    fn at(offset: u64) -> Position {
+        Position { offset, ..Position::default() }
+    }
+
+    #[test]
+    fn the_saved_position_is_the_last_line_whose_record_was_acknowledged_or_dropped() {
+        let dir = std::env::temp_dir().join(format!("stateful-logs-acks-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("state.json");
+        let mut tracker = AckTracker::new(Some(StateFile::new(path.clone())));
+        let tokens: Vec<u64> = [10, 20, 30, 40].into_iter().map(|o| tracker.sending(at(o))).collect();
+        let saved = || StateFile::new(path.clone()).load().expect("readable state");
+
+        tracker.on_ack(AckEntry { token: tokens[0], outcome: AckOutcome::Acked });
+        tracker.on_ack(AckEntry { token: tokens[1], outcome: AckOutcome::Dropped(DropReason::TooLarge) });
+        assert_eq!(saved(), None, "nothing is written before persist");
+        tracker.persist();
+        assert_eq!(saved(), Some(at(20)));
+
+        tracker.on_ack(AckEntry { token: tokens[2], outcome: AckOutcome::Unacknowledged });
+        tracker.persist();
+        assert_eq!(saved(), Some(at(20)), "an unacknowledged record does not move the position");
+        assert_eq!((tracker.acked, tracker.dropped, tracker.resolved()), (1, 1, 2));
+    }
+}
