@@ -184,7 +184,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     if let Some(injected) = faults {
         println!(
             "\nfaults: {injected} streams ended by the intake, all connections dropped once, acks delayed by {} ms;\n\
-             {} records were delivered twice (re-sent batches, recognised and skipped), none lost.\n\
+             {} records were delivered again (batches re-sent after the faults, recognised and skipped); none lost.\n\
              (wire bytes include the re-sent batches and the state re-sent on every new stream.)",
             ACK_DELAY.as_millis(),
             check.duplicate_records(),
