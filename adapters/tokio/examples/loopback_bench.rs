@@ -4,7 +4,7 @@
 //! driver and gRPC stack. Both run in one process, alternately.
 //!
 //! ```text
-//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds]
+//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds] [raw]
 //! ```
 //! `copies` (default 10) repeats the Loghub corpus (16,000 benchmark records of `encoding.md`
 //! §11: status, hostname, service, source and tags besides the line) that many times per run.
@@ -41,7 +41,7 @@ struct Run {
     wire_bytes: u64,
 }
 
-async fn run<C: BenchCore>(records: &[Record], copies: usize) -> Result<Run, Box<dyn std::error::Error>> {
+async fn run<C: BenchCore>(records: &[Record], copies: usize, patterns: bool) -> Result<Run, Box<dyn std::error::Error>> {
     let intake = C::intake().bind("127.0.0.1:0").await?;
     let deliveries = intake.deliveries();
     let drain = tokio::spawn(async move {
@@ -54,6 +54,7 @@ async fn run<C: BenchCore>(records: &[Record], copies: usize) -> Result<Run, Box
     let client: Client<C> = ClientBuilder::new()
         .endpoint("127.0.0.1", intake.local_addr().port())
         .api_key("bench")
+        .pipeline_config(|config| config.translator.patterns.enabled = patterns)
         .build_tokio()?;
     let total = (records.len() * copies) as u64;
     let acks = client.acks();
@@ -104,6 +105,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let copies: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10);
     let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
+    // `raw` as third argument: the stateful side without patterns (raw mode, `encoding.md` §9.1).
+    let patterns = args.next().as_deref() != Some("raw");
     let mut records = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(CORPUS)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -115,13 +118,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         records.extend(benchmark_records(&name, &std::fs::read(&file)?));
     }
     println!(
-        "{} Loghub records (encoding.md §11) x {copies} copies, {rounds} rounds, 1 pipeline, zstd level 1",
-        records.len()
+        "{} Loghub records (encoding.md §11) x {copies} copies, {rounds} rounds, 1 pipeline, zstd level 1, patterns {}",
+        records.len(),
+        if patterns { "on" } else { "off" }
     );
     let (mut best_stateful, mut best_json): (Option<Run>, Option<Run>) = (None, None);
     for round in 1..=rounds {
-        let stateful = run::<Pipeline>(&records, copies).await?;
-        let json = run::<JsonCore>(&records, copies).await?;
+        let stateful = run::<Pipeline>(&records, copies, patterns).await?;
+        let json = run::<JsonCore>(&records, copies, patterns).await?;
         println!(
             "round {round}: stateful {:>9.0} records/s ({} wire bytes), json+zstd {:>9.0} records/s ({} wire bytes)",
             rate(&stateful),
