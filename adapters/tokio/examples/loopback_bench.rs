@@ -41,7 +41,11 @@ struct Run {
     wire_bytes: u64,
 }
 
-async fn run<C: BenchCore>(records: &[Record], copies: usize, patterns: bool) -> Result<Run, Box<dyn std::error::Error>> {
+async fn run<C: BenchCore>(
+    records: &[Record],
+    copies: usize,
+    patterns: bool,
+) -> Result<Run, Box<dyn std::error::Error>> {
     let intake = C::intake().bind("127.0.0.1:0").await?;
     let deliveries = intake.deliveries();
     let drain = tokio::spawn(async move {
