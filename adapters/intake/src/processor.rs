@@ -69,8 +69,7 @@ const UNIMPLEMENTED: i32 = 12;
 const UNAUTHENTICATED: i32 = 16;
 
 /// The baseline's receiving end: checks path, key and encoding like the receiver, then
-/// decompresses each batch, reads its JSON array of `{"message", "timestamp"}` objects and
-/// acks it. Keeps no state between batches.
+/// decompresses each batch, reads its JSON array and acks it. Keeps no state between batches.
 pub struct PassThrough {
     profiles: Vec<Profile>,
     api_keys: Vec<String>,
@@ -97,6 +96,10 @@ impl PassThrough {
     }
 }
 
+/// Reads a batch of the baseline: a JSON array of objects with `message`, `timestamp`,
+/// `status`, `hostname`, `service`, `ddsource`, `ddtags` (`encoding.md` §11), into logs shaped
+/// as the receiver would reconstruct them (tag string: tags, then `hostname:`, `service:` in
+/// `v1`, `ddsource:`).
 fn parse_json_batch(profile: Profile, json: &[u8]) -> Result<Vec<ReceivedLog>, String> {
     let value: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| format!("batch is not JSON: {e}"))?;
@@ -104,15 +107,23 @@ fn parse_json_batch(profile: Profile, json: &[u8]) -> Result<Vec<ReceivedLog>, S
     array
         .iter()
         .map(|entry| {
+            let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
             let message = entry.get("message").and_then(|m| m.as_str()).ok_or("entry without a message")?;
             let timestamp_ms = entry.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
+            let mut tags: Vec<String> =
+                field("ddtags").map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default();
+            tags.extend(field("hostname").map(|h| format!("hostname:{h}")));
+            if profile == Profile::V1 {
+                tags.extend(field("service").map(|s| format!("service:{s}")));
+            }
+            tags.extend(field("ddsource").map(|s| format!("ddsource:{s}")));
             Ok(ReceivedLog {
                 profile,
                 timestamp_ms,
                 body: LogBody::Text(message.as_bytes().to_vec()),
-                status: None,
-                service: None,
-                tags: None,
+                status: field("status").map(str::to_owned),
+                service: if profile == Profile::V2 { field("service").map(str::to_owned) } else { None },
+                tags: if tags.is_empty() { None } else { Some(tags.join(",")) },
                 uuid: None,
             })
         })

@@ -1,4 +1,5 @@
-//! The benchmark baseline: records as HTTP-style JSON (one JSON array per batch, zstd) carried
+//! The benchmark baseline: records as HTTP-style JSON (one JSON array per batch, zstd, objects
+//! as `stateful_logs::measure::write_http_json_record` writes them, `encoding.md` §11) carried
 //! in `StatefulBatch.data` over the same transport, driver and gRPC stack as the stateful
 //! encoding. No patterns, no dictionary, no snapshot state: what the logs HTTP intake receives.
 
@@ -6,24 +7,14 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use stateful_logs::codec::Compression;
+use stateful_logs::measure::write_http_json_record;
 use stateful_logs::transport::{
     AckEntry, AckOutcome, Action, EncodeError, EncodedBatch, EndpointConfig, Failure, Metrics, Side,
     Snapshot, SnapshotSource, State, Transmit, Transport,
 };
-use stateful_logs::{ConfigError, StreamId, Timestamp, duration_ms};
+use stateful_logs::{ConfigError, Record, StreamId, Timestamp, duration_ms};
 
 use crate::core::{Core, CoreSettings, RefusalReason};
-
-/// One log line for the baseline: time, content, optional ack token.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LineRecord {
-    /// Milliseconds since the Unix epoch.
-    pub timestamp_ms: i64,
-    /// The log line.
-    pub content: Bytes,
-    /// Returned once the record's batch is acknowledged.
-    pub ack_token: Option<u64>,
-}
 
 /// The baseline keeps no state across batches: its snapshot is always empty.
 #[derive(Debug, Default)]
@@ -64,13 +55,10 @@ struct OpenBatch {
 }
 
 impl JsonCore {
-    fn push_json(&mut self, now: Timestamp, record: &LineRecord) {
+    fn push_json(&mut self, now: Timestamp, record: &Record) {
         let open = &mut self.open;
         open.json.push(if open.records == 0 { b'[' } else { b',' });
-        let message = serde_json::Value::String(String::from_utf8_lossy(&record.content).into_owned());
-        open.json.extend_from_slice(b"{\"message\":");
-        open.json.extend_from_slice(message.to_string().as_bytes());
-        open.json.extend_from_slice(format!(",\"timestamp\":{}}}", record.timestamp_ms).as_bytes());
+        write_http_json_record(record, &mut open.json);
         if open.records == 0 {
             open.deadline = Some(now.add_millis(self.batch_wait_ms));
         }
@@ -129,7 +117,7 @@ impl JsonCore {
 }
 
 impl Core for JsonCore {
-    type Record = LineRecord;
+    type Record = Record;
 
     fn build(settings: &CoreSettings, seed: u64, now: Timestamp) -> Result<Self, ConfigError> {
         let mut transport_config = settings.transport.clone();
@@ -149,15 +137,11 @@ impl Core for JsonCore {
         })
     }
 
-    fn ack_token(record: &LineRecord) -> Option<u64> {
+    fn ack_token(record: &Record) -> Option<u64> {
         record.ack_token
     }
 
-    fn handle_record(
-        &mut self,
-        now: Timestamp,
-        record: LineRecord,
-    ) -> Result<(), (LineRecord, RefusalReason)> {
+    fn handle_record(&mut self, now: Timestamp, record: Record) -> Result<(), (Record, RefusalReason)> {
         if self.transport.state() == State::Closed {
             return Err((record, RefusalReason::Closed));
         }

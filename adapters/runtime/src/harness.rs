@@ -541,30 +541,45 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     requests_are_written_before_response_headers::<B, C>(adapter).await;
 }
 
+/// The record of line `seq` of `producer`: status, service, host and a tag besides the text.
+pub fn test_record(producer: u32, seq: u32) -> stateful_logs::Record {
+    stateful_logs::Record::new(1_700_000_000_000 + i64::from(seq), line(producer, seq))
+        .with_status(if seq.is_multiple_of(10) { "warn" } else { "info" })
+        .with_service("checkout")
+        .with_hostname(format!("host-{producer}"))
+        .with_tag("env:test")
+        .with_ack_token(token(producer, seq))
+}
+
+/// Checks that a delivered log carries what [`test_record`] gave it.
+pub fn check_test_log(log: &ReceivedLog, producer: u32, seq: u32) {
+    assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
+    let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
+    assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
+    assert_eq!(log.service_name(), Some("checkout"));
+    assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
+    assert!(log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")), "{:?}", log.tags);
+}
+
 /// The JSON baseline as a test core (pass-through intake).
 impl TestCore for crate::baseline::JsonCore {
     fn record(producer: u32, seq: u32) -> Self::Record {
-        crate::baseline::LineRecord {
-            timestamp_ms: 1_700_000_000_000 + i64::from(seq),
-            content: line(producer, seq).into(),
-            ack_token: Some(token(producer, seq)),
-        }
+        test_record(producer, seq)
     }
 
     fn intake() -> IntakeBuilder {
         Intake::builder().pass_through()
+    }
+
+    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
+        check_test_log(log, producer, seq)
     }
 }
 
 /// The stateful encoding: the core's Pipeline against the core's Receiver.
 impl TestCore for stateful_logs::Pipeline {
     fn record(producer: u32, seq: u32) -> Self::Record {
-        stateful_logs::Record::new(1_700_000_000_000 + i64::from(seq), line(producer, seq))
-            .with_status(if seq.is_multiple_of(10) { "warn" } else { "info" })
-            .with_service("checkout")
-            .with_hostname(format!("host-{producer}"))
-            .with_tag("env:test")
-            .with_ack_token(token(producer, seq))
+        test_record(producer, seq)
     }
 
     fn intake() -> IntakeBuilder {
@@ -572,15 +587,6 @@ impl TestCore for stateful_logs::Pipeline {
     }
 
     fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
-        assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
-        let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
-        assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
-        assert_eq!(log.service_name(), Some("checkout"));
-        assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
-        assert!(
-            log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")),
-            "{:?}",
-            log.tags
-        );
+        check_test_log(log, producer, seq)
     }
 }

@@ -4,41 +4,32 @@
 //! driver and gRPC stack. Both run in one process, alternately.
 //!
 //! ```text
-//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds]
+//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds] [raw]
 //! ```
-//! `copies` (default 10) repeats the Loghub corpus (16,000 lines) that many times per run.
+//! `copies` (default 10) repeats the Loghub corpus (16,000 benchmark records of `encoding.md`
+//! §11: status, hostname, service, source and tags besides the line) that many times per run.
 
 use std::time::{Duration, Instant};
 
+use stateful_logs::measure::benchmark_records;
 use stateful_logs_intake::{Intake, IntakeBuilder};
-use stateful_logs_tokio::baseline::{JsonCore, LineRecord};
+use stateful_logs_tokio::baseline::JsonCore;
 use stateful_logs_tokio::{BuildTokio, Client, ClientBuilder, Core, Pipeline, Record};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpora/loghub");
 
-/// A core the benchmark can feed from a log line.
-trait BenchCore: Core {
-    fn make(line: &str, seq: u64) -> Self::Record;
+/// A core the benchmark can run, with the intake that answers it.
+trait BenchCore: Core<Record = Record> {
     fn intake() -> IntakeBuilder;
 }
 
 impl BenchCore for Pipeline {
-    fn make(line: &str, seq: u64) -> Record {
-        Record::new(1_700_000_000_000 + seq as i64, line.to_owned()).with_ack_token(seq)
-    }
     fn intake() -> IntakeBuilder {
         Intake::builder()
     }
 }
 
 impl BenchCore for JsonCore {
-    fn make(line: &str, seq: u64) -> LineRecord {
-        LineRecord {
-            timestamp_ms: 1_700_000_000_000 + seq as i64,
-            content: line.to_owned().into(),
-            ack_token: Some(seq),
-        }
-    }
     fn intake() -> IntakeBuilder {
         Intake::builder().pass_through()
     }
@@ -50,7 +41,11 @@ struct Run {
     wire_bytes: u64,
 }
 
-async fn run<C: BenchCore>(lines: &[String], copies: usize) -> Result<Run, Box<dyn std::error::Error>> {
+async fn run<C: BenchCore>(
+    records: &[Record],
+    copies: usize,
+    patterns: bool,
+) -> Result<Run, Box<dyn std::error::Error>> {
     let intake = C::intake().bind("127.0.0.1:0").await?;
     let deliveries = intake.deliveries();
     let drain = tokio::spawn(async move {
@@ -63,8 +58,9 @@ async fn run<C: BenchCore>(lines: &[String], copies: usize) -> Result<Run, Box<d
     let client: Client<C> = ClientBuilder::new()
         .endpoint("127.0.0.1", intake.local_addr().port())
         .api_key("bench")
+        .pipeline_config(|config| config.translator.patterns.enabled = patterns)
         .build_tokio()?;
-    let total = (lines.len() * copies) as u64;
+    let total = (records.len() * copies) as u64;
     let acks = client.acks();
     let waiter = tokio::spawn(async move {
         let mut acked = 0;
@@ -80,8 +76,9 @@ async fn run<C: BenchCore>(lines: &[String], copies: usize) -> Result<Run, Box<d
     let started = Instant::now();
     let mut seq = 0u64;
     for _ in 0..copies {
-        for line in lines {
-            if handle.send(C::make(line, seq)).await.is_err() {
+        for record in records {
+            let record = record.clone().with_ack_token(seq);
+            if handle.send(record).await.is_err() {
                 return Err("the client refused a record".into());
             }
             seq += 1;
@@ -112,26 +109,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let copies: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10);
     let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
-    let mut lines = Vec::new();
+    // `raw` as third argument: the stateful side without patterns (raw mode, `encoding.md` §9.1).
+    let patterns = args.next().as_deref() != Some("raw");
+    let mut records = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(CORPUS)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "log"))
         .collect();
     files.sort();
     for file in files {
-        let text = std::fs::read(&file)?;
-        for line in text.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !line.is_empty() {
-                lines.push(String::from_utf8_lossy(line).into_owned());
-            }
-        }
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        records.extend(benchmark_records(&name, &std::fs::read(&file)?));
     }
-    println!("{} Loghub lines x {copies} copies, {rounds} rounds, 1 pipeline, zstd level 1", lines.len());
+    println!(
+        "{} Loghub records (encoding.md §11) x {copies} copies, {rounds} rounds, 1 pipeline, zstd level 1, patterns {}",
+        records.len(),
+        if patterns { "on" } else { "off" }
+    );
     let (mut best_stateful, mut best_json): (Option<Run>, Option<Run>) = (None, None);
     for round in 1..=rounds {
-        let stateful = run::<Pipeline>(&lines, copies).await?;
-        let json = run::<JsonCore>(&lines, copies).await?;
+        let stateful = run::<Pipeline>(&records, copies, patterns).await?;
+        let json = run::<JsonCore>(&records, copies, patterns).await?;
         println!(
             "round {round}: stateful {:>9.0} records/s ({} wire bytes), json+zstd {:>9.0} records/s ({} wire bytes)",
             rate(&stateful),
