@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use prost::Message;
 use stateful_logs::codec::Compression;
 use stateful_logs::proto::{v1, v2};
-use stateful_logs::receiver::{Receiver, ReceiverConfig};
+use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
 use stateful_logs::{Profile, StreamId, Timestamp};
 
 // The action grammar lives in a shared file so that the `receiver_input` fuzz target checks
@@ -512,5 +512,140 @@ proptest! {
         let batches: Vec<(u32, Vec<u8>)> =
             batches.into_iter().enumerate().map(|(i, (_, data))| (i as u32 + 1, data)).collect();
         check_stream(profile, Compression::identity(), &batches)?;
+    }
+}
+
+/// One input to a receiver serving several streams.
+#[derive(Clone, Debug)]
+enum Event {
+    Start { stream: u64, valid: bool },
+    Batch { stream: u64, batch_id: u32, garbage: bool },
+    End { stream: u64 },
+    Reset { stream: u64 },
+    Advance { ms: u64 },
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    let stream = || 0u64..4;
+    prop_oneof![
+        2 => (stream(), prop_oneof![4 => Just(true), 1 => Just(false)]).prop_map(|(stream, valid)| Event::Start { stream, valid }),
+        4 => (stream(), 0u32..4, prop_oneof![5 => Just(false), 1 => Just(true)])
+            .prop_map(|(stream, batch_id, garbage)| Event::Batch { stream, batch_id, garbage }),
+        1 => stream().prop_map(|stream| Event::End { stream }),
+        1 => stream().prop_map(|stream| Event::Reset { stream }),
+        2 => prop_oneof![0u64..3_000, 9_000u64..12_000, Just(IDLE_MS), Just(IDLE_MS - 1)].prop_map(|ms| Event::Advance { ms }),
+    ]
+}
+
+const IDLE_MS: u64 = 10_000;
+const MAX_STREAMS: usize = 2;
+
+proptest! {
+    // Invariant (model-based): across random starts, batches, half-closes, resets and time
+    // jumps on several streams, the receiver's actions match a small model: a refused or
+    // excess start ends at once; an open stream is acked batch by batch until one EndStream
+    // (INVALID_ARGUMENT for a bad batch, OK after a half-close, DEADLINE_EXCEEDED exactly when
+    // idle for idle_timeout); a reset or an ended stream produces nothing more; at most
+    // max_streams are open; poll_timeout() is past every handled deadline; no state outlives
+    // its streams.
+    #[test]
+    fn stream_lifecycle_matches_a_model_with_one_end_per_stream(events in proptest::collection::vec(event(), 1..40)) {
+        use std::collections::BTreeMap;
+        let config = ReceiverConfig {
+            idle_timeout: std::time::Duration::from_millis(IDLE_MS),
+            max_streams: MAX_STREAMS,
+            ..ReceiverConfig::with_api_keys(["k"])
+        };
+        let mut r = Receiver::new(config).expect("valid config");
+        // Open streams: last activity and next acceptable batch ids.
+        let mut open: BTreeMap<u64, (u64, Option<u32>)> = BTreeMap::new();
+        let mut now = 0u64;
+        let ok_batch = Bytes::from(
+            Compression::zstd(1)
+                .compress(&v1::DatumSequence {
+                    data: vec![v1::Datum { data: Some(v1::datum::Data::DictEntryDefine(v1::DictEntryDefine { id: 1, value: "v".into() })) }],
+                }.encode_to_vec())
+                .expect("compresses"),
+        );
+        for event in events {
+            let at = Timestamp::from_millis(now);
+            let mut expected: Vec<(u64, &str)> = Vec::new();
+            match event {
+                Event::Start { stream, valid } => {
+                    if open.contains_key(&stream) {
+                        // A repeated start is ignored.
+                    } else if !valid {
+                        expected.push((stream, "end-refused"));
+                    } else if open.len() >= MAX_STREAMS {
+                        expected.push((stream, "end-exhausted"));
+                    } else {
+                        open.insert(stream, (now, None));
+                    }
+                    let key = if valid { "k" } else { "wrong" };
+                    let headers = [("dd-api-key".to_string(), key.to_string()), ("dd-content-encoding".to_string(), "zstd".to_string())];
+                    r.handle_stream_start(at, StreamId(stream), Profile::V1.path(), &headers);
+                }
+                Event::Batch { stream, batch_id, garbage } => {
+                    if let Some((last, previous)) = open.get_mut(&stream) {
+                        let in_sequence = match *previous {
+                            None => batch_id <= 1,
+                            Some(n) => batch_id == n + 1,
+                        };
+                        if garbage || !in_sequence {
+                            expected.push((stream, "end-invalid"));
+                            open.remove(&stream);
+                        } else {
+                            expected.push((stream, "ack"));
+                            *last = now;
+                            *previous = Some(batch_id);
+                        }
+                    }
+                    let data = if garbage { Bytes::from_static(b"\x28\xb5\x2f\xfd garbage") } else { ok_batch.clone() };
+                    r.handle_batch(at, StreamId(stream), batch_id, data);
+                }
+                Event::End { stream } => {
+                    if open.remove(&stream).is_some() {
+                        expected.push((stream, "end-ok"));
+                    }
+                    r.handle_client_end(at, StreamId(stream));
+                }
+                Event::Reset { stream } => {
+                    open.remove(&stream);
+                    r.handle_client_reset(at, StreamId(stream));
+                }
+                Event::Advance { ms } => {
+                    now += ms;
+                    let expired: Vec<u64> = open.iter().filter(|(_, (last, _))| last + IDLE_MS <= now).map(|(&s, _)| s).collect();
+                    for stream in expired {
+                        open.remove(&stream);
+                        expected.push((stream, "end-deadline"));
+                    }
+                    r.handle_timeout(Timestamp::from_millis(now));
+                    if let Some(next) = r.poll_timeout() {
+                        prop_assert!(next > Timestamp::from_millis(now), "poll_timeout {} not past {}", next, now);
+                    }
+                }
+            }
+            let got: Vec<(u64, &str)> = std::iter::from_fn(|| r.poll_action())
+                .filter_map(|a| match a {
+                    ReceiverAction::Deliver { .. } => None,
+                    ReceiverAction::SendStatus { stream, .. } => Some((stream.0, "ack")),
+                    ReceiverAction::EndStream { stream, code: c, .. } => Some((stream.0, match c {
+                        code::UNAUTHENTICATED => "end-refused",
+                        code::RESOURCE_EXHAUSTED => "end-exhausted",
+                        code::INVALID_ARGUMENT => "end-invalid",
+                        code::OK => "end-ok",
+                        code::DEADLINE_EXCEEDED => "end-deadline",
+                        _ => "end-other",
+                    })),
+                })
+                .collect();
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(r.open_streams(), open.len());
+            prop_assert!(r.open_streams() <= MAX_STREAMS);
+            if open.is_empty() {
+                prop_assert_eq!(r.metrics().state_bytes, 0);
+            }
+        }
     }
 }

@@ -68,12 +68,24 @@ impl Schema {
 }
 
 /// Dictionary, patterns and schemas of one stream, with their counted size.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Tables {
     dict: HashMap<u64, Arc<str>>,
     patterns: HashMap<u64, Pattern>,
     schemas: HashMap<u64, Schema>,
     bytes: u64,
+}
+
+/// Sizes only: the contents are log data, possibly large and sensitive.
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tables")
+            .field("dict_entries", &self.dict.len())
+            .field("patterns", &self.patterns.len())
+            .field("schemas", &self.schemas.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
 }
 
 impl Tables {
@@ -163,5 +175,7 @@ mod tests {
         assert_eq!(t.bytes(), 0);
         assert_eq!(t.delete_dict(2), Err(Violation::UnknownDictId(2)));
         assert_eq!(t.dict(9), Err(Violation::UnknownDictId(9)));
+        t.define_dict(3, "secret log text".into());
+        assert!(!format!("{t:?}").contains("secret"), "Debug shows sizes, not contents");
     }
 }

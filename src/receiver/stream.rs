@@ -33,8 +33,9 @@ impl Budget {
         if used > self.remaining { Err(Violation::DeliveredBytesExceeded(self.limit)) } else { Ok(()) }
     }
 
-    /// Refuses wire text whose unescaped bytes must pass what is left: unescaping turns at
-    /// most four bytes of text into one, never fewer than four into one.
+    /// Refuses wire text whose unescaped bytes must pass what is left. Unescaping shrinks text
+    /// at most fourfold (an escape code point is four bytes of UTF-8 and becomes one byte), so
+    /// this never refuses text whose bytes would fit; the exact count is checked on delivery.
     pub(super) fn check_wire_text(&self, text_len: usize) -> Result<(), Violation> {
         self.check((text_len as u64).div_ceil(4))
     }

@@ -138,7 +138,7 @@ pub fn is_reserved_header(lower: &str) -> bool {
     RESERVED.contains(&lower) || lower.starts_with(':') || lower.starts_with("grpc-")
 }
 
-/// Everything the [`Transport`](super::Transport) needs, with the spec's defaults.
+/// Everything the [`Transport`](crate::transport::Transport) needs, with the spec's defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransportConfig {
     /// Endpoints in priority order; at least one.
