@@ -123,6 +123,31 @@ proptest! {
     }
 }
 
+/// Found by the `roundtrip` fuzz target (input kept in `fuzz/regressions/roundtrip/`): in
+/// `v1` the service travels as a `service:` tag, so a record's own `service:` tag, or a
+/// service containing `,`, is what the receiver reads as the service. The tag string still
+/// round-trips exactly; the check reads the expected service from it (§10.1 item 3, §10.3).
+#[test]
+fn v1_records_with_their_own_service_tags_round_trip() {
+    let mut w = World::new(base_config(Profile::V1));
+    let input = [
+        Record::new(1, "no service, a service: tag").with_tags(["service:ersion:1.2.3", "env:prod"]),
+        Record::new(2, "both").with_service("api").with_tag("service:other"),
+        Record::new(3, "a comma in the service").with_service("a,ddsource:b"),
+        Record::new(4, "an empty service: tag").with_tag("service:"),
+    ];
+    for (i, r) in input.iter().enumerate() {
+        w.record(r.clone().with_ack_token(i as u64));
+    }
+    w.finish();
+    assert_eq!(w.delivered.len(), input.len());
+    let services: Vec<Option<&str>> = w.delivered.iter().map(|l| l.service_name()).collect();
+    assert_eq!(services, [Some("ersion:1.2.3"), Some("api"), Some("a"), Some("")]);
+    for (i, (got, want)) in w.delivered.iter().zip(&input).enumerate() {
+        assert_equivalent(Profile::V1, got, want, i);
+    }
+}
+
 #[test]
 fn extreme_timestamps_round_trip_within_one_batch() {
     for profile in Profile::ALL {
