@@ -2,6 +2,8 @@
 //! receiver reconstructs equal the input records, in order, once duplicates of re-sent
 //! batches are removed; and the receiver rejects damaged data the client produced.
 
+mod world;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,24 +12,68 @@ use stateful_logs::codec::Compression;
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
 use stateful_logs::transport::Action;
 use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
-
-// The simulated world and the round-trip check live in a shared file so that the fuzz
-// targets check exactly the same properties.
-#[path = "support/roundtrip_world.rs"]
-mod roundtrip_world;
-
-use roundtrip_world::{Op, World, assert_equivalent, base_config, run_round_trip};
+use world::{Op, World, assert_equivalent, base_config, loghub_records, run_round_trip};
 
 // ---- property: arbitrary records, batches, rotations and codecs round-trip ----
 
 fn content() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        4 => proptest::collection::vec(any::<u8>(), 0..40),
+        3 => proptest::collection::vec(any::<u8>(), 0..40),
         3 => "[ -~]{0,60}".prop_map(String::into_bytes),
+        6 => templated_line().prop_map(String::into_bytes),
+        3 => json_line().prop_map(String::into_bytes),
         1 => Just(Vec::new()),
         1 => Just("ünïcødé \u{10FF80}\u{10FFFF} tab\tcr\r".as_bytes().to_vec()),
+        1 => "[a-z0-9._/:@+-]{1,200}".prop_map(String::into_bytes), // no spaces
+        1 => "-?[0-9]{1,30}".prop_map(String::into_bytes),            // all digits, some above i64
+        1 => (100usize..300).prop_map(|n| "w0rd ".repeat(n).into_bytes()), // above max_template_bytes
         1 => (2000usize..2100).prop_map(|n| vec![b'x'; n]), // near and above max_batch_bytes
     ]
+}
+
+/// Log lines of a few shapes with varying values, so that patterns form, widen and are
+/// evicted, and repeated values are admitted to the dictionary.
+fn templated_line() -> impl Strategy<Value = String> {
+    let word = proptest::sample::select(&["alpha", "beta", "gamma", "x", "007", "-0", "", "a b"][..]);
+    (0usize..4, any::<i64>(), 0u8..4, word, 0u32..3).prop_map(|(shape, n, ip, w, ws)| {
+        let pad = ["", " ", "\t "][ws as usize];
+        match shape {
+            0 => format!("user {n} logged in from 10.0.0.{ip} as {w}"),
+            1 => format!("{w} connection closed{pad}id={n} host=h{ip}"),
+            2 => format!("2024-01-0{ip}T10:00:00Z INFO [{w}] took {n}ms"),
+            _ => format!("GET /api/v1/items/{n}?q={w} HTTP/1.1 {}", 200 + u16::from(ip)),
+        }
+    })
+}
+
+/// JSON objects: `v1`-eligible ones, ones with nested or boolean values (text in `v1`), and
+/// malformed ones.
+fn json_line() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        Just("0.5".to_owned()),
+        Just("1e3".to_owned()),
+        Just("-0".to_owned()),
+        "[a-z]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        Just("\"tab\\tquote\\\"\\u00e9\"".to_owned()),
+        Just("true".to_owned()),
+        Just("null".to_owned()),
+        Just("{\"a\":{\"b\":[1,2,{}]}}".to_owned()),
+    ];
+    let key = proptest::sample::select(&["msg", "message", "log", "port", "user", "a,b", "z"][..]);
+    (proptest::collection::vec((key, value), 0..5), "[a-z ]{1,20}", any::<u8>(), any::<bool>()).prop_map(
+        |(members, message, cut, malformed)| {
+            let mut text = format!("{{\"msg\":\"{message}\"");
+            for (k, v) in members {
+                text.push_str(&format!(",\"{k}\":{v}"));
+            }
+            text.push('}');
+            if malformed {
+                text.truncate(usize::from(cut) % text.len());
+            }
+            text
+        },
+    )
 }
 
 fn maybe(values: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
@@ -88,20 +134,29 @@ fn world_config() -> impl Strategy<Value = PipelineConfig> {
         prop_oneof![1u32..4, Just(1000)],
         prop_oneof![Just(8 * 1024 * 1024u64), 120u64..400],
         1usize..20,
+        (prop_oneof![Just(700usize), 1usize..8], any::<bool>(), prop_oneof![Just(4096usize), 8usize..64]),
     )
-        .prop_map(|(profile, compression, delta, send_deletes, items, state_max, max_entries)| {
-            let mut c = base_config(profile);
-            c.compression = compression;
-            c.v1_delta_encoding = delta;
-            c.send_deletes = send_deletes;
-            c.max_batch_items = items;
-            c.max_batch_bytes = 2048;
-            c.transport.inflight_capacity = 4;
-            c.transport.stream_lifetime = Duration::from_secs(20);
-            c.translator.state_max_bytes = state_max;
-            c.translator.dictionary.max_entries = max_entries;
-            c
-        })
+        .prop_map(
+            |(profile, compression, delta, send_deletes, items, state_max, max_entries, patterns)| {
+                let (max_pattern_count, no_grace, max_template_bytes) = patterns;
+                let mut c = base_config(profile);
+                c.compression = compression;
+                c.v1_delta_encoding = delta;
+                c.send_deletes = send_deletes;
+                c.max_batch_items = items;
+                c.max_batch_bytes = 2048;
+                c.transport.inflight_capacity = 4;
+                c.transport.stream_lifetime = Duration::from_secs(20);
+                c.translator.state_max_bytes = state_max;
+                c.translator.dictionary.max_entries = max_entries;
+                c.translator.patterns.max_pattern_count = max_pattern_count;
+                c.translator.patterns.max_template_bytes = max_template_bytes;
+                if no_grace {
+                    c.translator.patterns.eviction_grace_period = Duration::ZERO;
+                }
+                c
+            },
+        )
 }
 
 proptest! {
@@ -169,32 +224,6 @@ fn extreme_timestamps_round_trip_within_one_batch() {
 }
 
 // ---- every Loghub file round-trips losslessly ----
-
-/// `encoding.md` §10.4: split on `\n`, strip one trailing `\r`, skip empty lines.
-fn lines(data: &[u8]) -> Vec<&[u8]> {
-    data.split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-/// `encoding.md` §11: the benchmark record mapping.
-fn loghub_records(file_name: &str, data: &[u8]) -> Vec<Record> {
-    let system = file_name.split('_').next().unwrap_or(file_name).to_owned();
-    lines(data)
-        .into_iter()
-        .enumerate()
-        .map(|(i, line)| {
-            Record::new(1_700_000_000_000 + i as i64, Bytes::copy_from_slice(line))
-                .with_status("info")
-                .with_hostname("host-1")
-                .with_service(system.clone())
-                .with_source(system.clone())
-                .with_tags(["env:prod", "version:1.2.3"])
-                .with_ack_token(i as u64)
-        })
-        .collect()
-}
 
 #[test]
 fn every_loghub_file_round_trips_losslessly() {

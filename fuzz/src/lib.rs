@@ -20,8 +20,8 @@ pub mod transport_events;
 #[path = "../../tests/support/transport_sim.rs"]
 pub mod transport_sim;
 
-/// The round-trip world of `tests/roundtrip.rs`.
-#[path = "../../tests/support/roundtrip_world.rs"]
+/// The round-trip world of `tests/roundtrip.rs` and `tests/translator_roundtrip.rs`.
+#[path = "../../tests/world/mod.rs"]
 pub mod roundtrip_world;
 
 /// The receiver action grammar of `tests/receiver_props.rs`.

@@ -227,6 +227,24 @@ impl PatternStore {
         Ok(Prepared { text, tokens, signature_hash, decision })
     }
 
+    /// The log's wildcard values as committing `prepared` now would give them (slices of the
+    /// log, in order): what the translator types before it commits (§9.11 step 4).
+    pub fn prepared_values<'t>(&self, prepared: &Prepared<'t>) -> Vec<&'t str> {
+        let tokens = &prepared.tokens;
+        match &prepared.decision {
+            Decision::Existing { widened: Some(definition), .. } => tokens
+                .iter()
+                .zip(&definition.wildcard)
+                .filter(|(_, wildcard)| **wildcard)
+                .map(|(t, _)| t.text)
+                .collect(),
+            Decision::Existing { pattern_id, widened: None } => {
+                self.get(*pattern_id).map(|p| p.values(tokens)).unwrap_or_default()
+            }
+            Decision::New => Vec::new(),
+        }
+    }
+
     /// Applies a prepared log with one use at `now`.
     ///
     /// Patterns removed since `prepare` do not change the outcome unless the prepared pattern

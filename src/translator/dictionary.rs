@@ -1,5 +1,5 @@
 //! The translator's dictionary: string ↔ id with per-entry use statistics (spec
-//! `encoding.md` §9.8), and the eviction score shared with the pattern pool (§9.9).
+//! `encoding.md` §9.8). Entries are scored for eviction with [`crate::pattern::eviction_score`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -97,14 +97,6 @@ impl Dictionary {
     }
 }
 
-/// The eviction score of §9.9: `frequency / (1 + age_days)^decay × (1 + 1 / (1 + hours / 24))`,
-/// where `hours` is the time since the last access. Lower scores are evicted first.
-pub fn score(uses: u64, created: Timestamp, last_access: Timestamp, now: Timestamp, decay: f64) -> f64 {
-    let age_days = now.millis_since(created) as f64 / 86_400_000.0;
-    let hours_since_access = now.millis_since(last_access) as f64 / 3_600_000.0;
-    uses as f64 / (1.0 + age_days).powf(decay) * (1.0 + 1.0 / (1.0 + hours_since_access / 24.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,14 +121,5 @@ mod tests {
         d.touch(id, Timestamp(50));
         let e = d.get(id).unwrap();
         assert_eq!((e.uses, e.created, e.last_access), (2, Timestamp(10), Timestamp(50)));
-    }
-
-    #[test]
-    fn score_favours_frequent_recent_entries() {
-        let now = Timestamp(10 * 86_400_000);
-        let fresh = score(1, now, now, now, 0.5);
-        assert!((fresh - 2.0).abs() < 1e-12);
-        assert!(score(5, Timestamp(0), now, now, 0.5) > score(1, Timestamp(0), now, now, 0.5));
-        assert!(score(1, Timestamp(0), Timestamp(0), now, 0.5) < score(1, Timestamp(0), now, now, 0.5));
     }
 }

@@ -41,6 +41,11 @@ impl TranslatorMetrics {
         self.pattern_bytes_added += bytes;
     }
 
+    pub(crate) fn count_pattern_updated(&mut self, bytes: u64) {
+        self.patterns_updated += 1;
+        self.pattern_bytes_added += bytes;
+    }
+
     pub(crate) fn count_pattern_removed(&mut self, bytes: u64) {
         self.patterns_removed += 1;
         self.pattern_bytes_removed += bytes;

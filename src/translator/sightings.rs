@@ -36,11 +36,22 @@ impl Sightings {
 
     /// Whether one more sighting of `value` would admit it (nothing changes).
     pub fn would_admit(&self, value: &str) -> bool {
+        self.would_admit_after(value, 0)
+    }
+
+    /// Whether one more sighting of `value` would admit it once `pending` sightings not yet
+    /// recorded (earlier in the same record) are counted (nothing changes).
+    pub fn would_admit_after(&self, value: &str, pending: u32) -> bool {
         let seen = self.table.get(value).map_or(0, |s| s.count);
         if seen == 0 && self.table.len() >= self.max_candidates && self.threshold > 1 {
             return false; // full: a new string is not tracked, so it can never reach the threshold
         }
-        seen + 1 >= self.threshold
+        seen.saturating_add(pending).saturating_add(1) >= self.threshold
+    }
+
+    /// Forgets `value` (it became a dictionary entry).
+    pub fn remove(&mut self, value: &str) {
+        self.table.remove(value);
     }
 
     /// Records one sighting of `value` at `now`; returns whether it is admitted now. An

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::datum::{JsonFields, JsonV1, LogContent, LogDatum, StringRef, Value};
 
 fn translator(profile: Profile, config: TranslatorConfig) -> Translator {
     Translator::new(WireFormat::new(profile), config, Timestamp(0))
@@ -25,7 +26,7 @@ fn log_of(datums: &[Datum]) -> &LogDatum {
 
 #[test]
 fn v1_raw_record_defines_status_then_tag_string_before_its_log() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::raw());
     let r =
         Record::new(7, "hello").with_status("info").with_tag("env:prod").with_service("api").with_uuid("u-1");
     let out = run(&mut t, 0, &r);
@@ -43,7 +44,7 @@ fn v1_raw_record_defines_status_then_tag_string_before_its_log() {
 
 #[test]
 fn v2_ids_start_at_two_and_the_service_is_its_own_entry() {
-    let mut t = translator(Profile::V2, TranslatorConfig::default());
+    let mut t = translator(Profile::V2, TranslatorConfig::raw());
     let r = Record::new(0, "x").with_service("api").with_status("info").with_hostname("h");
     let out = run(&mut t, 0, &r);
     assert_eq!(out[..3], [dict(2, "api"), dict(3, "info"), dict(4, "hostname:h")]);
@@ -53,7 +54,7 @@ fn v2_ids_start_at_two_and_the_service_is_its_own_entry() {
 
 #[test]
 fn equal_strings_in_two_slots_share_one_entry() {
-    let mut t = translator(Profile::V2, TranslatorConfig::default());
+    let mut t = translator(Profile::V2, TranslatorConfig::raw());
     let out = run(&mut t, 0, &Record::new(0, "x").with_service("same").with_status("same"));
     assert_eq!(out.len(), 2);
     let log = log_of(&out);
@@ -88,7 +89,7 @@ fn invalid_utf8_is_sent_escaped_as_raw_text() {
     let mut t = translator(Profile::V1, TranslatorConfig::default());
     let out = run(&mut t, 0, &Record::new(0, &b"a\xffb"[..]));
     let LogContent::Raw(text) = &log_of(&out).content else { panic!("must be raw") };
-    assert_eq!(crate::escape::unescape(text).as_ref(), b"a\xffb");
+    assert_eq!(crate::escape::unescape(text).as_ref(), &b"a\xffb"[..]);
     assert_ne!(text.as_bytes(), b"a\xffb");
 }
 
@@ -134,7 +135,7 @@ fn byte_eviction_keeps_the_state_under_its_bound_and_deletes_come_first() {
 
 #[test]
 fn v1_falls_back_to_inline_tags_and_status_when_nothing_fits() {
-    let config = TranslatorConfig { state_max_bytes: 10, ..TranslatorConfig::default() };
+    let config = TranslatorConfig { state_max_bytes: 10, ..TranslatorConfig::raw() };
     let mut t = translator(Profile::V1, config);
     let out = run(&mut t, 0, &Record::new(0, "x").with_tag("a-rather-long-tag-string").with_status("info"));
     assert_eq!(out.len(), 1);
@@ -183,10 +184,133 @@ fn stale_sweep_deletes_entries_unused_for_the_ttl() {
 }
 
 #[test]
-fn raw_mode_and_the_pattern_seam_send_text_raw() {
-    for config in [TranslatorConfig::raw(), TranslatorConfig::default()] {
-        let mut t = translator(Profile::V2, config);
-        let out = run(&mut t, 0, &Record::new(0, "user 42 logged in"));
-        assert_eq!(log_of(&out).content, LogContent::Raw("user 42 logged in".into()));
+fn raw_mode_sends_text_raw() {
+    let mut t = translator(Profile::V2, TranslatorConfig::raw());
+    let out = run(&mut t, 0, &Record::new(0, "user 42 logged in"));
+    assert_eq!(log_of(&out).content, LogContent::Raw("user 42 logged in".into()));
+}
+
+fn pattern_define(id: u64, template: &str, pos_list: &[u32]) -> Datum {
+    Datum::State(StateChange::PatternDefine(PatternDef {
+        id,
+        template: template.into(),
+        pos_list: pos_list.to_vec(),
+    }))
+}
+
+fn int(value: i64) -> Value {
+    Value::Int { value, render_as_string: false }
+}
+
+#[test]
+fn the_pattern_path_defines_widens_and_types_wildcard_values() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let out = run(&mut t, 0, &Record::new(0, "user 42 from host-a"));
+    assert_eq!(out[0], pattern_define(1, "user 42 from host-a", &[]));
+    assert_eq!(log_of(&out).content, LogContent::Pattern { pattern_id: 1, values: vec![], json: None });
+    // A differing value widens the same pattern: its define again, the values typed.
+    let out = run(&mut t, 1, &Record::new(0, "user 7 from host-b"));
+    assert_eq!(out[0], pattern_define(1, "user  from ", &[5, 11]));
+    assert_eq!(
+        log_of(&out).content,
+        LogContent::Pattern { pattern_id: 1, values: vec![int(7), Value::Str("host-b".into())], json: None }
+    );
+    // "host-b" is admitted on its second sighting: its define precedes the log.
+    let out = run(&mut t, 2, &Record::new(0, "user 9 from host-b"));
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0], dict(1, "host-b"));
+    assert_eq!(
+        log_of(&out).content,
+        LogContent::Pattern { pattern_id: 1, values: vec![int(9), Value::Dict(1)], json: None }
+    );
+    // Non-canonical integers and non-candidates stay inline strings.
+    let out = run(&mut t, 3, &Record::new(0, "user 007 from x"));
+    assert_eq!(
+        log_of(&out).content,
+        LogContent::Pattern {
+            pattern_id: 1,
+            values: vec![Value::Str("007".into()), Value::Str("x".into())],
+            json: None
+        }
+    );
+    let m = t.metrics();
+    assert_eq!((m.patterns_added, m.patterns_updated, m.pattern_logs, m.raw_logs), (1, 1, 4, 0));
+    assert_eq!(t.state_size_bytes(), m.pattern_bytes_added + m.dict_entry_bytes_added - first_define_size());
+}
+
+/// The size of pattern 1's first define, replaced by its update.
+fn first_define_size() -> u64 {
+    WireFormat::new(Profile::V1).datum_size(&StateChange::PatternDefine(PatternDef {
+        id: 1,
+        template: "user 42 from host-a".into(),
+        pos_list: vec![],
+    }))
+}
+
+#[test]
+fn the_same_value_twice_in_one_record_is_admitted_on_its_second_occurrence() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    run(&mut t, 0, &Record::new(0, "copy aa to bb"));
+    let out = run(&mut t, 1, &Record::new(0, "copy cc to cc"));
+    assert_eq!(out[1], dict(1, "cc"));
+    let LogContent::Pattern { values, .. } = &log_of(&out).content else { panic!("pattern expected") };
+    assert_eq!(values, &[Value::Str("cc".into()), Value::Dict(1)]);
+}
+
+#[test]
+fn v1_json_logs_carry_message_key_schema_and_typed_context() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let r = Record::new(0, r#"{"port":8443,"msg":"user 42 logged in","ratio":0.5,"svc":"api"}"#);
+    let out = run(&mut t, 0, &r);
+    assert_eq!(out[0], pattern_define(1, "user 42 logged in", &[]));
+    assert_eq!(out[1..3], [dict(1, "msg"), dict(2, "port,ratio,svc")]);
+    let json = JsonFields::V1(JsonV1 {
+        message_key: Value::Dict(1),
+        schema_id: 2,
+        values: vec![int(8443), Value::Float(0.5), Value::Str("api".into())],
+    });
+    assert_eq!(log_of(&out).content, LogContent::Pattern { pattern_id: 1, values: vec![], json: Some(json) });
+    // Message-only objects have schema 0; non-v1 JSON (a boolean) is text.
+    let out = run(&mut t, 1, &Record::new(0, r#"{"msg":"user 42 logged in"}"#));
+    let LogContent::Pattern { json: Some(JsonFields::V1(j)), .. } = &log_of(&out).content else {
+        panic!("JSON log expected")
+    };
+    assert_eq!((j.schema_id, j.values.len()), (0, 0));
+    let out = run(&mut t, 2, &Record::new(0, r#"{"msg":"hi","ok":true}"#));
+    let LogContent::Pattern { json: None, .. } = &log_of(&out).content else { panic!("text expected") };
+}
+
+#[test]
+fn json_as_raw_and_max_template_bytes_send_raw_text() {
+    let mut config = TranslatorConfig::default();
+    config.patterns.json_as_raw = true;
+    config.patterns.max_template_bytes = 10;
+    let mut t = translator(Profile::V1, config);
+    for text in [r#"  {"msg":"x"}"#, "a text longer than ten bytes"] {
+        let out = run(&mut t, 0, &Record::new(0, text));
+        assert_eq!(log_of(&out).content, LogContent::Raw(text.into()));
     }
+    assert_eq!(t.patterns().len(), 0);
+}
+
+#[test]
+fn a_pattern_that_cannot_fit_goes_raw_and_leaves_the_store_unchanged() {
+    let config = TranslatorConfig { state_max_bytes: 12, ..TranslatorConfig::default() };
+    let mut t = translator(Profile::V1, config);
+    let out = run(&mut t, 0, &Record::new(0, "a line far longer than the state bound"));
+    assert_eq!(log_of(&out).content, LogContent::Raw("a line far longer than the state bound".into()));
+    assert_eq!(t.patterns().len(), 0);
+    let out = run(&mut t, 0, &Record::new(0, "ab"));
+    assert_eq!(out[0], pattern_define(1, "ab", &[]));
+    assert!(t.state_size_bytes() <= 12);
+}
+
+#[test]
+fn json_whose_strings_decode_to_escape_range_code_points_stays_text() {
+    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    for text in [r#"{"msg":"a \udbff\udf80"}"#, r#"{"msg":"ok","k":"\udbff\udfff"}"#] {
+        let out = run(&mut t, 0, &Record::new(0, text));
+        let LogContent::Pattern { json: None, .. } = &log_of(&out).content else { panic!("text expected") };
+    }
+    assert!(t.dictionary().iter().all(|(_, e)| !e.value.contains(|c: char| c >= '\u{10FF80}')));
 }

@@ -1,7 +1,7 @@
-//! The simulated world of the round-trip tests (a Pipeline, a Receiver, a lossy network) and
-//! the round-trip check itself (spec `encoding.md` §10.1, §10.2), shared by
-//! `tests/roundtrip.rs` (proptest) and the `roundtrip` and `translator_lossless` fuzz targets
-//! (`fuzz/`), which include this file by path. A violated invariant panics.
+//! Shared helpers for the round-trip tests: a simulated world (one Pipeline, one Receiver, a
+//! clock and a lossy network), record equivalence (`encoding.md` §10.1) and the Loghub record
+//! mapping (§10.4, §11). The `roundtrip` and `translator_lossless` fuzz targets (`fuzz/`)
+//! include this file by path and run [`run_round_trip`], the property test's check.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
@@ -129,6 +129,9 @@ impl World {
             }
             self.p.handle_record(self.now, record).expect("accepted once input_ready");
         }
+        let state = self.p.translator().state_size_bytes();
+        let bound = self.p.translator().config().state_max_bytes;
+        assert!(state <= bound, "translator state {state} B above its bound {bound} B");
         self.settle();
     }
 
@@ -198,16 +201,16 @@ impl World {
     }
 }
 
-/// Asserts that `got` equals `want` as `encoding.md` §10.1 defines for text records.
+/// Asserts that `got` equals `want` as `encoding.md` §10.1 defines.
 pub fn assert_equivalent(profile: Profile, got: &ReceivedLog, want: &Record, index: usize) {
     assert_eq!(got.timestamp_ms, want.clamped_timestamp(), "timestamp of record {index}");
     match &got.body {
         LogBody::Text(bytes) => assert_eq!(bytes.as_slice(), &want.content[..], "content of record {index}"),
+        // A JSON log equals its content as a JSON value (§10.1 rule 2).
         LogBody::Json(v) => {
-            // A record sent as a JSON log comes back as the same JSON value (§10.1 item 2).
             let want_json: serde_json::Value = serde_json::from_slice(&want.content)
                 .unwrap_or_else(|e| panic!("record {index} came back as JSON {v} but is not JSON: {e}"));
-            assert!(json_equal(v, &want_json), "content of record {index}: {v} is not {want_json}");
+            assert!(json_equal(v, &want_json), "JSON content of record {index}: {v} is not {want_json}");
         }
     }
     assert_eq!(got.status.as_deref(), want.status(), "status of record {index}");
@@ -243,6 +246,32 @@ pub fn base_config(profile: Profile) -> PipelineConfig {
         .with_profile(profile);
     c.transport.lifetime_jitter_percent = 0;
     c
+}
+
+/// `encoding.md` §10.4: split on `\n`, strip one trailing `\r`, skip empty lines.
+pub fn lines(data: &[u8]) -> Vec<&[u8]> {
+    data.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// `encoding.md` §11: the benchmark record mapping.
+pub fn loghub_records(file_name: &str, data: &[u8]) -> Vec<Record> {
+    let system = file_name.split('_').next().unwrap_or(file_name).to_owned();
+    lines(data)
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            Record::new(1_700_000_000_000 + i as i64, Bytes::copy_from_slice(line))
+                .with_status("info")
+                .with_hostname("host-1")
+                .with_service(system.clone())
+                .with_source(system.clone())
+                .with_tags(["env:prod", "version:1.2.3"])
+                .with_ack_token(i as u64)
+        })
+        .collect()
 }
 
 /// One step of a round-trip run.

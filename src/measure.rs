@@ -1,0 +1,270 @@
+//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the `wire_size` example and
+//! the CLI's `bench` and `demo` commands.
+//!
+//! Sans-IO like the rest of the core: no clock, no files. The caller reads the input and times
+//! the calls it wants a throughput for. Each function gives one measure of §11:
+//! - [`benchmark_records`]: line input (§10.4) and the benchmark record mapping;
+//! - [`http_json_baseline`]: the HTTP JSON + zstd-1 baseline, one compressed array per batch;
+//! - [`measure_pipeline`]: this project's wire bytes through a real [`Pipeline`] driven by a
+//!   perfect in-memory peer that acks every batch at once (raw mode: pass a configuration
+//!   with `patterns.enabled = false`);
+//! - [`whole_file_zstd`]: the whole file compressed at once, the practical bound.
+
+use bytes::Bytes;
+
+use crate::pipeline::RejectReason;
+use crate::proto::stateful::batch_status::Status;
+use crate::record::Record;
+use crate::translator::TranslatorMetrics;
+use crate::transport::Action;
+use crate::{Pipeline, PipelineConfig, StreamId, Timestamp};
+
+/// The first benchmark timestamp (§11): record `i` gets this + `i`.
+pub const BENCHMARK_EPOCH_MS: i64 = 1_700_000_000_000;
+/// The benchmark's tags (§11), also the baseline's `ddtags`.
+pub const BENCHMARK_TAGS: [&str; 2] = ["env:prod", "version:1.2.3"];
+/// The benchmark's hostname (§11).
+pub const BENCHMARK_HOSTNAME: &str = "host-1";
+/// The benchmark's status (§11).
+pub const BENCHMARK_STATUS: &str = "info";
+
+/// Why a measurement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    /// Compression failed (the codec reported an error).
+    #[error("zstd compression failed: {0}")]
+    Compress(#[from] std::io::Error),
+    /// The Pipeline refused its configuration.
+    #[error("invalid pipeline configuration: {0}")]
+    Config(#[from] crate::ConfigError),
+    /// The Pipeline halted or refused a record; the measurement is incomplete.
+    #[error("the pipeline stopped during the measurement: {0}")]
+    Pipeline(String),
+}
+
+/// Line input (§10.4): split on `\n`, strip one trailing `\r`, skip lines left empty.
+pub fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).filter(|l| !l.is_empty())
+}
+
+/// A Loghub file's system name (§11): its file name up to the first `_`, or the whole name.
+pub fn system_name(file_name: &str) -> &str {
+    file_name.split('_').next().unwrap_or(file_name)
+}
+
+/// The benchmark records of a file (§11): line `i` becomes a record at
+/// [`BENCHMARK_EPOCH_MS`] + `i`, status `info`, hostname `host-1`, service and source the
+/// system name, tags [`BENCHMARK_TAGS`]; its ack token is `i`.
+pub fn benchmark_records(file_name: &str, data: &[u8]) -> Vec<Record> {
+    let system = system_name(file_name);
+    lines(data)
+        .enumerate()
+        .map(|(i, line)| {
+            Record::new(BENCHMARK_EPOCH_MS + i as i64, Bytes::copy_from_slice(line))
+                .with_status(BENCHMARK_STATUS)
+                .with_hostname(BENCHMARK_HOSTNAME)
+                .with_service(system)
+                .with_source(system)
+                .with_tags(BENCHMARK_TAGS)
+                .with_ack_token(i as u64)
+        })
+        .collect()
+}
+
+/// Writes one record as the baseline's compact JSON object (§11): `message` (invalid UTF-8
+/// replaced by U+FFFD), `status`, `timestamp`, `hostname`, `service`, `ddsource`, `ddtags`.
+pub fn write_http_json_record(record: &Record, out: &mut Vec<u8>) {
+    fn string(out: &mut Vec<u8>, name: &str, value: &str) {
+        out.extend_from_slice(b"\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        // Serializing a `str` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, value);
+    }
+    out.push(b'{');
+    string(out, "message", &String::from_utf8_lossy(&record.content));
+    out.push(b',');
+    string(out, "status", record.status().unwrap_or_default());
+    out.extend_from_slice(b",\"timestamp\":");
+    out.extend_from_slice(record.timestamp_ms.to_string().as_bytes());
+    out.push(b',');
+    string(out, "hostname", record.hostname().unwrap_or_default());
+    out.push(b',');
+    string(out, "service", record.service().unwrap_or_default());
+    out.push(b',');
+    string(out, "ddsource", record.source().unwrap_or_default());
+    out.push(b',');
+    string(out, "ddtags", &record.tags.join(","));
+    out.push(b'}');
+}
+
+/// The HTTP JSON + zstd-1 baseline (§11): the records of each batch of `batch_size` form one
+/// JSON array, compressed on its own. Returns the sum of the compressed sizes.
+pub fn http_json_baseline(records: &[Record], batch_size: usize) -> Result<u64, MeasureError> {
+    let mut total = 0;
+    let mut array = Vec::new();
+    for batch in records.chunks(batch_size.max(1)) {
+        array.clear();
+        array.push(b'[');
+        for (i, record) in batch.iter().enumerate() {
+            if i > 0 {
+                array.push(b',');
+            }
+            write_http_json_record(record, &mut array);
+        }
+        array.push(b']');
+        total += zstd::bulk::compress(&array, 1)?.len() as u64;
+    }
+    Ok(total)
+}
+
+/// The whole input compressed at once with zstd at `level` (19 for the §11 bound).
+pub fn whole_file_zstd(data: &[u8], level: i32) -> Result<u64, MeasureError> {
+    Ok(zstd::bulk::compress(data, level)?.len() as u64)
+}
+
+/// What [`measure_pipeline`] saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WireMeasure {
+    /// Records handed to the Pipeline.
+    pub records: u64,
+    /// Sum of the `StatefulBatch.data` lengths of every batch sent, batch 0 included (§11).
+    pub wire_bytes: u64,
+    /// Batches sent, batch 0 included.
+    pub batches: u64,
+    /// The translator's counters at the end.
+    pub translator: TranslatorMetrics,
+    /// The translator's state size at the end.
+    pub state_size_bytes: u64,
+}
+
+impl WireMeasure {
+    /// Wire bytes per record.
+    pub fn bytes_per_record(&self) -> f64 {
+        self.wire_bytes as f64 / self.records.max(1) as f64
+    }
+}
+
+/// Sends `records` through a [`Pipeline`] with `config` and a perfect in-memory peer: every
+/// stream opens at once and every batch is acked as soon as it is sent. The clock stands
+/// still at `Timestamp(0)`, so batches close on `max_batch_items` or `max_batch_bytes` and
+/// streams never reach their lifetime; the result depends only on the input and `config`.
+pub fn measure_pipeline(
+    config: PipelineConfig,
+    records: impl IntoIterator<Item = Record>,
+) -> Result<WireMeasure, MeasureError> {
+    let now = Timestamp(0);
+    let mut driver = Driver { p: Pipeline::new(config, 0, now)?, stream: None, wire_bytes: 0, batches: 0 };
+    driver.pump(now)?;
+    let mut count = 0u64;
+    for mut record in records {
+        count += 1;
+        loop {
+            match driver.p.handle_record(now, record) {
+                Ok(()) => break,
+                Err(rejected) if rejected.reason == RejectReason::Full => {
+                    record = rejected.record;
+                    if driver.pump(now)? == 0 {
+                        return Err(MeasureError::Pipeline("the pipeline stays full".into()));
+                    }
+                }
+                Err(rejected) => return Err(MeasureError::Pipeline(rejected.reason.to_string())),
+            }
+        }
+        driver.pump(now)?;
+    }
+    driver.p.flush(now);
+    while driver.pump(now)? > 0 {}
+    let translator = driver.p.translator();
+    Ok(WireMeasure {
+        records: count,
+        wire_bytes: driver.wire_bytes,
+        batches: driver.batches,
+        translator: translator.metrics().clone(),
+        state_size_bytes: translator.state_size_bytes(),
+    })
+}
+
+struct Driver {
+    p: Pipeline,
+    stream: Option<StreamId>,
+    wire_bytes: u64,
+    batches: u64,
+}
+
+impl Driver {
+    /// Plays the peer: opens streams, takes every batch and acks it. Returns batches sent.
+    fn pump(&mut self, now: Timestamp) -> Result<u64, MeasureError> {
+        let mut sent = 0;
+        loop {
+            self.drain_actions(now)?;
+            let Some(stream) = self.stream else {
+                return Ok(sent);
+            };
+            let Some(transmit) = self.p.poll_transmit(now, stream) else {
+                return Ok(sent);
+            };
+            sent += 1;
+            self.batches += 1;
+            self.wire_bytes += transmit.data.len() as u64;
+            self.p.handle_ack(now, stream, transmit.batch_id, Status::Ok as i32);
+        }
+    }
+
+    fn drain_actions(&mut self, now: Timestamp) -> Result<(), MeasureError> {
+        while let Some(action) = self.p.poll_action() {
+            match action {
+                Action::OpenStream { stream, .. } => {
+                    self.p.handle_stream_opened(now, stream);
+                    self.stream = Some(stream);
+                }
+                Action::CloseStream { stream, .. } if self.stream == Some(stream) => self.stream = None,
+                Action::Halted(e) => return Err(MeasureError::Pipeline(e.to_string())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Profile;
+    use crate::transport::{ApiKey, EndpointConfig};
+
+    #[test]
+    fn line_input_strips_one_cr_and_skips_empty_lines() {
+        let got: Vec<&[u8]> = lines(b"a\r\n\r\n\nb\r\r\nc").collect();
+        assert_eq!(got, [&b"a"[..], b"b\r", b"c"]);
+        assert_eq!(system_name("HDFS_2k.log"), "HDFS");
+        assert_eq!(system_name("plain.log"), "plain.log");
+    }
+
+    #[test]
+    fn the_baseline_record_has_the_members_of_section_11() {
+        let r = &benchmark_records("HDFS_2k.log", b"x\xff\"y")[0];
+        let mut out = Vec::new();
+        write_http_json_record(r, &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"message": "x\u{FFFD}\"y", "status": "info", "timestamp": 1_700_000_000_000i64,
+                "hostname": "host-1", "service": "HDFS", "ddsource": "HDFS", "ddtags": "env:prod,version:1.2.3"})
+        );
+    }
+
+    #[test]
+    fn the_pipeline_measure_counts_every_record_and_batch() {
+        let data = b"user 1 in\nuser 2 in\nuser 3 in\n".repeat(10);
+        let records = benchmark_records("T_x.log", &data);
+        let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("k"));
+        let mut config = PipelineConfig::new(vec![endpoint]).with_profile(Profile::V1);
+        config.max_batch_items = 7;
+        let m = measure_pipeline(config, records).unwrap();
+        assert_eq!(m.records, 30);
+        assert_eq!(m.translator.pattern_logs, 30);
+        assert!(m.batches >= 5, "{} batches", m.batches);
+        assert!(m.wire_bytes > 0);
+    }
+}

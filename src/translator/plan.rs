@@ -1,0 +1,352 @@
+//! Routing (spec `encoding.md` §9.1) and the decisions of §9.11 steps 2, 4 and 5: which body a
+//! record gets, how its wildcard and JSON context values are typed (§9.7, §9.8), and which
+//! strings it would admit. Nothing here changes the translator; [`Plan`] is committed by
+//! `Translator::translate` once the state bound allows it (§9.9).
+
+use std::borrow::Cow;
+
+use super::{Held, Translator};
+use crate::Profile;
+use crate::datum::{DictDef, PatternDef, StateChange};
+use crate::pattern::{Prepared, V1Json, V1Value, WildcardValue, is_dynamic_candidate, type_wildcard};
+use crate::record::Record;
+
+/// The first code point of the escape range (`wire.md` §9.6): patterns and dictionary strings
+/// never hold one (§9.2).
+const ESCAPE_RANGE_START: char = '\u{10FF80}';
+
+/// Fallback steps of §9.9, tried in order until the record's growth fits.
+pub(super) const LEVEL_ALL: u8 = 0;
+/// Step 1: dynamic strings the record would admit go inline.
+pub(super) const LEVEL_DYNAMIC_INLINE: u8 = 1;
+/// Step 2: the record goes as a raw text log (no pattern change, no JSON entries).
+pub(super) const LEVEL_RAW: u8 = 2;
+/// Step 3 (`v1`): the tag string and status go inline too.
+pub(super) const LEVEL_ALL_INLINE: u8 = 3;
+
+/// How one value or metadata string will be sent.
+#[derive(Clone, Debug)]
+pub(super) enum Ref<'a> {
+    /// Canonical int64 (`int_value`).
+    Int(i64),
+    /// A `v1` JSON number that is the rendering of its double.
+    Float(f64),
+    /// A live dictionary entry.
+    Dict(u64),
+    /// The string this record admits (index into [`Plan::admissions`]); inline if the fallback
+    /// drops the admission.
+    Admit(usize),
+    /// Inline, not a dynamic candidate.
+    Inline(Cow<'a, str>),
+    /// Inline, a dynamic candidate: its sighting is counted when committed (§9.8).
+    Sighted(Cow<'a, str>),
+}
+
+/// Who uses an admitted string: decides at which fallback step it is dropped.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Uses {
+    /// Service, status or tag string (dropped only at step 3, `v1`).
+    pub meta: bool,
+    /// Message key or schema string of a JSON log (dropped with the body at step 2).
+    pub body_fixed: bool,
+    /// A wildcard or JSON string value (dropped at step 1).
+    pub body_dynamic: bool,
+}
+
+/// A string the record would add to the dictionary.
+#[derive(Clone, Debug)]
+pub(super) struct Admission<'a> {
+    pub value: Cow<'a, str>,
+    pub uses: Uses,
+}
+
+impl Admission<'_> {
+    /// Whether the entry is still made at fallback `level`.
+    pub fn needed(&self, level: u8) -> bool {
+        (self.uses.meta && level < LEVEL_ALL_INLINE)
+            || (self.uses.body_fixed && level < LEVEL_RAW)
+            || (self.uses.body_dynamic && level < LEVEL_DYNAMIC_INLINE)
+    }
+}
+
+/// The `v1` JSON part of a pattern log.
+#[derive(Clone, Debug)]
+pub(super) struct JsonPlan<'a> {
+    pub message_key: Ref<'a>,
+    /// `None`: no other members (schema id 0).
+    pub schema: Option<Ref<'a>>,
+    pub context: Vec<Ref<'a>>,
+}
+
+/// Everything one record would send, decided but not committed.
+pub(super) struct Plan<'a> {
+    /// The pattern path's match; `None` = a raw text log.
+    pub pattern: Option<Prepared<'a>>,
+    /// The state growth of the pattern's new or updated define (may be negative).
+    pub pattern_growth: i64,
+    /// The define a new or updated pattern sends.
+    pub pattern_define: Option<PatternDef>,
+    /// The body cannot be raw (`v2` empty content, §9.1).
+    pub must_keep_pattern: bool,
+    pub values: Vec<Ref<'a>>,
+    pub json: Option<JsonPlan<'a>>,
+    pub service: Option<Ref<'a>>,
+    pub status: Option<Ref<'a>>,
+    pub tags: Option<Ref<'a>>,
+    pub admissions: Vec<Admission<'a>>,
+}
+
+impl Plan<'_> {
+    /// Whether the body goes through its pattern at fallback `level`.
+    pub fn keeps_pattern(&self, level: u8) -> bool {
+        self.pattern.is_some() && (level < LEVEL_RAW || self.must_keep_pattern)
+    }
+
+    /// Every value reference of the body (wildcards, then JSON).
+    pub fn body_refs(&self) -> impl Iterator<Item = &Ref<'_>> {
+        let json = self
+            .json
+            .iter()
+            .flat_map(|j| std::iter::once(&j.message_key).chain(j.schema.as_ref()).chain(j.context.iter()));
+        self.values.iter().chain(json)
+    }
+
+    /// The service, status and tag-string references.
+    pub fn meta_refs(&self) -> impl Iterator<Item = &Ref<'_>> {
+        [&self.service, &self.status, &self.tags].into_iter().flatten()
+    }
+}
+
+impl Translator {
+    /// §9.1 routing and §9.11 steps 2, 4 and 5 for `record`, whose escaped text is `wire`
+    /// and `v1` JSON detection result `json`.
+    pub(super) fn plan<'a>(
+        &self,
+        record: &'a Record,
+        wire: &'a str,
+        json: Option<&'a V1Json<'a>>,
+        tag_string: &'a str,
+    ) -> Plan<'a> {
+        let profile = self.format.profile;
+        let mut plan = Plan {
+            pattern: None,
+            pattern_growth: 0,
+            pattern_define: None,
+            must_keep_pattern: false,
+            values: Vec::new(),
+            json: None,
+            service: None,
+            status: None,
+            tags: None,
+            admissions: Vec::new(),
+        };
+        let escaped = wire.as_bytes() != &record.content[..];
+        if profile == Profile::V2 && record.content.is_empty() {
+            // `v2` cannot carry an empty raw log: the empty pattern, raw mode included.
+            plan.must_keep_pattern = self.plan_text("", &mut plan);
+        } else if !escaped && self.config.patterns.enabled && !self.json_goes_raw(wire) {
+            match json {
+                Some(json) => {
+                    self.plan_json(json, &mut plan);
+                }
+                None => {
+                    self.plan_text(wire, &mut plan);
+                }
+            }
+        }
+        if profile == Profile::V2 {
+            plan.service = self.admit_fixed(record.service().unwrap_or_default(), &mut plan, Slot::Meta);
+        }
+        plan.status = self.admit_fixed(record.status().unwrap_or_default(), &mut plan, Slot::Meta);
+        plan.tags = match &self.tag_cache {
+            Some((cached, id)) if cached == tag_string => Some(Ref::Dict(*id)),
+            _ => self.admit_fixed(tag_string, &mut plan, Slot::Meta),
+        };
+        plan
+    }
+
+    /// §9.1 step 3: `json_as_raw` sends JSON-looking records as raw text.
+    fn json_goes_raw(&self, wire: &str) -> bool {
+        self.config.patterns.json_as_raw
+            && wire.trim_start_matches(|c: char| c.is_ascii_whitespace()).starts_with('{')
+    }
+
+    /// §9.1 step 4: `v1` JSON detection (§9.14); `None` for text, `v2`, raw mode and
+    /// `json_as_raw`. Messages, member names and string values holding escape-range code
+    /// points (only reachable through `\u` escapes) stay text, so that no pattern or entry
+    /// holds one (§9.2).
+    pub(super) fn detect_json<'w>(&self, wire: &'w str, escaped: bool) -> Option<V1Json<'w>> {
+        let patterns = &self.config.patterns;
+        if self.format.profile != Profile::V1 || escaped || !patterns.enabled || patterns.json_as_raw {
+            return None;
+        }
+        if !wire.trim_start_matches(|c: char| c.is_ascii_whitespace()).starts_with('{') {
+            return None;
+        }
+        let json = crate::pattern::detect_v1(wire)?;
+        let clean = |s: &str| !s.contains(|c: char| c >= ESCAPE_RANGE_START);
+        let strings_clean = json
+            .context
+            .iter()
+            .all(|(name, value)| clean(name) && !matches!(value, V1Value::String(s) if !clean(s)));
+        (clean(&json.message) && strings_clean && json.context.len() <= self.config.json_max_keys)
+            .then_some(json)
+    }
+
+    /// Routing steps 5–6 for a text: the length limit, then the pattern store's decision and
+    /// the typed wildcard values. `false`: the record goes raw.
+    fn plan_text<'a>(&self, text: &'a str, plan: &mut Plan<'a>) -> bool {
+        let max = self.config.patterns.max_template_bytes;
+        if max > 0 && text.len() > max {
+            return false;
+        }
+        let Ok(prepared) = self.store.prepare(text) else {
+            return false;
+        };
+        for value in self.store.prepared_values(&prepared) {
+            let r = match type_wildcard(value) {
+                WildcardValue::Int(i) => Ref::Int(i),
+                WildcardValue::Text(s) => self.type_dynamic(Cow::Borrowed(s), plan),
+            };
+            plan.values.push(r);
+        }
+        if let Some((template, pos_list)) = prepared.definition() {
+            let (id, old_size) = match prepared.pattern_id() {
+                Some(id) => (id, self.pattern_sizes.get(&id).copied().unwrap_or(0)),
+                None => (self.store.next_pattern_id(), 0),
+            };
+            let define = PatternDef { id, template: template.to_owned(), pos_list: pos_list.to_vec() };
+            let size = self.format.datum_size(&StateChange::PatternDefine(define.clone()));
+            plan.pattern_growth = size as i64 - old_size as i64;
+            plan.pattern_define = Some(define);
+        }
+        plan.pattern = Some(prepared);
+        true
+    }
+
+    /// §9.14 encoding: the message's pattern, then the message key, the schema string and the
+    /// context values, in that order of first use.
+    fn plan_json<'a>(&self, json: &'a V1Json<'a>, plan: &mut Plan<'a>) -> bool {
+        if !self.plan_text(&json.message, plan) {
+            return false;
+        }
+        let key = json.message_key;
+        let message_key = self.admit_fixed(key, plan, Slot::Body).unwrap_or(Ref::Inline(Cow::Borrowed(key)));
+        let schema = if json.context.is_empty() {
+            None
+        } else {
+            let schema = json.schema();
+            let r = match self.dict.id_of(&schema) {
+                Some(id) => Ref::Dict(id),
+                None => admit(Cow::Owned(schema), plan, Slot::Body),
+            };
+            Some(r)
+        };
+        let context = Vec::with_capacity(json.context.len());
+        plan.json = Some(JsonPlan { message_key, schema, context });
+        for (_, value) in &json.context {
+            let r = match value {
+                V1Value::Int(i) => Ref::Int(*i),
+                V1Value::Float(f) => Ref::Float(*f),
+                // Pushed one by one: earlier sightings in this record count (`type_dynamic`).
+                V1Value::String(s) => self.type_dynamic(Cow::Borrowed(s.as_ref()), plan),
+            };
+            if let Some(json) = plan.json.as_mut() {
+                json.context.push(r);
+            }
+        }
+        true
+    }
+
+    /// Dynamic-string admission (§9.8) of a wildcard or JSON string value.
+    fn type_dynamic<'a>(&self, value: Cow<'a, str>, plan: &mut Plan<'a>) -> Ref<'a> {
+        if let Some(i) = plan.admissions.iter().position(|a| a.value == value) {
+            plan.admissions[i].uses.body_dynamic = true;
+            return Ref::Admit(i);
+        }
+        if let Some(id) = self.dict.id_of(&value) {
+            return Ref::Dict(id);
+        }
+        if !is_dynamic_candidate(&value) {
+            return Ref::Inline(value);
+        }
+        // Earlier sightings of the same value in this record count too.
+        let pending = plan.body_refs().filter(|r| matches!(r, Ref::Sighted(v) if *v == value)).count();
+        if self.sightings.would_admit_after(&value, pending as u32) {
+            admit(value, plan, Slot::Dynamic)
+        } else {
+            Ref::Sighted(value)
+        }
+    }
+
+    /// Immediate admission (§9.8) of a service, status, tag string or JSON key string; `None`
+    /// for an empty string (sent as "none").
+    fn admit_fixed<'a>(&self, value: &'a str, plan: &mut Plan<'a>, slot: Slot) -> Option<Ref<'a>> {
+        if value.is_empty() {
+            return None;
+        }
+        if let Some(i) = plan.admissions.iter().position(|a| a.value == value) {
+            mark(&mut plan.admissions[i], slot);
+            return Some(Ref::Admit(i));
+        }
+        Some(match self.dict.id_of(value) {
+            Some(id) => Ref::Dict(id),
+            None => admit(Cow::Borrowed(value), plan, slot),
+        })
+    }
+
+    /// The state growth the plan causes at fallback `level`: the pattern define's change and
+    /// the dictionary defines, with the ids they would get (§9.9).
+    pub(super) fn growth(&self, plan: &Plan<'_>, level: u8) -> i64 {
+        let mut growth = if plan.keeps_pattern(level) { plan.pattern_growth } else { 0 };
+        let needed = plan.admissions.iter().filter(|a| a.needed(level));
+        for (id, admission) in (self.dict.next_id()..).zip(needed) {
+            let change = StateChange::DictDefine(DictDef { id, value: admission.value.clone().into_owned() });
+            growth += self.format.datum_size(&change) as i64;
+        }
+        growth
+    }
+
+    /// What the record uses at fallback `level`: never evicted while it is translated.
+    pub(super) fn used(&self, plan: &Plan<'_>, level: u8) -> Vec<Held> {
+        let mut used = Vec::new();
+        let keeps = plan.keeps_pattern(level);
+        if keeps && let Some(id) = plan.pattern.as_ref().and_then(Prepared::pattern_id) {
+            used.push(Held::Pattern(id));
+        }
+        let body = plan.body_refs().filter(|_| keeps);
+        for r in body.chain(plan.meta_refs()) {
+            if let Ref::Dict(id) = r {
+                used.push(Held::Dict(*id));
+            }
+        }
+        used
+    }
+}
+
+/// Who an admission is for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Meta,
+    Body,
+    Dynamic,
+}
+
+fn mark(admission: &mut Admission<'_>, slot: Slot) {
+    match slot {
+        Slot::Meta => admission.uses.meta = true,
+        Slot::Body => admission.uses.body_fixed = true,
+        Slot::Dynamic => admission.uses.body_dynamic = true,
+    }
+}
+
+fn admit<'a>(value: Cow<'a, str>, plan: &mut Plan<'a>, slot: Slot) -> Ref<'a> {
+    if let Some(i) = plan.admissions.iter().position(|a| a.value == value) {
+        mark(&mut plan.admissions[i], slot);
+        return Ref::Admit(i);
+    }
+    let mut admission = Admission { value, uses: Uses::default() };
+    mark(&mut admission, slot);
+    plan.admissions.push(admission);
+    Ref::Admit(plan.admissions.len() - 1)
+}
