@@ -11,6 +11,13 @@ use stateful_logs::proto::{v1, v2};
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
 use stateful_logs::{Profile, StreamId, Timestamp};
 
+// The action grammar lives in a shared file so that the `receiver_input` fuzz target checks
+// exactly the same property.
+#[path = "support/receiver_check.rs"]
+mod receiver_check;
+
+use receiver_check::{StreamCheck, check_all_ended, drain};
+
 const S: StreamId = StreamId(7);
 
 /// Feeds `batches` to one stream and checks the invariant after every input; returns how many
@@ -25,51 +32,19 @@ fn check_stream(
     let headers = [("dd-content-encoding".to_string(), compression.encoding.header_value().to_string())];
     r.handle_stream_start(Timestamp::ZERO, S, profile.path(), &headers);
     prop_assert_eq!(r.poll_action(), None);
-    let mut ended = false;
-    let mut acked = 0usize;
+    let mut check = StreamCheck::new(S);
+    check.started = true;
     for (step, (batch_id, payload)) in batches.iter().enumerate() {
         let data = Bytes::from(compression.compress(payload).expect("compresses"));
         r.handle_batch(Timestamp::from_millis(step as u64), S, *batch_id, data);
-        let actions: Vec<ReceiverAction> = std::iter::from_fn(|| r.poll_action()).collect();
-        if ended {
-            prop_assert!(actions.is_empty(), "actions after EndStream: {:?}", actions);
-            continue;
-        }
-        match actions.as_slice() {
-            [ReceiverAction::SendStatus { batch_id: acked_id, status: 1, .. }] => {
-                prop_assert_eq!(*acked_id, *batch_id);
-                prop_assert_eq!(*batch_id, 0, "a regular batch is delivered before it is acked");
-                acked += 1;
-            }
-            [
-                ReceiverAction::Deliver { batch_id: d, .. },
-                ReceiverAction::SendStatus { batch_id: a, status: 1, .. },
-            ] => {
-                prop_assert!(*d == *batch_id && *a == *batch_id && *batch_id != 0);
-                acked += 1;
-            }
-            [ReceiverAction::EndStream { code: c, message, .. }] => {
-                prop_assert!(*c == code::INVALID_ARGUMENT || *c == code::RESOURCE_EXHAUSTED, "code {}", c);
-                prop_assert!(!message.is_empty());
-                ended = true;
-            }
-            other => prop_assert!(false, "unexpected actions {:?}", other),
-        }
+        check.after_batch(*batch_id, &drain(&mut r)).map_err(TestCaseError::fail)?;
     }
     r.handle_client_end(Timestamp::from_millis(1_000), S);
-    let last: Vec<ReceiverAction> = std::iter::from_fn(|| r.poll_action()).collect();
-    if ended {
-        prop_assert!(last.is_empty());
-    } else {
-        prop_assert_eq!(
-            last,
-            vec![ReceiverAction::EndStream { stream: S, code: code::OK, message: String::new() }]
-        );
-    }
+    check.after_client_end(&drain(&mut r)).map_err(TestCaseError::fail)?;
     let ends: u64 = r.metrics().streams_ended.values().sum();
     prop_assert_eq!(ends, 1);
-    prop_assert_eq!(r.metrics().state_bytes, 0);
-    Ok(acked)
+    check_all_ended(&r).map_err(TestCaseError::fail)?;
+    Ok(check.acked)
 }
 
 fn profile() -> impl Strategy<Value = Profile> {

@@ -10,21 +10,11 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use stateful_logs::codec::Compression;
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
-use stateful_logs::transport::{AckOutcome, Action};
+use stateful_logs::transport::Action;
 use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
-use world::{World, assert_equivalent, base_config, loghub_records};
+use world::{Op, World, assert_equivalent, base_config, loghub_records, run_round_trip};
 
 // ---- property: arbitrary records, batches, rotations and codecs round-trip ----
-
-#[derive(Clone, Debug)]
-enum Op {
-    Record(Record),
-    Flush,
-    Pump,
-    Acks,
-    Fail,
-    Advance(u64),
-}
 
 fn content() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -184,43 +174,32 @@ proptest! {
     // max_batch_bytes (or, in v2, with metadata over the state bound) are dropped.
     #[test]
     fn delivered_records_equal_the_input_in_order(config in world_config(), ops in proptest::collection::vec(op(), 1..60)) {
-        let profile = config.profile();
-        let max_batch_bytes = config.max_batch_bytes;
-        let mut w = World::new(config);
-        let mut input = Vec::new();
-        for op in ops {
-            match op {
-                Op::Record(mut r) => {
-                    r.ack_token = Some(input.len() as u64);
-                    input.push(r.clone());
-                    w.record(r);
-                }
-                Op::Flush => { w.p.flush(w.now); w.settle(); }
-                Op::Pump => { w.pump(); }
-                Op::Acks => { w.deliver_acks(); }
-                Op::Fail => w.fail_stream(),
-                Op::Advance(ms) => w.advance(ms),
-            }
-        }
-        w.finish();
-        prop_assert_eq!(w.shutdown_complete.as_deref(), Some(&[][..]), "everything was acked");
-        let tokens: Vec<u64> = w.outcomes.iter().map(|(t, _)| *t).collect();
-        prop_assert_eq!(tokens, (0..input.len() as u64).collect::<Vec<_>>());
-        let mut kept = Vec::new();
-        for ((_, outcome), r) in w.outcomes.iter().zip(&input) {
-            match outcome {
-                AckOutcome::Acked => kept.push(r),
-                AckOutcome::Dropped(_) => prop_assert!(r.raw_len() > max_batch_bytes || profile == Profile::V2),
-                AckOutcome::Unacknowledged => prop_assert!(false, "nothing is unacknowledged"),
-            }
-            if r.raw_len() > max_batch_bytes {
-                prop_assert_ne!(*outcome, AckOutcome::Acked);
-            }
-        }
-        prop_assert_eq!(w.delivered.len(), kept.len());
-        for (i, (got, want)) in w.delivered.iter().zip(kept).enumerate() {
-            assert_equivalent(profile, got, want, i);
-        }
+        run_round_trip(config, ops);
+    }
+}
+
+/// Found by the `roundtrip` fuzz target (input kept in `fuzz/regressions/roundtrip/`): in
+/// `v1` the service travels as a `service:` tag, so a record's own `service:` tag, or a
+/// service containing `,`, is what the receiver reads as the service. The tag string still
+/// round-trips exactly; the check reads the expected service from it (§10.1 item 3, §10.3).
+#[test]
+fn v1_records_with_their_own_service_tags_round_trip() {
+    let mut w = World::new(base_config(Profile::V1));
+    let input = [
+        Record::new(1, "no service, a service: tag").with_tags(["service:ersion:1.2.3", "env:prod"]),
+        Record::new(2, "both").with_service("api").with_tag("service:other"),
+        Record::new(3, "a comma in the service").with_service("a,ddsource:b"),
+        Record::new(4, "an empty service: tag").with_tag("service:"),
+    ];
+    for (i, r) in input.iter().enumerate() {
+        w.record(r.clone().with_ack_token(i as u64));
+    }
+    w.finish();
+    assert_eq!(w.delivered.len(), input.len());
+    let services: Vec<Option<&str>> = w.delivered.iter().map(|l| l.service_name()).collect();
+    assert_eq!(services, [Some("ersion:1.2.3"), Some("api"), Some("a"), Some("")]);
+    for (i, (got, want)) in w.delivered.iter().zip(&input).enumerate() {
+        assert_equivalent(Profile::V1, got, want, i);
     }
 }
 

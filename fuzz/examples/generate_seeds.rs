@@ -1,0 +1,119 @@
+//! Writes the committed seed corpora, `fuzz/seeds/<target>/`, from real traffic: a few lines of
+//! a few Loghub files (`corpora/loghub/`), as records, batches and text. Deterministic; rerun
+//! after changing a target's input format:
+//!
+//! ```sh
+//! cargo run --manifest-path fuzz/Cargo.toml --example generate_seeds
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use stateful_logs::codec::{Compression, ContentEncoding};
+use stateful_logs::rng::SplitMix64;
+use stateful_logs::transport::{Action, ApiKey, EndpointConfig};
+use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, Timestamp};
+use stateful_logs_fuzz::{receiver_input, roundtrip, tokenizer, translator_lossless};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+/// (file, first line used, line count): short runs of a few systems, kept small on purpose.
+const SAMPLES: [(&str, usize, usize); 4] = [
+    ("HDFS_2k.log", 0, 12),
+    ("OpenSSH_2k.log", 100, 12),
+    ("Apache_2k.log", 40, 10),
+    ("Spark_2k.log", 300, 10),
+];
+
+/// `encoding.md` §10.4 line splitting.
+fn lines(file: &str, first: usize, count: usize) -> Vec<Vec<u8>> {
+    let path = Path::new(ROOT).join("corpora/loghub").join(file);
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    data.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .skip(first)
+        .take(count)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// `encoding.md` §11: the benchmark record mapping.
+fn records(file: &str, lines: &[Vec<u8>]) -> Vec<Record> {
+    let system = file.split('_').next().unwrap_or(file).to_owned();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            Record::new(1_700_000_000_000 + i as i64, Bytes::copy_from_slice(line))
+                .with_status("info")
+                .with_hostname("host-1")
+                .with_service(system.clone())
+                .with_source(system.clone())
+                .with_tags(["env:prod", "version:1.2.3"])
+        })
+        .collect()
+}
+
+/// The batches a pipeline sends for `records` on its first stream (acked as they go), by id.
+fn batches(profile: Profile, compression: Compression, records: &[Record]) -> Vec<(u32, Bytes)> {
+    let mut config =
+        PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("fuzz-key"))])
+            .with_profile(profile);
+    config.compression = compression;
+    config.max_batch_items = 4;
+    let mut p = Pipeline::new(config, 1, Timestamp(0)).expect("valid config");
+    let Some(Action::OpenStream { stream, .. }) = p.poll_action() else { panic!("OpenStream first") };
+    let now = Timestamp(0);
+    p.handle_stream_opened(now, stream);
+    let mut out = Vec::new();
+    let pull = |p: &mut Pipeline, out: &mut Vec<(u32, Bytes)>| {
+        while let Some(t) = p.poll_transmit(now, stream) {
+            p.handle_ack(now, stream, t.batch_id, 1);
+            out.push((t.batch_id, t.data));
+        }
+        while p.poll_action().is_some() {}
+    };
+    for r in records {
+        p.handle_record(now, r.clone()).expect("accepted");
+        pull(&mut p, &mut out);
+    }
+    p.flush(now);
+    pull(&mut p, &mut out);
+    out
+}
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir: PathBuf = Path::new(ROOT).join("fuzz/seeds").join(target);
+    std::fs::create_dir_all(&dir).expect("create the seed directory");
+    std::fs::write(dir.join(name), bytes).expect("write a seed");
+}
+
+fn main() {
+    for (file, first, count) in SAMPLES {
+        let stem = file.split('_').next().unwrap_or(file).to_lowercase();
+        let lines = lines(file, first, count);
+        let line_refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        let records = records(file, &lines);
+        write("tokenizer", &stem, &tokenizer::seed(&line_refs));
+        for profile in Profile::ALL {
+            let tag = format!("{stem}-{}", profile.name());
+            write("roundtrip", &tag, &roundtrip::seed(profile, &records, 4));
+            write("translator_lossless", &tag, &translator_lossless::seed(profile, &line_refs));
+            for (compression, encoding) in [
+                (Compression::identity(), ContentEncoding::Identity),
+                (Compression::zstd(1), ContentEncoding::Zstd),
+            ] {
+                let batches = batches(profile, compression, &records);
+                let name = format!("{tag}-{}", encoding.header_value());
+                write("receiver_input", &name, &receiver_input::seed(profile, encoding, &batches));
+            }
+        }
+    }
+    // The transport target decodes with `arbitrary`: any bytes are events. A few fixed
+    // pseudo-random inputs give it a start beyond the empty input.
+    let mut rng = SplitMix64::new(9);
+    for i in 0..4 {
+        let bytes: Vec<u8> = (0..512).map(|_| rng.next_u64() as u8).collect();
+        write("transport_events", &format!("random-{i}"), &bytes);
+    }
+}
