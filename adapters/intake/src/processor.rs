@@ -7,37 +7,9 @@ use stateful_logs::{Profile, StreamId, Timestamp};
 
 pub use stateful_logs::receiver::{LogBody, ReceivedLog};
 
-/// What the server must do for a stream (the receiver's actions, `transport.md` §16).
-#[derive(Clone, Debug, PartialEq)]
-pub enum IntakeAction {
-    /// Hand these logs to the sink.
-    Deliver {
-        /// The stream.
-        stream: StreamId,
-        /// The batch.
-        batch_id: u32,
-        /// Its logs, in order.
-        logs: Vec<ReceivedLog>,
-    },
-    /// Send `BatchStatus { batch_id, status }`.
-    SendStatus {
-        /// The stream.
-        stream: StreamId,
-        /// The batch.
-        batch_id: u32,
-        /// The status value.
-        status: i32,
-    },
-    /// Finish the call with this gRPC status.
-    EndStream {
-        /// The stream.
-        stream: StreamId,
-        /// The gRPC code.
-        code: i32,
-        /// The message.
-        message: String,
-    },
-}
+/// What the server must do for a stream: the core receiver's actions (`transport.md` §16),
+/// which the pass-through processor produces too.
+pub use stateful_logs::receiver::ReceiverAction as IntakeAction;
 
 /// A sans-IO stream processor (the shape of the core's `Receiver`).
 pub trait Processor: Send + 'static {
@@ -216,18 +188,7 @@ impl Processor for stateful_logs::receiver::Receiver {
         self.handle_timeout(now)
     }
     fn poll_action(&mut self) -> Option<IntakeAction> {
-        use stateful_logs::receiver::ReceiverAction;
-        Some(match self.poll_action()? {
-            ReceiverAction::Deliver { stream, batch_id, logs } => {
-                IntakeAction::Deliver { stream, batch_id, logs }
-            }
-            ReceiverAction::SendStatus { stream, batch_id, status } => {
-                IntakeAction::SendStatus { stream, batch_id, status }
-            }
-            ReceiverAction::EndStream { stream, code, message } => {
-                IntakeAction::EndStream { stream, code, message }
-            }
-        })
+        self.poll_action()
     }
     fn poll_timeout(&self) -> Option<Timestamp> {
         self.poll_timeout()
