@@ -248,31 +248,8 @@ pub fn base_config(profile: Profile) -> PipelineConfig {
     c
 }
 
-/// `encoding.md` §10.4: split on `\n`, strip one trailing `\r`, skip empty lines.
-pub fn lines(data: &[u8]) -> Vec<&[u8]> {
-    data.split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
-/// `encoding.md` §11: the benchmark record mapping.
-pub fn loghub_records(file_name: &str, data: &[u8]) -> Vec<Record> {
-    let system = file_name.split('_').next().unwrap_or(file_name).to_owned();
-    lines(data)
-        .into_iter()
-        .enumerate()
-        .map(|(i, line)| {
-            Record::new(1_700_000_000_000 + i as i64, Bytes::copy_from_slice(line))
-                .with_status("info")
-                .with_hostname("host-1")
-                .with_service(system.clone())
-                .with_source(system.clone())
-                .with_tags(["env:prod", "version:1.2.3"])
-                .with_ack_token(i as u64)
-        })
-        .collect()
-}
+/// `encoding.md` §11: the benchmark record mapping (ack token = line index).
+pub use stateful_logs::measure::benchmark_records as loghub_records;
 
 /// One step of a round-trip run.
 #[derive(Clone, Debug)]
