@@ -42,9 +42,7 @@ pub trait BuildTokio {
 
 impl BuildTokio for ClientBuilder {
     fn build_tokio<C: Core>(self) -> Result<Client<C>, ClientError> {
-        for (index, endpoint) in self.endpoint_list().iter().enumerate() {
-            connector::check_ca_file(index, endpoint)?;
-        }
+        stateful_logs_runtime::check_ca_files(&self.endpoint_list())?;
         self.build(TokioRuntime::current(), TonicConnector)
     }
 }
