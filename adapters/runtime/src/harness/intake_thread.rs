@@ -40,6 +40,14 @@ impl IntakeThread {
     }
 }
 
+impl IntakeThread {
+    /// Runs `future` on the intake's runtime (tokio), from any executor.
+    pub async fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
+        let runtime = self.runtime.as_ref().unwrap_or_else(|| unreachable!("present until drop"));
+        run_on(runtime, future).await
+    }
+}
+
 /// Runs `future` on `runtime` and awaits its output through a runtime-agnostic channel.
 async fn run_on<T: Send + 'static>(
     runtime: &tokio::runtime::Runtime,

@@ -8,6 +8,7 @@
 //! sleeps, so the client side may run on any runtime.
 
 mod checks;
+mod front;
 mod intake_thread;
 mod scenarios;
 
@@ -18,6 +19,7 @@ use stateful_logs_intake::{Intake, IntakeBuilder, ReceivedLog};
 use crate::{Client, ClientBuilder, ClientError, Core, Runtime};
 
 pub use checks::{AckCheck, DeliveryCheck, Patience};
+pub use front::{Front, FrontKind};
 pub use intake_thread::IntakeThread;
 pub use scenarios::*;
 
@@ -61,8 +63,13 @@ fn parse_line(body: &[u8]) -> Option<(u32, u32)> {
 
 /// A client's settings for fast tests: short timeouts, small batches.
 pub fn fast_builder(intake: &Intake) -> ClientBuilder {
+    fast_builder_to("127.0.0.1", intake.local_addr().port())
+}
+
+/// [`fast_builder`] for another endpoint (a [`Front`]).
+pub fn fast_builder_to(host: &str, port: u16) -> ClientBuilder {
     ClientBuilder::new()
-        .endpoint("127.0.0.1", intake.local_addr().port())
+        .endpoint(host, port)
         .api_key("test-key")
         .batching(10, 1_000_000, Duration::from_millis(20))
         .open_timeout(Duration::from_secs(2))
@@ -105,7 +112,10 @@ macro_rules! e2e_suite {
             tls_against_a_plaintext_intake_halts,
             wrong_ack_ids_rotate_and_resend,
             dropped_connection_reconnects,
-            requests_are_written_before_response_headers
+            requests_are_written_before_response_headers,
+            tls_with_a_private_ca_delivers,
+            tls_with_an_unknown_issuer_halts,
+            keepalive_detects_a_silent_connection
         );
     };
     (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
@@ -135,6 +145,9 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     wrong_ack_ids_rotate_and_resend::<B, C>(adapter).await;
     dropped_connection_reconnects::<B, C>(adapter).await;
     requests_are_written_before_response_headers::<B, C>(adapter).await;
+    tls_with_a_private_ca_delivers::<B, C>(adapter).await;
+    tls_with_an_unknown_issuer_halts::<B, C>(adapter).await;
+    keepalive_detects_a_silent_connection::<B, C>(adapter).await;
 }
 
 /// The record of line `seq` of `producer`: status, service, host and a tag besides the text.

@@ -7,7 +7,8 @@ use stateful_logs::transport::{ApiKey, HaltError};
 use stateful_logs_intake::{Intake, IntakeBuilder, StreamFault};
 
 use super::{
-    AckCheck, BuildClient, DeliveryCheck, IntakeThread, PATIENCE, Patience, TestCore, fast_builder, token,
+    AckCheck, BuildClient, DeliveryCheck, Front, FrontKind, IntakeThread, PATIENCE, Patience, TestCore,
+    fast_builder, fast_builder_to, token,
 };
 use crate::{Client, ClientBuilder, Core, Handle};
 
@@ -344,4 +345,60 @@ pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(a
     assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
     let report = client.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unacknowledged.len(), 3);
+}
+
+/// TLS with a private CA (`ca_file`): the client checks the intake's certificate, negotiates
+/// HTTP/2 and delivers.
+pub async fn tls_with_a_private_ca_delivers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake()).await;
+    let front = Front::start(&intake, FrontKind::Tls).await;
+    let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.ca_file());
+    let client = build::<B, C>(adapter, builder.pipelines(2));
+    deliver_all(patience, &client, &intake, 2, 100).await;
+    assert_eq!(intake.stats().connections_accepted, 1, "the pipelines share one TLS connection");
+    shutdown_clean(client).await;
+}
+
+/// A certificate that does not chain to the trusted CA: the client halts with `TlsRejected`
+/// instead of retrying forever, and keeps the records.
+pub async fn tls_with_an_unknown_issuer_halts<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake()).await;
+    let front = Front::start(&intake, FrontKind::Tls).await;
+    let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.other_ca_file());
+    let client = build::<B, C>(adapter, builder);
+    send_lines::<C>(&client.handle(), 0, 0..3).await;
+    let halt = match patience.within(client.halts().recv()).await {
+        Some(Ok(halt)) => halt,
+        _ => panic!("no halt"),
+    };
+    assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
+    assert!(halt.to_string().contains("UnknownIssuer"), "{halt}");
+    let report = client.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(report.unacknowledged.len(), 3);
+}
+
+/// The connection goes silent mid-stream (no FIN, no RST, as behind a dead NAT): HTTP/2
+/// keepalive pings find it dead and the client reconnects. The ack timeout is longer than the
+/// suite's patience, so only keepalive can save this run.
+pub async fn keepalive_detects_a_silent_connection<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake()).await;
+    let front = Front::start(&intake, FrontKind::Plain).await;
+    let builder = fast_builder_to("127.0.0.1", front.port())
+        .ack_timeout(Some(PATIENCE * 3))
+        .keepalive(Duration::from_millis(100), Duration::from_millis(300));
+    let client = build::<B, C>(adapter, builder);
+    let handle = client.handle();
+    let (mut deliveries, mut acks) = (DeliveryCheck::new::<C>(patience), AckCheck::new(patience));
+    send_lines::<C>(&handle, 0, 0..100).await;
+    deliveries.wait_for(&intake, &[(0, 100)]).await;
+    acks.wait_for(&client, &[(0, 100)]).await;
+    front.freeze_connections();
+    send_lines::<C>(&handle, 0, 100..200).await;
+    deliveries.wait_for(&intake, &[(0, 200)]).await;
+    acks.wait_for(&client, &[(0, 200)]).await;
+    assert!(intake.stats().connections_accepted >= 2, "a new connection replaced the silent one");
+    shutdown_clean(client).await;
 }
