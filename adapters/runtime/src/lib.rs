@@ -30,3 +30,14 @@ pub use connector::{
 };
 pub use core::{Core, CoreSettings, RefusalReason};
 pub use runtime::{BoxFuture, Runtime};
+
+/// The API every runtime adapter re-exports (`pub use stateful_logs_runtime::api::*`), so the
+/// client looks the same on every runtime; each adapter adds its `Client` alias and builder.
+pub mod api {
+    pub use crate::{
+        BoxFuture, ClientBuilder, ClientError, ClientStatus, ConnectionSettings, Core, CoreSettings,
+        DEFAULT_USER_AGENT, Handle, RefusalReason, Runtime, SendError, ShutdownReport, baseline,
+    };
+    pub use stateful_logs::transport::{AckEntry, AckOutcome, HaltError};
+    pub use stateful_logs::{Pipeline, Profile, Record};
+}

@@ -26,13 +26,7 @@ mod tls;
 
 pub use connector::{ConnectionFailed, SmolChannel, SmolConnector};
 pub use runtime::SmolRuntime;
-pub use stateful_logs_runtime::{
-    BoxFuture, ClientBuilder, ClientError, ClientStatus, ConnectionSettings, Core, CoreSettings,
-    DEFAULT_USER_AGENT, Handle, RefusalReason, Runtime, SendError, ShutdownReport, baseline,
-};
-
-pub use stateful_logs::transport::{AckEntry, AckOutcome, HaltError};
-pub use stateful_logs::{Pipeline, Profile, Record};
+pub use stateful_logs_runtime::api::*;
 
 /// A client running on smol; its core is the stateful-encoding [`Pipeline`] unless another
 /// is named (for example the JSON baseline, [`baseline::JsonCore`]).

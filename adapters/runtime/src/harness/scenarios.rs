@@ -47,6 +47,14 @@ async fn deliver_all<C: TestCore>(
     deliveries
 }
 
+/// The client's next halt; panics when none comes.
+async fn next_halt<C: Core>(patience: &Patience, client: &Client<C>) -> HaltError {
+    match patience.within(client.halts().recv()).await {
+        Some(Ok(halt)) => halt,
+        _ => panic!("no halt after {PATIENCE:?}"),
+    }
+}
+
 async fn shutdown_clean<C: Core>(client: Client<C>) {
     let report = client.shutdown(Duration::from_secs(5)).await;
     assert!(report.unacknowledged.is_empty(), "unacknowledged after delivery: {:?}", report.unacknowledged);
@@ -164,10 +172,7 @@ pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore
     let client = build::<B, C>(adapter, fast_builder(&intake).api_key("wrong-key"));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..50).await;
-    let halt = match patience.within(client.halts().recv()).await {
-        Some(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::Unauthenticated { code: 16, .. }), "{halt:?}");
     let message = halt.to_string();
     assert!(message.contains("API key") && !message.contains("wrong-key"), "{message}");
@@ -190,10 +195,7 @@ pub async fn wrong_profile_halts<B: BuildClient, C: TestCore>(adapter: &B) {
     let intake = bind(C::intake().profiles(&[Profile::V1])).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).profile(Profile::V2));
     send_lines::<C>(&client.handle(), 0, 0..5).await;
-    let halt = match patience.within(client.halts().recv()).await {
-        Some(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::WrongProfile { profile: Profile::V2, .. }), "{halt:?}");
     let report = client.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unacknowledged.len(), 5, "every record is reported, none acked");
@@ -338,10 +340,7 @@ pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(a
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).tls(true));
     send_lines::<C>(&client.handle(), 0, 0..3).await;
-    let halt = match patience.within(client.halts().recv()).await {
-        Some(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
     let report = client.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unacknowledged.len(), 3);
@@ -369,10 +368,7 @@ pub async fn tls_with_an_unknown_issuer_halts<B: BuildClient, C: TestCore>(adapt
     let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.other_ca_file());
     let client = build::<B, C>(adapter, builder);
     send_lines::<C>(&client.handle(), 0, 0..3).await;
-    let halt = match patience.within(client.halts().recv()).await {
-        Some(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
     assert!(halt.to_string().contains("UnknownIssuer"), "{halt}");
     let report = client.shutdown(Duration::from_secs(1)).await;
