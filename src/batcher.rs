@@ -4,8 +4,10 @@
 //! `max_batch_bytes` bytes of raw content. The flush deadline runs from the batch's first
 //! record, so no record waits longer than `batch_wait`.
 
+use bytes::Bytes;
+
 use crate::codec::Compression;
-use crate::datum::{Datum, StateChange};
+use crate::datum::{Datum, LogContent, StateChange};
 use crate::time::Timestamp;
 use crate::transport::{EncodeError, EncodedBatch};
 use crate::wire::WireFormat;
@@ -38,16 +40,24 @@ pub struct OpenBatch {
     pub raw_bytes: u64,
     /// Tokens of the records that carry one, in input order.
     pub ack_tokens: Vec<u64>,
+    /// The text of each pattern log, in order, kept for the raw rendering (see
+    /// [`OpenBatch::encode`]); empty when the Pipeline does not try it.
+    pub pattern_texts: Vec<Bytes>,
 }
 
 impl OpenBatch {
     /// Encodes the batch for the Transport (§4 steps 2–6); the batch itself is left unchanged,
     /// so a failure leaves it open.
+    ///
+    /// When the batch kept its pattern logs' texts, it is also encoded with those logs as raw
+    /// text logs (every define kept, so the state stays the same) and the smaller of the two
+    /// is sent: zstd sometimes matches a batch's raw lines better than their values. The
+    /// second return value says whether the raw rendering was sent.
     pub fn encode(
         &self,
         format: &WireFormat,
         compression: &Compression,
-    ) -> Result<EncodedBatch<Vec<StateChange>>, EncodeError> {
+    ) -> Result<(EncodedBatch<Vec<StateChange>>, bool), EncodeError> {
         let state_changes: Vec<StateChange> = self
             .datums
             .iter()
@@ -56,15 +66,42 @@ impl OpenBatch {
                 Datum::Log(_) => None,
             })
             .collect();
-        let payload = format.encode_batch(&self.datums, compression)?;
-        Ok(EncodedBatch {
+        let mut payload = format.encode_batch(&self.datums, compression)?;
+        let mut rendered_raw = false;
+        if let Some(datums) = self.raw_rendering() {
+            let raw = format.encode_batch(&datums, compression)?;
+            if raw.data.len() < payload.data.len() {
+                (payload, rendered_raw) = (raw, true);
+            }
+        }
+        let batch = EncodedBatch {
             data: payload.data,
             state_changes,
             records: self.records,
             raw_bytes: self.raw_bytes,
             pre_compression_len: payload.pre_compression_len,
             ack_tokens: self.ack_tokens.clone(),
-        })
+        };
+        Ok((batch, rendered_raw))
+    }
+
+    /// The datums with every pattern log sent as its raw text; `None` without kept texts.
+    fn raw_rendering(&self) -> Option<Vec<Datum>> {
+        if self.pattern_texts.is_empty() {
+            return None;
+        }
+        let mut texts = self.pattern_texts.iter();
+        let mut datums = self.datums.clone();
+        for datum in &mut datums {
+            if let Datum::Log(log) = datum
+                && let LogContent::Pattern { .. } = log.content
+            {
+                // Pattern logs are valid UTF-8 by construction (escaped texts go raw, §9.1).
+                let text = std::str::from_utf8(texts.next()?).ok()?;
+                log.content = LogContent::Raw(text.to_owned());
+            }
+        }
+        texts.next().is_none().then_some(datums)
     }
 }
 
@@ -116,6 +153,11 @@ impl Batcher {
     /// Where the translator appends a record's datums.
     pub fn datums_mut(&mut self) -> &mut Vec<Datum> {
         &mut self.open.datums
+    }
+
+    /// Keeps the text of the pattern log just appended, for the raw rendering.
+    pub fn keep_pattern_text(&mut self, text: Bytes) {
+        self.open.pattern_texts.push(text);
     }
 
     /// Counts a record whose datums were just appended (§3.2 steps 3 and 5).
@@ -204,7 +246,8 @@ mod tests {
         b.datums_mut().push(log());
         b.record_added(Timestamp(0), 1, Some(3));
         let format = WireFormat { send_deletes: false, ..WireFormat::new(Profile::V1) };
-        let encoded = b.open().encode(&format, &Compression::zstd(1)).unwrap();
+        let (encoded, rendered_raw) = b.open().encode(&format, &Compression::zstd(1)).unwrap();
+        assert!(!rendered_raw, "no pattern text kept: no raw rendering");
         assert_eq!(encoded.state_changes.len(), 2);
         assert_eq!((encoded.records, encoded.raw_bytes, encoded.ack_tokens.clone()), (1, 1, vec![3]));
         let plain = decompress(crate::codec::ContentEncoding::Zstd, &encoded.data, 1 << 20).unwrap();
@@ -214,5 +257,59 @@ mod tests {
             2,
             "the delete is not sent"
         );
+    }
+
+    fn pattern_log(id: u64, values: &[&str]) -> Datum {
+        Datum::Log(LogDatum {
+            timestamp_ms: 0,
+            content: LogContent::Pattern {
+                pattern_id: id,
+                values: values.iter().map(|v| crate::datum::Value::Str((*v).to_owned())).collect(),
+                json: None,
+            },
+            status: None,
+            service: None,
+            tags: None,
+            uuid: None,
+        })
+    }
+
+    #[test]
+    fn the_smaller_of_the_two_renderings_is_sent_with_the_same_state_changes() {
+        let format = WireFormat::new(Profile::V1);
+        let zstd = Compression::zstd(1);
+        let define = crate::datum::PatternDef { id: 1, template: "a  b".into(), pos_list: vec![2] };
+        // One value per log, each the whole variable text: the raw rendering only adds the
+        // template's three bytes per log, and zstd matches them; the pattern logs win here.
+        let mut b = Batcher::new(BatchLimits::default());
+        b.datums_mut().push(Datum::State(StateChange::PatternDefine(define.clone())));
+        for i in 0..50 {
+            let value = format!("{i:x}{}", i * 7919 % 101);
+            b.datums_mut().push(pattern_log(1, &[&value]));
+            b.keep_pattern_text(format!("a {value} b").into());
+            b.record_added(Timestamp(0), 4, None);
+        }
+        let open = b.open();
+        let (encoded, rendered_raw) = open.encode(&format, &zstd).unwrap();
+        let structured = format.encode_batch(&open.datums, &zstd).unwrap();
+        let raw = format.encode_batch(&open.raw_rendering().unwrap(), &zstd).unwrap();
+        assert_eq!(encoded.data.len(), structured.data.len().min(raw.data.len()));
+        assert_eq!(rendered_raw, raw.data.len() < structured.data.len());
+        assert_eq!(
+            encoded.state_changes,
+            vec![StateChange::PatternDefine(define)],
+            "defines kept either way"
+        );
+        // The raw rendering swaps each pattern log for its text, in order, and nothing else.
+        let rendering = open.raw_rendering().unwrap();
+        assert_eq!(rendering[0], open.datums[0]);
+        match &rendering[1] {
+            Datum::Log(LogDatum { content: LogContent::Raw(text), .. }) => assert_eq!(text, "a 00 b"),
+            other => panic!("expected a raw log, got {other:?}"),
+        }
+        // A text count that does not match the pattern logs: no raw rendering.
+        let mut b = b.clone();
+        b.keep_pattern_text("extra".into());
+        assert!(b.open().raw_rendering().is_none());
     }
 }

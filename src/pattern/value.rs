@@ -44,13 +44,24 @@ pub fn type_wildcard(value: &str) -> WildcardValue<'_> {
     }
 }
 
+/// Strings with at least this many ASCII digits are identifiers, counters or times: they
+/// rarely come back often enough to pay for a dictionary entry.
+pub const DIGIT_HEAVY_DIGITS: usize = 6;
+
 /// Whether a dynamic string (a wildcard value or a JSON string value) may be counted for
-/// dictionary admission (§9.8): 2 to 128 bytes, not UUID-like, not date-like. Strings that are
-/// not candidates are always sent inline.
+/// dictionary admission (§9.8): 2 to 128 bytes, not UUID-like, not date-like, and (this
+/// project's addition) not digit-heavy. Strings that are not candidates are always sent
+/// inline.
 pub fn is_dynamic_candidate(s: &str) -> bool {
     (MIN_DYNAMIC_CANDIDATE_BYTES..=MAX_DYNAMIC_CANDIDATE_BYTES).contains(&s.len())
         && !is_uuid_like(s)
         && !is_date_like(s)
+        && !is_digit_heavy(s)
+}
+
+/// At least [`DIGIT_HEAVY_DIGITS`] ASCII digits (`blk_-1608999687919862906`, `12:59:44`).
+pub fn is_digit_heavy(s: &str) -> bool {
+    s.bytes().filter(u8::is_ascii_digit).count() >= DIGIT_HEAVY_DIGITS
 }
 
 /// 36 characters of hex digits with `-` at positions 8, 13, 18 and 23, or 32 hex digits.
@@ -129,13 +140,17 @@ mod tests {
         assert!(!is_dynamic_candidate(&"x".repeat(129)));
         assert!(!is_dynamic_candidate("123e4567-e89b-12d3-a456-426614174000"));
         assert!(!is_dynamic_candidate("123E4567E89B12D3A456426614174000"));
-        assert!(is_dynamic_candidate("123e4567-e89b-12d3-a456_426614174000"));
+        assert!(!is_uuid_like("123e4567-e89b-12d3-a456_426614174000"));
         assert!(!is_dynamic_candidate("2024-01-02"));
         assert!(!is_dynamic_candidate("2024-01-02T10:00"));
         assert!(!is_dynamic_candidate("2024-01-02 10:00"));
         assert!(!is_dynamic_candidate("2024-01-02_x"));
-        assert!(is_dynamic_candidate("2024-01-02x"));
-        assert!(is_dynamic_candidate("2024-1-02"));
+        assert!(!is_dynamic_candidate("2024-01-02x"), "digit-heavy");
+        assert!(!is_date_like("2024-1-02"));
+        assert!(!is_dynamic_candidate("blk_-1608999687919862906"));
+        assert!(!is_dynamic_candidate("12:59:44"));
+        assert!(is_dynamic_candidate("12:59"));
+        assert!(is_dynamic_candidate("session-12345"));
         // Byte length, not characters: two bytes of one character qualify.
         assert!(is_dynamic_candidate("é"));
     }

@@ -29,6 +29,9 @@ pub struct PipelineConfig {
     pub batch_wait: Duration,
     /// The translator's settings.
     pub translator: TranslatorConfig,
+    /// `v1` only: encode each batch also with its pattern logs as raw text logs and send the
+    /// smaller (true). Costs a second serialization and compression per batch.
+    pub smallest_rendering: bool,
 }
 
 impl PipelineConfig {
@@ -43,6 +46,7 @@ impl PipelineConfig {
             max_batch_bytes: 5_000_000,
             batch_wait: Duration::from_secs(5),
             translator: TranslatorConfig::default(),
+            smallest_rendering: true,
         }
     }
 

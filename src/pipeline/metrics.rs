@@ -20,6 +20,8 @@ pub struct PipelineMetrics<'a> {
     pub pipeline_bytes_dropped: &'a LabeledCounter,
     /// Gauge: the translator's exact state size (`encoding.md` §9.9).
     pub state_size_bytes: u64,
+    /// Batches sent with their pattern logs as raw text, because that was smaller.
+    pub batches_rendered_raw: u64,
 }
 
 impl PipelineMetrics<'_> {

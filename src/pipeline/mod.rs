@@ -16,13 +16,13 @@ use crate::batcher::{BatchLimits, Batcher};
 use crate::codec::Compression;
 use crate::record::Record;
 use crate::snapshot::AckedState;
-use crate::translator::Translator;
+use crate::translator::{LogKind, Translator};
 use crate::transport::{
     AckOutcome, Action, DropReason, EndpointConfig, Failure, Full, LabeledCounter, Side, State, Transmit,
     Transport,
 };
 use crate::wire::WireFormat;
-use crate::{ConfigError, StreamId, Timestamp, duration_ms};
+use crate::{ConfigError, Profile, StreamId, Timestamp, duration_ms};
 
 pub use acks::AckQueue;
 pub use config::PipelineConfig;
@@ -103,6 +103,9 @@ pub struct Pipeline {
     shutdown_timeout_ms: u64,
     records_dropped: LabeledCounter,
     bytes_dropped: LabeledCounter,
+    /// Try the raw rendering of each batch (`PipelineConfig::smallest_rendering`, `v1`).
+    try_raw_rendering: bool,
+    batches_rendered_raw: u64,
     last_now: Timestamp,
 }
 
@@ -113,6 +116,10 @@ impl Pipeline {
         config.validate()?;
         let format = config.wire_format();
         let compression = config.compression;
+        // The raw rendering of a `v2` batch could not carry an empty content (§9.1).
+        let try_raw_rendering = config.smallest_rendering
+            && config.profile() == Profile::V1
+            && config.translator.patterns.enabled;
         let mut transport_config = config.transport;
         transport_config.content_encoding = compression.encoding;
         let shutdown_timeout_ms = duration_ms(transport_config.shutdown_timeout);
@@ -136,6 +143,8 @@ impl Pipeline {
             shutdown_timeout_ms,
             records_dropped: LabeledCounter::default(),
             bytes_dropped: LabeledCounter::default(),
+            try_raw_rendering,
+            batches_rendered_raw: 0,
             last_now: now,
         };
         pipeline.after_call(now);
@@ -179,7 +188,10 @@ impl Pipeline {
                 return Err(Rejected { record, reason: RejectReason::Full });
             }
         }
-        self.translator.translate(now, &record, self.batcher.datums_mut());
+        let kind = self.translator.translate(now, &record, self.batcher.datums_mut());
+        if self.try_raw_rendering && kind == LogKind::Pattern {
+            self.batcher.keep_pattern_text(record.content.clone());
+        }
         self.batcher.record_added(now, raw_len, record.ack_token);
         if let Some(token) = record.ack_token {
             self.acks.push_waiting(token);
@@ -329,6 +341,7 @@ impl Pipeline {
             pipeline_records_dropped: &self.records_dropped,
             pipeline_bytes_dropped: &self.bytes_dropped,
             state_size_bytes: self.translator.state_size_bytes(),
+            batches_rendered_raw: self.batches_rendered_raw,
         }
     }
 
@@ -379,8 +392,9 @@ impl Pipeline {
     /// and the Transport halts with `Internal`; `resume` retries.
     fn flush_now(&mut self, now: Timestamp) {
         match self.batcher.open().encode(&self.format, &self.compression) {
-            Ok(encoded) => match self.transport.push_batch(now, encoded) {
+            Ok((encoded, rendered_raw)) => match self.transport.push_batch(now, encoded) {
                 Ok(()) => {
+                    self.batches_rendered_raw += u64::from(rendered_raw);
                     self.batcher.take();
                     self.flush_waiting = false;
                 }

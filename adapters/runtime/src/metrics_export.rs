@@ -62,6 +62,7 @@ pub fn export_pipeline(pipeline: &str, m: &stateful_logs::pipeline::PipelineMetr
         ("stateful_logs_raw_logs", t.raw_logs),
         ("stateful_logs_pattern_log_bytes", t.pattern_log_bytes),
         ("stateful_logs_raw_log_bytes", t.raw_log_bytes),
+        ("stateful_logs_batches_rendered_raw", m.batches_rendered_raw),
     ];
     for (name, value) in counters {
         counter!(name, "pipeline" => p.clone()).absolute(value);
