@@ -6,7 +6,7 @@
 //! acknowledgement, shuts down and prints a summary.
 //!
 //! ```text
-//! cargo run -p stateful-logs-smol --example embed
+//! cargo run -p stateful-logs-smol --example embed_smol
 //! ```
 
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! prints a summary.
 //!
 //! ```text
-//! cargo run -p stateful-logs-tokio --example embed
+//! cargo run -p stateful-logs-tokio --example embed_tokio
 //! ```
 
 use std::time::{Duration, Instant};
