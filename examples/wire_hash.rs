@@ -4,6 +4,9 @@
 //! `StatefulBatch.data` in order. Mechanical changes (speed work) must leave the output unchanged:
 //!
 //! `cargo run --release --example wire_hash > before.txt` … `diff before.txt after.txt`
+//!
+//! `wire_hash DIR MODE…` runs only the named modes (`patterns`, `raw`, `tight`), e.g. to count
+//! one mode's instructions under `valgrind --tool=callgrind`.
 
 use stateful_logs::measure::{benchmark_records, measure_pipeline_with};
 use stateful_logs::translator::TranslatorConfig;
@@ -30,9 +33,12 @@ fn translators() -> [(&'static str, TranslatorConfig); 3] {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = args
+        .first()
+        .cloned()
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub").to_owned());
+    let wanted = |mode: &str| args.len() < 2 || args[1..].iter().any(|m| m == mode);
     let mut files: Vec<_> = std::fs::read_dir(&dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -44,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let records = benchmark_records(&name, &std::fs::read(&path)?);
         for profile in [Profile::V1, Profile::V2] {
             for batch in [1000u32, 100] {
-                for (mode, translator) in translators() {
+                for (mode, translator) in translators().into_iter().filter(|(m, _)| wanted(m)) {
                     let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("hash"));
                     let mut config = PipelineConfig::new(vec![endpoint]).with_profile(profile);
                     config.max_batch_items = batch;
