@@ -22,7 +22,11 @@ pub(super) fn nested<T>(buf: &mut Vec<u8>, tag: u32, body: impl FnOnce(&mut Vec<
         let mut free = &mut prefix[..];
         encode_varint(len as u64, &mut free);
         let used = 10 - free.len();
-        buf.splice(start..start + 1, prefix[..used].iter().copied());
+        // Make room for the longer prefix: shift the body right, then write the prefix.
+        let body_end = buf.len();
+        buf.resize(body_end + used - 1, 0);
+        buf.copy_within(start + 1..body_end, start + used);
+        buf[start..start + used].copy_from_slice(&prefix[..used]);
     }
     out
 }
