@@ -381,7 +381,7 @@ impl Pipeline {
         match self.batcher.open().encode(&self.format, &self.compression) {
             Ok(encoded) => match self.transport.push_batch(now, encoded) {
                 Ok(()) => {
-                    self.batcher.take();
+                    self.batcher.clear();
                     self.flush_waiting = false;
                 }
                 Err(Full(_)) => self.flush_waiting = true,
