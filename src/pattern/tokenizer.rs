@@ -169,19 +169,21 @@ enum CharClass {
     Other,
 }
 
-fn is_ascii_ws(b: u8) -> bool {
+const fn is_ascii_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-fn is_join(b: u8) -> bool {
+const fn is_join(b: u8) -> bool {
     matches!(b, b'.' | b'-' | b'/' | b':' | b'@' | b'+')
 }
 
-/// The class of the character starting at byte `pos` (a character boundary) and its length.
-fn class_at(text: &str, pos: usize) -> (CharClass, usize) {
-    let b = text.as_bytes()[pos];
-    if b.is_ascii() {
-        let class = if b.is_ascii_alphanumeric() || b == b'_' {
+/// The class of every ASCII byte: the tokenizer's inner loop does one table load per byte.
+const ASCII_CLASSES: [CharClass; 128] = {
+    let mut table = [CharClass::Other; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = if b.is_ascii_alphanumeric() || b == b'_' {
             CharClass::AlphaNumeric
         } else if is_ascii_ws(b) {
             CharClass::Whitespace
@@ -190,8 +192,23 @@ fn class_at(text: &str, pos: usize) -> (CharClass, usize) {
         } else {
             CharClass::Other
         };
-        return (class, 1);
+        i += 1;
     }
+    table
+};
+
+/// The class of the character starting at byte `pos` (a character boundary) and its length.
+#[inline]
+fn class_at(text: &str, pos: usize) -> (CharClass, usize) {
+    match ASCII_CLASSES.get(usize::from(text.as_bytes()[pos])) {
+        Some(&class) => (class, 1),
+        None => non_ascii_class_at(text, pos),
+    }
+}
+
+/// [`class_at`] for a character outside ASCII (kept out of line: rare in logs).
+#[cold]
+fn non_ascii_class_at(text: &str, pos: usize) -> (CharClass, usize) {
     match text[pos..].chars().next() {
         Some(c) if c.is_alphabetic() || c.is_numeric() => (CharClass::AlphaNumeric, c.len_utf8()),
         Some(c) => (CharClass::Other, c.len_utf8()),
