@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::cluster::{Cluster, Definition, Pattern};
 use super::score::{eviction_score, sort_for_eviction};
-use super::signature::{BuildPrehashed, Signature, signature_hash};
+use super::signature::{BuildPrehashed, Signature, type_sequence_key};
 use super::tokenizer::{Token, tokenize};
 use crate::Timestamp;
 
@@ -173,7 +173,7 @@ pub struct PatternStore {
     /// Cluster slab; `None` marks a free slot.
     clusters: Vec<Option<Cluster>>,
     free_slots: Vec<usize>,
-    /// Signature hash → slots of the clusters with that hash (full signatures differ).
+    /// [`type_sequence_key`] → slots of the clusters with that key (full signatures differ).
     by_signature: HashMap<u64, Vec<usize>, BuildPrehashed>,
     /// Pattern id → cluster slot; ordered, so iteration is by id.
     locations: BTreeMap<u64, usize>,
@@ -219,7 +219,7 @@ impl PatternStore {
             return Err(PatternError::TextTooLong { len: text.len() });
         }
         let tokens = tokenize(text);
-        let signature_hash = signature_hash(tokens.iter().map(|t| t.kind));
+        let signature_hash = type_sequence_key(tokens.iter().map(|t| t.kind));
         let decision = match self.find_cluster(signature_hash, &tokens) {
             Some(slot) => self.decide(slot, &tokens),
             None => Decision::New,
@@ -316,7 +316,7 @@ impl PatternStore {
     }
 
     fn insert_cluster(&mut self, cluster: Cluster) -> usize {
-        let hash = cluster.signature.hash();
+        let hash = type_sequence_key(cluster.signature.types().iter().copied());
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.clusters[slot] = Some(cluster);
@@ -377,7 +377,7 @@ impl PatternStore {
         let pattern = cluster.patterns.remove(index);
         self.template_bytes -= pattern.template().len();
         if cluster.patterns.is_empty() {
-            let hash = cluster.signature.hash();
+            let hash = type_sequence_key(cluster.signature.types().iter().copied());
             self.clusters[slot] = None;
             self.free_slots.push(slot);
             if let Some(slots) = self.by_signature.get_mut(&hash) {
