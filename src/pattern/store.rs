@@ -250,6 +250,27 @@ impl PatternStore {
     /// Patterns removed since `prepare` do not change the outcome unless the prepared pattern
     /// itself was removed; then the log is matched again against the store as it is now.
     pub fn commit<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> Match<'_, 't> {
+        let (slot, change, tokens) = self.apply(prepared, now);
+        let pattern = &live(&mut self.clusters[slot]).patterns[0];
+        Match {
+            pattern_id: pattern.id(),
+            change,
+            template: pattern.template(),
+            pos_list: pattern.pos_list(),
+            values: pattern.values(&tokens),
+        }
+    }
+
+    /// [`commit`](Self::commit) for a caller that needs only the pattern id (the translator
+    /// has typed the values already): skips collecting the values.
+    pub fn commit_id(&mut self, prepared: Prepared<'_>, now: Timestamp) -> u64 {
+        let (slot, _, _) = self.apply(prepared, now);
+        live(&mut self.clusters[slot]).patterns[0].id()
+    }
+
+    /// Applies `prepared`: returns the slot of its cluster (whose first pattern is the log's),
+    /// the change, and the log's tokens.
+    fn apply<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> (usize, Change, Vec<Token<'t>>) {
         let Prepared { text, tokens, signature_hash, decision } = prepared;
         let decision = match decision {
             Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id) => {
@@ -299,14 +320,7 @@ impl PatternStore {
                 (slot, Change::New)
             }
         };
-        let pattern = &live(&mut self.clusters[slot]).patterns[0];
-        Match {
-            pattern_id: pattern.id(),
-            change,
-            template: pattern.template(),
-            pos_list: pattern.pos_list(),
-            values: pattern.values(&tokens),
-        }
+        (slot, change, tokens)
     }
 
     fn find_cluster(&self, signature_hash: u64, tokens: &[Token<'_>]) -> Option<usize> {

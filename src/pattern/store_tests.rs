@@ -226,3 +226,17 @@ fn reserved_ids_are_skipped_by_new_patterns() {
     assert_eq!(store.reserve_id(), 3);
     assert_eq!(store.next_pattern_id(), 4);
 }
+
+#[test]
+fn commit_id_applies_exactly_what_commit_applies() {
+    let lines = ["user 1 in", "user 2 in", "disk full", "user 3 out", "disk full", "user 4 out"];
+    let (mut full, mut ids_only) = (PatternStore::default(), PatternStore::default());
+    for (i, line) in lines.into_iter().enumerate() {
+        let now = Timestamp(i as u64);
+        let expected = full.commit(full.prepare(line).unwrap(), now).pattern_id;
+        assert_eq!(ids_only.commit_id(ids_only.prepare(line).unwrap(), now), expected, "{line}");
+    }
+    let templates =
+        |s: &PatternStore| s.iter().map(|p| (p.id(), p.template().to_owned())).collect::<Vec<_>>();
+    assert_eq!(templates(&full), templates(&ids_only));
+}
