@@ -226,9 +226,11 @@ impl Translator {
         let last_level = if profile == Profile::V1 { LEVEL_ALL_INLINE } else { LEVEL_RAW };
         let mut level = LEVEL_ALL;
         loop {
-            let used = self.used(&plan, level);
             let growth = self.growth(&plan, level);
-            if self.make_room(now, growth, &used, &mut deletes) || level >= last_level {
+            // What the record uses matters only when something must be evicted.
+            let fits =
+                self.fits(growth) || self.make_room(now, growth, &self.used(&plan, level), &mut deletes);
+            if fits || level >= last_level {
                 break;
             }
             level += 1;
