@@ -74,7 +74,7 @@ fn run(contents: &str) -> FileStats {
         match m.change {
             Change::New => stats.new += 1,
             Change::Updated => stats.updated += 1,
-            Change::NoChange => {}
+            Change::NoChange | Change::Deferred => {}
         }
         stats.values += m.values.len();
         stats.value_bytes += m.values.iter().map(|v| v.len()).sum::<usize>();

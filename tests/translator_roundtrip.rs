@@ -115,6 +115,8 @@ fn long_lines_no_spaces_and_digits_round_trip_through_patterns() {
             let mut c = base_config(profile);
             c.max_batch_bytes = 100_000;
             c.translator.patterns.max_template_bytes = max_template_bytes;
+            // Every shape gets its pattern at once: each long line has a shape of its own.
+            c.translator.patterns.admission_threshold = 1;
             let w = run(c, &records, 10, 0);
             let m = w.p.metrics();
             assert!(m.translator.pattern_logs > 0);

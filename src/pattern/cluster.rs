@@ -10,16 +10,19 @@ use crate::Timestamp;
 /// A pattern: a template with wildcard positions, plus the bookkeeping eviction needs.
 ///
 /// Positions are the tokens of the logs it matches (all of one signature). A non-wildcard
-/// position holds its exact token text; the template is those texts concatenated, and
-/// `pos_list[i]` is the template's byte length before the i-th wildcard (§9.6).
+/// position holds its exact token text; matching compares against those texts (the
+/// skeleton). What goes on the wire is the pattern's [`WireForm`]: wildcards close to each
+/// other travel as one value, so each log carries fewer, longer values.
 #[derive(Clone, Debug)]
 pub struct Pattern {
     id: u64,
-    template: String,
-    /// Per position, the template offset where its text ends (wildcards: zero width).
+    /// The non-wildcard positions' text, concatenated.
+    skeleton: String,
+    /// Per position, the skeleton offset where its text ends (wildcards: zero width).
     ends: Vec<u32>,
     wildcard: Vec<bool>,
-    pos_list: Vec<u32>,
+    wildcards: usize,
+    wire: WireForm,
     uses: u64,
     created: Timestamp,
     last_access: Timestamp,
@@ -31,19 +34,20 @@ impl Pattern {
         self.id
     }
 
-    /// The template: the non-wildcard positions' text, concatenated.
+    /// The template of the pattern's define (§9.6).
     pub fn template(&self) -> &str {
-        &self.template
+        &self.wire.template
     }
 
-    /// Byte offsets into the template where the wildcard values go, in order.
+    /// Byte offsets into the template where the log's values go, in order (`param_count` =
+    /// its length).
     pub fn pos_list(&self) -> &[u32] {
-        &self.pos_list
+        &self.wire.pos_list
     }
 
-    /// The number of wildcards (`param_count` in `v1`).
+    /// The number of wildcard positions (each value covers one or more of them).
     pub fn wildcard_count(&self) -> usize {
-        self.pos_list.len()
+        self.wildcards
     }
 
     /// The number of positions (tokens of a matching log).
@@ -80,7 +84,7 @@ impl Pattern {
     /// The text of non-wildcard position `i` (empty for a wildcard).
     fn position_text(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.template[start..self.ends[i] as usize]
+        &self.skeleton[start..self.ends[i] as usize]
     }
 
     /// A pattern with no wildcards for `tokens`, whose texts make `text`.
@@ -95,13 +99,31 @@ impl Pattern {
         }
         Pattern {
             id,
-            template: text.to_owned(),
+            skeleton: text.to_owned(),
             ends,
             wildcard: vec![false; tokens.len()],
-            pos_list: Vec::new(),
+            wildcards: 0,
+            wire: WireForm { template: text.to_owned(), pos_list: Vec::new(), spans: Vec::new() },
             uses: 1,
             created: now,
             last_access: now,
+        }
+    }
+
+    /// A pattern with `definition` (a sketch's, widened), one use at `now`.
+    pub(crate) fn from_definition(id: u64, definition: Definition, now: Timestamp) -> Self {
+        let Definition { skeleton, ends, wildcard, wildcards, wire } = definition;
+        Pattern { id, skeleton, ends, wildcard, wildcards, wire, uses: 1, created: now, last_access: now }
+    }
+
+    /// The pattern's current definition.
+    pub(crate) fn definition(&self) -> Definition {
+        Definition {
+            skeleton: self.skeleton.clone(),
+            ends: self.ends.clone(),
+            wildcard: self.wildcard.clone(),
+            wildcards: self.wildcards,
+            wire: self.wire.clone(),
         }
     }
 
@@ -131,7 +153,7 @@ impl Pattern {
         {
             let end = end as usize;
             // Bytes, not `str` slices: equal bytes are equal text, without boundary checks.
-            if is_wildcard || self.template.as_bytes()[start..end] == *token.text.as_bytes() {
+            if is_wildcard || self.skeleton.as_bytes()[start..end] == *token.text.as_bytes() {
                 comparison.identical += 1;
             } else if !token.kind.is_wildcard_candidate()
                 || (i == 0 && token.kind == TokenType::Word && protect_first_word)
@@ -148,41 +170,138 @@ impl Pattern {
         comparison
     }
 
-    /// The template and offsets this pattern would have with every position where `tokens`
-    /// differ turned into a wildcard (merging, and force-widening).
-    pub(crate) fn widened_definition(&self, tokens: &[Token<'_>]) -> Definition {
+    /// The definition this pattern would have with every position where `tokens` differ
+    /// turned into a wildcard (merging, and force-widening); values whose wildcards are at
+    /// most `merge_gap` bytes apart travel as one (see [`WireForm`]).
+    pub(crate) fn widened_definition(&self, tokens: &[Token<'_>], merge_gap: Option<usize>) -> Definition {
         let mut wildcard = self.wildcard.clone();
         for (i, (token, is_wildcard)) in tokens.iter().zip(wildcard.iter_mut()).enumerate() {
             if !*is_wildcard && self.position_text(i) != token.text {
                 *is_wildcard = true;
             }
         }
-        let mut template = String::with_capacity(self.template.len());
+        let mut skeleton = String::with_capacity(self.skeleton.len());
         let mut ends = Vec::with_capacity(self.ends.len());
-        let mut pos_list = Vec::new();
         for (i, &is_wildcard) in wildcard.iter().enumerate() {
-            if is_wildcard {
-                pos_list.push(offset(&template));
-            } else {
-                template.push_str(self.position_text(i));
+            if !is_wildcard {
+                skeleton.push_str(self.position_text(i));
             }
-            ends.push(offset(&template));
+            ends.push(offset(&skeleton));
         }
-        Definition { template, ends, wildcard, pos_list }
+        let wildcards = wildcard.iter().filter(|w| **w).count();
+        let wire = WireForm::new(&skeleton, &ends, &wildcard, merge_gap);
+        Definition { skeleton, ends, wildcard, wildcards, wire }
     }
 
     /// Replaces the definition (same id).
     pub(crate) fn apply(&mut self, definition: Definition) {
-        let Definition { template, ends, wildcard, pos_list } = definition;
-        self.template = template;
+        let Definition { skeleton, ends, wildcard, wildcards, wire } = definition;
+        self.skeleton = skeleton;
         self.ends = ends;
         self.wildcard = wildcard;
-        self.pos_list = pos_list;
+        self.wildcards = wildcards;
+        self.wire = wire;
     }
 
-    /// The log's values at the wildcard positions, in order.
-    pub(crate) fn values<'t>(&self, tokens: &[Token<'t>]) -> Vec<&'t str> {
-        tokens.iter().zip(&self.wildcard).filter(|(_, w)| **w).map(|(t, _)| t.text).collect()
+    /// The log's values, in order: slices of `text`, whose tokens `tokens` are.
+    pub(crate) fn values<'t>(&self, text: &'t str, tokens: &[Token<'t>]) -> Vec<&'t str> {
+        self.wire.values(text, tokens)
+    }
+}
+
+/// How a pattern goes on the wire: its define's template and offsets, and the positions each
+/// value covers.
+///
+/// A value covers a run of positions from one wildcard to another, including the constant
+/// text between them when that text is at most `merge_gap` bytes. Each value costs a few
+/// bytes of framing that zstd cannot match away (its matches are at least 6 bytes at level 1
+/// on both sides of the value), while a short constant costs less inside a value than in the
+/// template between two values. Either way the template plus the values rebuild the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WireForm {
+    pub(crate) template: String,
+    pub(crate) pos_list: Vec<u32>,
+    /// Per value, its first and last position (inclusive).
+    spans: Vec<(usize, usize)>,
+}
+
+impl WireForm {
+    fn new(skeleton: &str, ends: &[u32], wildcard: &[bool], merge_gap: Option<usize>) -> Self {
+        let text = |i: usize| {
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            &skeleton[start..ends[i] as usize]
+        };
+        let n = wildcard.len();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if !wildcard[i] {
+                i += 1;
+                continue;
+            }
+            let first = i;
+            let mut last = i;
+            if let Some(gap) = merge_gap {
+                loop {
+                    let mut next = last + 1;
+                    let mut between = 0usize;
+                    while next < n && !wildcard[next] {
+                        between += text(next).len();
+                        next += 1;
+                    }
+                    if next < n && between <= gap {
+                        last = next;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            spans.push((first, last));
+            i = last + 1;
+        }
+        let mut template = String::with_capacity(skeleton.len());
+        let mut pos_list = Vec::with_capacity(spans.len());
+        let mut next_span = spans.iter().peekable();
+        let mut i = 0;
+        while i < n {
+            match next_span.peek() {
+                Some(&&(first, last)) if first == i => {
+                    pos_list.push(offset(&template));
+                    next_span.next();
+                    i = last + 1;
+                }
+                _ => {
+                    template.push_str(text(i));
+                    i += 1;
+                }
+            }
+        }
+        WireForm { template, pos_list, spans }
+    }
+
+    /// The values of a log (`tokens` of `text`) for this form.
+    fn values<'t>(&self, text: &'t str, tokens: &[Token<'t>]) -> Vec<&'t str> {
+        let mut values = Vec::with_capacity(self.spans.len());
+        let mut spans = self.spans.iter();
+        let Some(mut span) = spans.next() else {
+            return values;
+        };
+        let mut start = 0usize;
+        let mut value_start = 0usize;
+        for (i, token) in tokens.iter().enumerate() {
+            if i == span.0 {
+                value_start = start;
+            }
+            start += token.text.len();
+            if i == span.1 {
+                values.push(&text[value_start..start]);
+                match spans.next() {
+                    Some(next) => span = next,
+                    None => break,
+                }
+            }
+        }
+        values
     }
 }
 
@@ -194,10 +313,18 @@ fn offset(template: &str) -> u32 {
 /// A pattern definition computed before it is committed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Definition {
-    pub(crate) template: String,
-    pub(crate) ends: Vec<u32>,
-    pub(crate) wildcard: Vec<bool>,
-    pub(crate) pos_list: Vec<u32>,
+    skeleton: String,
+    ends: Vec<u32>,
+    wildcard: Vec<bool>,
+    pub(crate) wildcards: usize,
+    pub(crate) wire: WireForm,
+}
+
+impl Definition {
+    /// The log's values under this definition (see [`Pattern::values`]).
+    pub(crate) fn values<'t>(&self, text: &'t str, tokens: &[Token<'t>]) -> Vec<&'t str> {
+        self.wire.values(text, tokens)
+    }
 }
 
 /// The result of comparing a log with a pattern, position by position.
@@ -295,11 +422,11 @@ mod tests {
         let base = tokenize("user 42 logged in from 10.0.0.1");
         let mut pattern = Pattern::from_tokens(7, "user 42 logged in from 10.0.0.1", &base, Timestamp(0));
         let other = tokenize("user 43 logged in from 10.0.0.2");
-        let definition = pattern.widened_definition(&other);
-        assert_eq!(definition.template, "user  logged in from ");
-        assert_eq!(definition.pos_list, vec![5, 21]);
+        let definition = pattern.widened_definition(&other, None);
+        assert_eq!(definition.wire.template, "user  logged in from ");
+        assert_eq!(definition.wire.pos_list, vec![5, 21]);
         pattern.apply(definition);
-        assert_eq!(pattern.values(&other), vec!["43", "10.0.0.2"]);
+        assert_eq!(pattern.values("user 43 logged in from 10.0.0.2", &other), vec!["43", "10.0.0.2"]);
         assert_eq!(pattern.wildcard_count(), 2);
         // Wildcards compare Identical from now on.
         let third = tokenize("user 44 logged in from 10.0.0.3");

@@ -12,6 +12,7 @@
 //!   reused). [`PatternStore::prepare`] decides without changing anything;
 //!   [`PatternStore::commit`] applies; [`PatternStore::add`] does both;
 //!   [`PatternStore::remove`] evicts.
+//! - `sketch`: shapes seen too few times for a pattern (`patterns.admission_threshold`).
 //! - [`value`]: canonical int64 text (§9.7) and the dynamic-candidate test (§9.8).
 //! - [`score`]: the eviction score and order (§9.9).
 //! - [`json`]: the JSON scanner and `v1` detection (§9.14).
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod json;
 pub mod score;
 pub mod signature;
+mod sketch;
 pub mod store;
 pub mod tokenizer;
 pub mod value;

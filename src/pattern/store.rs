@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::cluster::{Cluster, Definition, Pattern};
 use super::score::{eviction_score, sort_for_eviction};
 use super::signature::{BuildPrehashed, Signature, type_sequence_key};
+use super::sketch::{SketchMatch, Sketches};
 use super::tokenizer::{Token, tokenize};
 use crate::Timestamp;
 
@@ -29,6 +30,14 @@ pub struct PatternConfig {
     /// `patterns.pattern_scan_budget`: how many patterns of a cluster a log is tried against
     /// (default 0 = all).
     pub pattern_scan_budget: usize,
+    /// Wildcards at most this many bytes of constant text apart travel as one value
+    /// (`None`: one value per wildcard). See `patterns.value_merge_gap_bytes`.
+    pub value_merge_gap: Option<usize>,
+    /// Logs of a new shape seen before its pattern is created; the earlier ones are sent raw
+    /// (1 = at once). See the `sketch` module.
+    pub admission_threshold: u32,
+    /// How many shapes waiting for their pattern are remembered.
+    pub max_sketches: usize,
 }
 
 impl Default for PatternConfig {
@@ -38,6 +47,9 @@ impl Default for PatternConfig {
             first_word_max_cardinality: 100,
             max_patterns_per_cluster: 0,
             pattern_scan_budget: 0,
+            value_merge_gap: None,
+            admission_threshold: 1,
+            max_sketches: 0,
         }
     }
 }
@@ -51,12 +63,14 @@ pub enum Change {
     Updated,
     /// The log matched a pattern as it is.
     NoChange,
+    /// No pattern: the log's shape was seen too few times, so the log goes raw.
+    Deferred,
 }
 
 impl Change {
     /// Whether the pattern's define must be sent for this log.
     pub fn needs_define(self) -> bool {
-        !matches!(self, Change::NoChange)
+        matches!(self, Change::New | Change::Updated)
     }
 }
 
@@ -104,6 +118,10 @@ enum Decision {
     Existing { pattern_id: u64, widened: Option<Definition> },
     /// Create a pattern from the tokens.
     New,
+    /// No pattern yet: the log goes raw and its sketch learns from it.
+    Deferred(SketchMatch),
+    /// Create a pattern from a sketch, widened by the log.
+    Promote { sketch: Option<u64>, definition: Definition },
 }
 
 impl<'t> Prepared<'t> {
@@ -112,7 +130,8 @@ impl<'t> Prepared<'t> {
         match &self.decision {
             Decision::Existing { widened: None, .. } => Change::NoChange,
             Decision::Existing { widened: Some(_), .. } => Change::Updated,
-            Decision::New => Change::New,
+            Decision::New | Decision::Promote { .. } => Change::New,
+            Decision::Deferred(_) => Change::Deferred,
         }
     }
 
@@ -121,7 +140,7 @@ impl<'t> Prepared<'t> {
     pub fn pattern_id(&self) -> Option<u64> {
         match &self.decision {
             Decision::Existing { pattern_id, .. } => Some(*pattern_id),
-            Decision::New => None,
+            Decision::New | Decision::Deferred(_) | Decision::Promote { .. } => None,
         }
     }
 
@@ -130,10 +149,13 @@ impl<'t> Prepared<'t> {
     pub fn definition(&self) -> Option<(&str, &[u32])> {
         match &self.decision {
             Decision::Existing { widened: Some(definition), .. } => {
-                Some((&definition.template, &definition.pos_list))
+                Some((&definition.wire.template, &definition.wire.pos_list))
             }
-            Decision::Existing { widened: None, .. } => None,
+            Decision::Existing { widened: None, .. } | Decision::Deferred(_) => None,
             Decision::New => Some((self.text, &[])),
+            Decision::Promote { definition, .. } => {
+                Some((&definition.wire.template, &definition.wire.pos_list))
+            }
         }
     }
 
@@ -179,6 +201,7 @@ pub struct PatternStore {
     locations: BTreeMap<u64, usize>,
     next_id: u64,
     template_bytes: usize,
+    sketches: Sketches,
 }
 
 impl Default for PatternStore {
@@ -198,6 +221,7 @@ impl PatternStore {
             locations: BTreeMap::new(),
             next_id: 1,
             template_bytes: 0,
+            sketches: Sketches::default(),
         }
     }
 
@@ -220,10 +244,7 @@ impl PatternStore {
         }
         let tokens = tokenize(text);
         let signature_hash = type_sequence_key(tokens.iter().map(|t| t.kind));
-        let decision = match self.find_cluster(signature_hash, &tokens) {
-            Some(slot) => self.decide(slot, &tokens),
-            None => Decision::New,
-        };
+        let decision = self.decide_all(signature_hash, &tokens);
         Ok(Prepared { text, tokens, signature_hash, decision })
     }
 
@@ -232,16 +253,12 @@ impl PatternStore {
     pub fn prepared_values<'t>(&self, prepared: &Prepared<'t>) -> Vec<&'t str> {
         let tokens = &prepared.tokens;
         match &prepared.decision {
-            Decision::Existing { widened: Some(definition), .. } => tokens
-                .iter()
-                .zip(&definition.wildcard)
-                .filter(|(_, wildcard)| **wildcard)
-                .map(|(t, _)| t.text)
-                .collect(),
+            Decision::Existing { widened: Some(definition), .. } => definition.values(prepared.text, tokens),
             Decision::Existing { pattern_id, widened: None } => {
-                self.get(*pattern_id).map(|p| p.values(tokens)).unwrap_or_default()
+                self.get(*pattern_id).map(|p| p.values(prepared.text, tokens)).unwrap_or_default()
             }
-            Decision::New => Vec::new(),
+            Decision::Promote { definition, .. } => definition.values(prepared.text, tokens),
+            Decision::New | Decision::Deferred(_) => Vec::new(),
         }
     }
 
@@ -250,34 +267,43 @@ impl PatternStore {
     /// Patterns removed since `prepare` do not change the outcome unless the prepared pattern
     /// itself was removed; then the log is matched again against the store as it is now.
     pub fn commit<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> Match<'_, 't> {
-        let (slot, change, tokens) = self.apply(prepared, now);
+        let text = prepared.text;
+        let Some((slot, change, tokens)) = self.apply(prepared, now) else {
+            return Match {
+                pattern_id: 0,
+                change: Change::Deferred,
+                template: "",
+                pos_list: &[],
+                values: Vec::new(),
+            };
+        };
         let pattern = &live(&mut self.clusters[slot]).patterns[0];
         Match {
             pattern_id: pattern.id(),
             change,
             template: pattern.template(),
             pos_list: pattern.pos_list(),
-            values: pattern.values(&tokens),
+            values: pattern.values(text, &tokens),
         }
     }
 
     /// [`commit`](Self::commit) for a caller that needs only the pattern id (the translator
-    /// has typed the values already): skips collecting the values.
+    /// has typed the values already): skips collecting the values. 0 for a deferred log.
     pub fn commit_id(&mut self, prepared: Prepared<'_>, now: Timestamp) -> u64 {
-        let (slot, _, _) = self.apply(prepared, now);
-        live(&mut self.clusters[slot]).patterns[0].id()
+        self.apply(prepared, now).map_or(0, |(slot, _, _)| live(&mut self.clusters[slot]).patterns[0].id())
     }
 
     /// Applies `prepared`: returns the slot of its cluster (whose first pattern is the log's),
-    /// the change, and the log's tokens.
-    fn apply<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> (usize, Change, Vec<Token<'t>>) {
+    /// the change, and the log's tokens; `None` for a deferred log (only its sketch changed).
+    fn apply<'t>(
+        &mut self,
+        prepared: Prepared<'t>,
+        now: Timestamp,
+    ) -> Option<(usize, Change, Vec<Token<'t>>)> {
         let Prepared { text, tokens, signature_hash, decision } = prepared;
         let decision = match decision {
             Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id) => {
-                match self.find_cluster(signature_hash, &tokens) {
-                    Some(slot) => self.decide(slot, &tokens),
-                    None => Decision::New,
-                }
+                self.decide_all(signature_hash, &tokens)
             }
             decision => decision,
         };
@@ -294,7 +320,7 @@ impl PatternStore {
                 let change = match widened {
                     Some(definition) => {
                         self.template_bytes =
-                            self.template_bytes - pattern.template().len() + definition.template.len();
+                            self.template_bytes - pattern.template().len() + definition.wire.template.len();
                         pattern.apply(definition);
                         Change::Updated
                     }
@@ -304,14 +330,27 @@ impl PatternStore {
                 cluster.move_to_front(index);
                 (slot, change)
             }
-            Decision::New => {
+            Decision::Deferred(found) => {
+                let max = self.config.max_sketches;
+                self.sketches.observe(signature_hash, text, &tokens, found, now, max);
+                return None;
+            }
+            decision @ (Decision::New | Decision::Promote { .. }) => {
                 let slot = match self.find_cluster(signature_hash, &tokens) {
                     Some(slot) => slot,
                     None => self.insert_cluster(Cluster::new(Signature::of(&tokens))),
                 };
                 let id = self.next_id;
                 self.next_id += 1;
-                let pattern = Pattern::from_tokens(id, text, &tokens, now);
+                let pattern = match decision {
+                    Decision::Promote { sketch, definition } => {
+                        if let Some(key) = sketch {
+                            self.sketches.remove(key);
+                        }
+                        Pattern::from_definition(id, definition, now)
+                    }
+                    _ => Pattern::from_tokens(id, text, &tokens, now),
+                };
                 self.template_bytes += pattern.template().len();
                 let cluster = live(&mut self.clusters[slot]);
                 cluster.record_first_value(first_value, max_cardinality);
@@ -320,7 +359,7 @@ impl PatternStore {
                 (slot, Change::New)
             }
         };
-        (slot, change, tokens)
+        Some((slot, change, tokens))
     }
 
     fn find_cluster(&self, signature_hash: u64, tokens: &[Token<'_>]) -> Option<usize> {
@@ -345,6 +384,36 @@ impl PatternStore {
         slot
     }
 
+    /// The decision for `tokens`: its cluster's (§9.5), then, for a new pattern, its sketch's.
+    fn decide_all(&self, signature_hash: u64, tokens: &[Token<'_>]) -> Decision {
+        let slot = self.find_cluster(signature_hash, tokens);
+        let decision = match slot {
+            Some(slot) => self.decide(slot, tokens),
+            None => Decision::New,
+        };
+        let config = &self.config;
+        if !matches!(decision, Decision::New) || config.admission_threshold <= 1 || tokens.is_empty() {
+            return decision;
+        }
+        let first = tokens.first().map(|t| t.text);
+        let protect = match slot.and_then(|slot| self.clusters[slot].as_ref()) {
+            Some(cluster) => cluster.protects_first_word(
+                config.first_word_protection,
+                first,
+                config.first_word_max_cardinality,
+            ),
+            None => config.first_word_protection,
+        };
+        let found = self.sketches.find(signature_hash, tokens, protect, config.value_merge_gap);
+        if found.sightings < config.admission_threshold {
+            return Decision::Deferred(found);
+        }
+        match self.sketches.definition(&found) {
+            Some(definition) => Decision::Promote { sketch: found.key, definition },
+            None => Decision::New,
+        }
+    }
+
     /// The §9.5 decision for `tokens` in the cluster at `slot`.
     fn decide(&self, slot: usize, tokens: &[Token<'_>]) -> Decision {
         let Some(cluster) = self.clusters[slot].as_ref() else {
@@ -359,7 +428,8 @@ impl PatternStore {
         let budget = if config.pattern_scan_budget == 0 { usize::MAX } else { config.pattern_scan_budget };
         for pattern in cluster.patterns.iter().take(budget) {
             if let Some(widened) = pattern.matches(tokens, protect) {
-                let widened = (widened > 0).then(|| pattern.widened_definition(tokens));
+                let widened =
+                    (widened > 0).then(|| pattern.widened_definition(tokens, config.value_merge_gap));
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
@@ -373,9 +443,9 @@ impl PatternStore {
                 }
             }
             if let Some((pattern, _)) = best {
-                let definition = pattern.widened_definition(tokens);
+                let definition = pattern.widened_definition(tokens, config.value_merge_gap);
                 // Past the scan budget the closest pattern may need no new wildcard at all.
-                let widened = (definition.pos_list.len() > pattern.wildcard_count()).then_some(definition);
+                let widened = (definition.wildcards > pattern.wildcard_count()).then_some(definition);
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
@@ -463,6 +533,11 @@ impl PatternStore {
     /// The sum of the live patterns' template lengths, in bytes.
     pub fn template_bytes(&self) -> usize {
         self.template_bytes
+    }
+
+    /// How many shapes wait for their pattern (`PatternConfig::admission_threshold`).
+    pub fn sketch_count(&self) -> usize {
+        self.sketches.len()
     }
 
     /// The id the next new pattern will get.

@@ -228,9 +228,69 @@ fn reserved_ids_are_skipped_by_new_patterns() {
 }
 
 #[test]
+fn wildcards_one_byte_apart_travel_as_one_value_and_rebuild_the_log() {
+    let config = PatternConfig { value_merge_gap: Some(1), ..PatternConfig::default() };
+    let mut store = PatternStore::new(config);
+    store.add("at 10:01 pid 7 from 10.0.0.1 done", Timestamp(0)).unwrap();
+    let text = "at 11:02 pid 8 from 10.0.0.2 done";
+    let m = owned(&store.add(text, Timestamp(1)).unwrap());
+    // "11:02" and "8" are two tokens apart (" pid "): separate; "8" alone; the address alone.
+    assert_eq!(m.4, vec!["11:02", "8", "10.0.0.2"]);
+    // Adjacent wildcards separated by one space merge into one value.
+    let mut store = PatternStore::new(config);
+    store.add("job a 1 ok", Timestamp(0)).unwrap();
+    let text = "job b 2 ok";
+    let m = owned(&store.add(text, Timestamp(1)).unwrap());
+    assert_eq!(
+        (m.2.as_str(), m.3.as_slice(), m.4.as_slice()),
+        ("job  ok", &[4u32][..], &["b 2".to_owned()][..])
+    );
+    assert_eq!(insert(&m.2, &m.3, &m.4.iter().map(String::as_str).collect::<Vec<_>>()), text);
+    // Without merging: one value per wildcard.
+    let mut store = PatternStore::default();
+    store.add("job a 1 ok", Timestamp(0)).unwrap();
+    let m = owned(&store.add(text, Timestamp(1)).unwrap());
+    assert_eq!((m.2.as_str(), m.4.len()), ("job   ok", 2));
+}
+
+#[test]
+fn a_shape_gets_its_pattern_on_its_third_log_already_widened() {
+    let config = PatternConfig { admission_threshold: 3, max_sketches: 10, ..PatternConfig::default() };
+    let mut store = PatternStore::new(config);
+    for (i, text) in ["user 1 in", "user 2 in"].into_iter().enumerate() {
+        let m = store.add(text, Timestamp(i as u64)).unwrap();
+        assert_eq!((m.pattern_id, m.change), (0, Change::Deferred), "{text} waits, sent raw");
+    }
+    assert!(store.is_empty(), "sketches are not patterns");
+    let prepared = store.prepare("user 3 in").unwrap();
+    assert_eq!(prepared.change(), Change::New);
+    assert_eq!(prepared.definition(), Some(("user  in", &[5u32][..])));
+    let m = owned(&store.add("user 3 in", Timestamp(2)).unwrap());
+    assert_eq!(m, (1, Change::New, "user  in".to_owned(), vec![5], vec!["3".to_owned()]));
+    // From now on the pattern matches at once; another shape still waits.
+    assert_eq!(store.add("user 4 in", Timestamp(3)).unwrap().change, Change::NoChange);
+    assert_eq!(store.add("disk full", Timestamp(4)).unwrap().change, Change::Deferred);
+}
+
+#[test]
+fn sketches_are_bounded_oldest_first() {
+    let config = PatternConfig { admission_threshold: 2, max_sketches: 2, ..PatternConfig::default() };
+    let mut store = PatternStore::new(config);
+    for text in ["a", "b b", "c c c"] {
+        assert_eq!(store.add(text, Timestamp(0)).unwrap().change, Change::Deferred);
+    }
+    assert_eq!(store.sketch_count(), 2);
+    // "a" was dropped: seen again it starts over; "c c c" is still there and promotes.
+    assert_eq!(store.add("a", Timestamp(1)).unwrap().change, Change::Deferred);
+    assert_eq!(store.add("c c c", Timestamp(1)).unwrap().change, Change::New);
+}
+
+#[test]
 fn commit_id_applies_exactly_what_commit_applies() {
     let lines = ["user 1 in", "user 2 in", "disk full", "user 3 out", "disk full", "user 4 out"];
-    let (mut full, mut ids_only) = (PatternStore::default(), PatternStore::default());
+    // Sketches on, so that deferred logs (id 0) are covered too.
+    let config = PatternConfig { admission_threshold: 2, max_sketches: 10, ..PatternConfig::default() };
+    let (mut full, mut ids_only) = (PatternStore::new(config), PatternStore::new(config));
     for (i, line) in lines.into_iter().enumerate() {
         let now = Timestamp(i as u64);
         let expected = full.commit(full.prepare(line).unwrap(), now).pattern_id;

@@ -45,6 +45,11 @@ impl Translator {
             }
             _ => None,
         };
+        if level < LEVEL_RAW
+            && let Some(prepared) = plan.deferred.take()
+        {
+            self.store.commit(prepared, now);
+        }
         // Admissions, in order of first use.
         let mut ids = Vec::with_capacity(plan.admissions.len());
         for admission in &plan.admissions {

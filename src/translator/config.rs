@@ -35,6 +35,12 @@ pub struct PatternSettings {
     pub json_as_raw: bool,
     /// Definitions unused this long are deleted by the stale sweep (300 s).
     pub stale_ttl: Duration,
+    /// Wildcards separated by at most this many bytes of constant text go as one value
+    /// (`None`: one value per wildcard).
+    pub value_merge_gap_bytes: Option<usize>,
+    /// Logs of a new shape seen before its pattern is defined; the earlier ones go raw (1 = at
+    /// once).
+    pub admission_threshold: u32,
 }
 
 impl Default for PatternSettings {
@@ -54,6 +60,8 @@ impl Default for PatternSettings {
             max_template_bytes: 4096,
             json_as_raw: false,
             stale_ttl: Duration::from_secs(300),
+            value_merge_gap_bytes: Some(1),
+            admission_threshold: 3,
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct DictionarySettings {
     pub admission_threshold: u32,
     /// Size of the sighting table (100,000).
     pub max_dynamic_candidates: usize,
+    /// Sightings of a string count only this many records apart (0: every one counts).
+    pub sighting_spacing: u64,
 }
 
 impl Default for DictionarySettings {
@@ -84,6 +94,7 @@ impl Default for DictionarySettings {
             age_decay_factor: 0.5,
             admission_threshold: 2,
             max_dynamic_candidates: 100_000,
+            sighting_spacing: 100,
         }
     }
 }
@@ -123,6 +134,19 @@ impl TranslatorConfig {
         config
     }
 
+    /// The per-record behaviour of spec `encoding.md` §9.5–§9.8 as written: every new shape
+    /// gets its pattern at once, one value per wildcard, and a dynamic string is admitted on
+    /// its second sighting wherever it is. The defaults instead wait for the third log of a
+    /// shape, merge wildcards one byte apart and count sightings 100 records apart, which
+    /// makes the stream smaller (see the README's encoding section).
+    pub fn eager() -> Self {
+        let mut config = TranslatorConfig::default();
+        config.patterns.admission_threshold = 1;
+        config.patterns.value_merge_gap_bytes = None;
+        config.dictionary.sighting_spacing = 0;
+        config
+    }
+
     /// Checks every translator rule of `transport.md` §11.
     pub fn validate(&self) -> Result<(), ConfigError> {
         watermarks(
@@ -150,6 +174,7 @@ impl TranslatorConfig {
             ("json.max_keys", self.json_max_keys as u64),
             ("json.max_schemas", self.json_max_schemas as u64),
             ("patterns.stale_ttl_seconds", self.patterns.stale_ttl.as_millis() as u64),
+            ("patterns.admission_threshold", u64::from(self.patterns.admission_threshold)),
         ];
         for (name, v) in at_least_one {
             if v == 0 {

@@ -88,13 +88,18 @@ impl Translator {
             Profile::V2 => 2,
         };
         let sightings =
-            Sightings::new(config.dictionary.admission_threshold, config.dictionary.max_dynamic_candidates);
+            Sightings::new(config.dictionary.admission_threshold, config.dictionary.max_dynamic_candidates)
+                .with_spacing(config.dictionary.sighting_spacing);
         let p = &config.patterns;
         let store = PatternStore::new(PatternConfig {
             first_word_protection: p.first_word_protection,
             first_word_max_cardinality: p.first_word_max_cardinality,
             max_patterns_per_cluster: p.max_patterns_per_cluster,
             pattern_scan_budget: p.pattern_scan_budget,
+            value_merge_gap: p.value_merge_gap_bytes,
+            admission_threshold: p.admission_threshold,
+            // Sketches are memory, not state: a few per pattern the pool may hold.
+            max_sketches: p.max_pattern_count,
         });
         Translator {
             format,
@@ -199,6 +204,7 @@ impl Translator {
     /// §8.3: deletes, pattern define, dictionary defines, then the log.
     pub fn translate(&mut self, now: Timestamp, record: &Record, out: &mut Vec<Datum>) -> LogKind {
         let now = now.max(self.last_sweep);
+        self.sightings.next_record();
         let profile = self.format.profile;
         // Step 1: routing.
         let wire = escape(&record.content);

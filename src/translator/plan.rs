@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::{Held, Translator};
 use crate::Profile;
 use crate::datum::{DictDef, PatternDef, StateChange};
-use crate::pattern::{Prepared, V1Json, V1Value, WildcardValue, is_dynamic_candidate, type_wildcard};
+use crate::pattern::{Change, Prepared, V1Json, V1Value, WildcardValue, is_dynamic_candidate, type_wildcard};
 use crate::record::Record;
 
 /// The first code point of the escape range (`wire.md` §9.6): patterns and dictionary strings
@@ -82,6 +82,8 @@ pub(super) struct JsonPlan<'a> {
 pub(super) struct Plan<'a> {
     /// The pattern path's match; `None` = a raw text log.
     pub pattern: Option<Prepared<'a>>,
+    /// A raw log whose shape waits for its pattern: its sketch learns from it when committed.
+    pub deferred: Option<Prepared<'a>>,
     /// The state growth of the pattern's new or updated define (may be negative).
     pub pattern_growth: i64,
     /// The define a new or updated pattern sends.
@@ -130,6 +132,7 @@ impl Translator {
         let profile = self.format.profile;
         let mut plan = Plan {
             pattern: None,
+            deferred: None,
             pattern_growth: 0,
             pattern_define: None,
             must_keep_pattern: false,
@@ -203,6 +206,10 @@ impl Translator {
         let Ok(prepared) = self.store.prepare(text) else {
             return false;
         };
+        if prepared.change() == Change::Deferred {
+            plan.deferred = Some(prepared);
+            return false;
+        }
         let values = self.store.prepared_values(&prepared);
         plan.values.reserve(values.len());
         for value in values {

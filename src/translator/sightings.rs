@@ -17,6 +17,8 @@ use crate::Timestamp;
 struct Sighting {
     count: u32,
     last_seen: Timestamp,
+    /// The record that last counted as a sighting.
+    last_counted: u64,
 }
 
 /// Candidate strings and how often they were seen.
@@ -25,13 +27,40 @@ pub struct Sightings {
     table: HashMap<String, Sighting>,
     threshold: u32,
     max_candidates: usize,
+    /// Sightings of a string count only this many records apart (0: every one counts).
+    spacing: u64,
+    /// The current record's number.
+    record: u64,
 }
 
 impl Sightings {
     /// An empty table admitting on the `threshold`-th sighting, tracking at most
     /// `max_candidates` strings.
     pub fn new(threshold: u32, max_candidates: usize) -> Self {
-        Sightings { table: HashMap::new(), threshold: threshold.max(1), max_candidates }
+        Sightings {
+            table: HashMap::new(),
+            threshold: threshold.max(1),
+            max_candidates,
+            spacing: 0,
+            record: 0,
+        }
+    }
+
+    /// Counts sightings of a string only `records` records apart: a value repeated within
+    /// one batch gains nothing from an entry (zstd already matches it there), so only
+    /// values that come back later are worth one.
+    pub fn with_spacing(mut self, records: u64) -> Self {
+        self.spacing = records;
+        self
+    }
+
+    /// Moves on to the next record.
+    pub fn next_record(&mut self) {
+        self.record += 1;
+    }
+
+    fn counts_now(&self, s: &Sighting) -> bool {
+        self.spacing == 0 || self.record.saturating_sub(s.last_counted) >= self.spacing
     }
 
     /// Whether one more sighting of `value` would admit it (nothing changes).
@@ -42,9 +71,15 @@ impl Sightings {
     /// Whether one more sighting of `value` would admit it once `pending` sightings not yet
     /// recorded (earlier in the same record) are counted (nothing changes).
     pub fn would_admit_after(&self, value: &str, pending: u32) -> bool {
-        let seen = self.table.get(value).map_or(0, |s| s.count);
+        let entry = self.table.get(value);
+        let seen = entry.map_or(0, |s| s.count);
         if seen == 0 && self.table.len() >= self.max_candidates && self.threshold > 1 {
             return false; // full: a new string is not tracked, so it can never reach the threshold
+        }
+        if self.spacing > 0 {
+            // Sightings within this record are one.
+            let this = u32::from(entry.is_none_or(|s| self.counts_now(s)));
+            return seen.saturating_add(this) >= self.threshold;
         }
         seen.saturating_add(pending).saturating_add(1) >= self.threshold
     }
@@ -61,11 +96,16 @@ impl Sightings {
             self.table.remove(value);
             return true;
         }
+        let record = self.record;
+        let counts = self.table.get(value).is_none_or(|s| self.counts_now(s));
         if let Some(s) = self.table.get_mut(value) {
-            s.count += 1;
+            if counts {
+                s.count += 1;
+                s.last_counted = record;
+            }
             s.last_seen = s.last_seen.max(now);
         } else if self.table.len() < self.max_candidates {
-            self.table.insert(value.to_owned(), Sighting { count: 1, last_seen: now });
+            self.table.insert(value.to_owned(), Sighting { count: 1, last_seen: now, last_counted: record });
         }
         false
     }
@@ -89,6 +129,21 @@ impl Sightings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_spacing_only_sightings_far_enough_apart_count() {
+        let mut s = Sightings::new(2, 10).with_spacing(100);
+        s.next_record();
+        assert!(!s.sight("abc", Timestamp(0)));
+        for _ in 0..99 {
+            s.next_record();
+            assert!(!s.would_admit("abc"), "a repeat within 100 records does not count");
+            assert!(!s.sight("abc", Timestamp(0)));
+        }
+        s.next_record();
+        assert!(s.would_admit("abc"));
+        assert!(s.sight("abc", Timestamp(0)));
+    }
 
     #[test]
     fn a_string_is_admitted_on_its_second_sighting_by_default() {

@@ -86,7 +86,7 @@ fn empty_content_is_raw_in_v1_and_an_empty_pattern_in_v2() {
 
 #[test]
 fn invalid_utf8_is_sent_escaped_as_raw_text() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::eager());
     let out = run(&mut t, 0, &Record::new(0, &b"a\xffb"[..]));
     let LogContent::Raw(text) = &log_of(&out).content else { panic!("must be raw") };
     assert_eq!(crate::escape::unescape(text).as_ref(), &b"a\xffb"[..]);
@@ -95,7 +95,7 @@ fn invalid_utf8_is_sent_escaped_as_raw_text() {
 
 #[test]
 fn state_size_is_the_exact_serialized_size_of_the_live_defines() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::eager());
     let mut defines = Vec::new();
     for i in 0..20 {
         let out = run(&mut t, i, &Record::new(0, "x").with_tag(format!("t{i}")).with_status("info"));
@@ -110,7 +110,7 @@ fn state_size_is_the_exact_serialized_size_of_the_live_defines() {
 
 #[test]
 fn byte_eviction_keeps_the_state_under_its_bound_and_deletes_come_first() {
-    let config = TranslatorConfig { state_max_bytes: 60, ..TranslatorConfig::default() };
+    let config = TranslatorConfig { state_max_bytes: 60, ..TranslatorConfig::eager() };
     let mut t = translator(Profile::V1, config);
     let mut seen_delete = false;
     for i in 0..50u64 {
@@ -147,13 +147,13 @@ fn v1_falls_back_to_inline_tags_and_status_when_nothing_fits() {
 
 #[test]
 fn v2_records_whose_metadata_cannot_fit_are_too_large() {
-    let config = TranslatorConfig { state_max_bytes: 20, ..TranslatorConfig::default() };
+    let config = TranslatorConfig { state_max_bytes: 20, ..TranslatorConfig::eager() };
     let t = translator(Profile::V2, config);
     assert!(t.is_too_large(&Record::new(0, "x").with_tag("a-rather-long-tag-string"), 100));
     assert!(!t.is_too_large(&Record::new(0, "x").with_tag("short"), 100));
     assert!(t.is_too_large(&Record::new(0, "x".repeat(101)), 100));
     assert!(!t.is_too_large(&Record::new(0, "x".repeat(100)), 100));
-    let v1 = translator(Profile::V1, TranslatorConfig { state_max_bytes: 20, ..TranslatorConfig::default() });
+    let v1 = translator(Profile::V1, TranslatorConfig { state_max_bytes: 20, ..TranslatorConfig::eager() });
     assert!(!v1.is_too_large(&Record::new(0, "x").with_tag("a-rather-long-tag-string"), 100));
 }
 
@@ -177,7 +177,7 @@ fn the_define_overhead_bound_of_the_too_large_fast_path_is_an_upper_bound() {
 
 #[test]
 fn count_eviction_brings_the_dictionary_to_its_low_watermark() {
-    let mut config = TranslatorConfig::default();
+    let mut config = TranslatorConfig::eager();
     config.dictionary.max_entries = 10; // evict above 8, down to 7
     let mut t = translator(Profile::V1, config);
     for i in 0..9u64 {
@@ -191,7 +191,7 @@ fn count_eviction_brings_the_dictionary_to_its_low_watermark() {
 
 #[test]
 fn stale_sweep_deletes_entries_unused_for_the_ttl() {
-    let mut config = TranslatorConfig::default();
+    let mut config = TranslatorConfig::eager();
     config.patterns.stale_ttl = Duration::from_secs(300);
     let mut t = translator(Profile::V1, config);
     run(&mut t, 0, &Record::new(0, "x").with_tag("old"));
@@ -222,7 +222,7 @@ fn int(value: i64) -> Value {
 
 #[test]
 fn the_pattern_path_defines_widens_and_types_wildcard_values() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::eager());
     let out = run(&mut t, 0, &Record::new(0, "user 42 from host-a"));
     assert_eq!(out[0], pattern_define(1, "user 42 from host-a", &[]));
     assert_eq!(log_of(&out).content, LogContent::Pattern { pattern_id: 1, values: vec![], json: None });
@@ -267,7 +267,7 @@ fn first_define_size() -> u64 {
 
 #[test]
 fn the_same_value_twice_in_one_record_is_admitted_on_its_second_occurrence() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::eager());
     run(&mut t, 0, &Record::new(0, "copy aa to bb"));
     let out = run(&mut t, 1, &Record::new(0, "copy cc to cc"));
     assert_eq!(out[1], dict(1, "cc"));
@@ -277,7 +277,7 @@ fn the_same_value_twice_in_one_record_is_admitted_on_its_second_occurrence() {
 
 #[test]
 fn v1_json_logs_carry_message_key_schema_and_typed_context() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::eager());
     let r = Record::new(0, r#"{"port":8443,"msg":"user 42 logged in","ratio":0.5,"svc":"api"}"#);
     let out = run(&mut t, 0, &r);
     assert_eq!(out[0], pattern_define(1, "user 42 logged in", &[]));
@@ -300,7 +300,7 @@ fn v1_json_logs_carry_message_key_schema_and_typed_context() {
 
 #[test]
 fn json_as_raw_and_max_template_bytes_send_raw_text() {
-    let mut config = TranslatorConfig::default();
+    let mut config = TranslatorConfig::eager();
     config.patterns.json_as_raw = true;
     config.patterns.max_template_bytes = 10;
     let mut t = translator(Profile::V1, config);
@@ -313,7 +313,7 @@ fn json_as_raw_and_max_template_bytes_send_raw_text() {
 
 #[test]
 fn a_pattern_that_cannot_fit_goes_raw_and_leaves_the_store_unchanged() {
-    let config = TranslatorConfig { state_max_bytes: 12, ..TranslatorConfig::default() };
+    let config = TranslatorConfig { state_max_bytes: 12, ..TranslatorConfig::eager() };
     let mut t = translator(Profile::V1, config);
     let out = run(&mut t, 0, &Record::new(0, "a line far longer than the state bound"));
     assert_eq!(log_of(&out).content, LogContent::Raw("a line far longer than the state bound".into()));
@@ -325,7 +325,7 @@ fn a_pattern_that_cannot_fit_goes_raw_and_leaves_the_store_unchanged() {
 
 #[test]
 fn json_whose_strings_decode_to_escape_range_code_points_stays_text() {
-    let mut t = translator(Profile::V1, TranslatorConfig::default());
+    let mut t = translator(Profile::V1, TranslatorConfig::eager());
     for text in [r#"{"msg":"a \udbff\udf80"}"#, r#"{"msg":"ok","k":"\udbff\udfff"}"#] {
         let out = run(&mut t, 0, &Record::new(0, text));
         let LogContent::Pattern { json: None, .. } = &log_of(&out).content else { panic!("text expected") };

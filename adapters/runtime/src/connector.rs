@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use stateful_logs::ConfigError;
 use stateful_logs::transport::EndpointConfig;
 use tonic::body::Body;
 use tonic::client::GrpcService;
@@ -108,4 +109,23 @@ impl<K: Connector> ConnectionPool<K> {
         services.insert(key, service.clone());
         Ok(service)
     }
+}
+
+/// Refuses a CA file that cannot be read, when the client is built (`transport.md` §11), so the
+/// mistake shows before any record is accepted.
+pub fn check_ca_files(endpoints: &[EndpointConfig]) -> Result<(), ConfigError> {
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        if let Some(path) = &endpoint.ca_file
+            && let Err(e) = std::fs::metadata(path)
+        {
+            return Err(ConfigError::new(
+                format!("endpoints[{index}].ca_file"),
+                format!(
+                    "cannot read {}: {e}; give a readable PEM file or remove the setting",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

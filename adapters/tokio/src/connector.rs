@@ -1,7 +1,6 @@
 //! One tonic `Channel` per endpoint: lazy connect, HTTP/2 keepalive, rustls TLS
 //! (`transport.md` §15.8).
 
-use stateful_logs::ConfigError;
 use stateful_logs::transport::EndpointConfig;
 use stateful_logs_runtime::{ConnectError, ConnectionSettings, Connector};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -50,17 +49,4 @@ impl Connector for TonicConnector {
         }
         Ok(channel.connect_lazy())
     }
-}
-
-/// Refuses a CA file that cannot be read, at build time (`transport.md` §11).
-pub(crate) fn check_ca_file(index: usize, endpoint: &EndpointConfig) -> Result<(), ConfigError> {
-    if let Some(path) = &endpoint.ca_file
-        && let Err(e) = std::fs::metadata(path)
-    {
-        return Err(ConfigError::new(
-            format!("endpoints[{index}].ca_file"),
-            format!("cannot read {}: {e}; give a readable PEM file or remove the setting", path.display()),
-        ));
-    }
-    Ok(())
 }

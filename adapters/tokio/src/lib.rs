@@ -22,13 +22,7 @@ mod runtime;
 
 pub use connector::TonicConnector;
 pub use runtime::TokioRuntime;
-pub use stateful_logs_runtime::{
-    BoxFuture, ClientBuilder, ClientError, ClientStatus, ConnectionSettings, Core, CoreSettings,
-    DEFAULT_USER_AGENT, Handle, RefusalReason, Runtime, SendError, ShutdownReport, baseline,
-};
-
-pub use stateful_logs::transport::{AckEntry, AckOutcome, HaltError};
-pub use stateful_logs::{Pipeline, Profile, Record};
+pub use stateful_logs_runtime::api::*;
 
 /// A client running on tokio; its core is the stateful-encoding [`Pipeline`] unless another
 /// is named (for example the JSON baseline, [`baseline::JsonCore`]).
@@ -42,9 +36,7 @@ pub trait BuildTokio {
 
 impl BuildTokio for ClientBuilder {
     fn build_tokio<C: Core>(self) -> Result<Client<C>, ClientError> {
-        for (index, endpoint) in self.endpoint_list().iter().enumerate() {
-            connector::check_ca_file(index, endpoint)?;
-        }
+        stateful_logs_runtime::check_ca_files(&self.endpoint_list())?;
         self.build(TokioRuntime::current(), TonicConnector)
     }
 }

@@ -6,11 +6,17 @@ use std::future::Future;
 
 use stateful_logs_runtime::harness::{BuildClient, TestCore};
 use stateful_logs_runtime::{Client, ClientBuilder, ClientError};
-use stateful_logs_tokio::BuildTokio;
+use stateful_logs_tokio::{BuildTokio, TokioRuntime};
 
 struct Tokio;
 
 impl BuildClient for Tokio {
+    type Runtime = TokioRuntime;
+
+    fn runtime(&self) -> TokioRuntime {
+        TokioRuntime::current()
+    }
+
     fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError> {
         builder.build_tokio::<C>()
     }

@@ -1,166 +1,16 @@
-//! The end-to-end suite shared by the runtime adapters (feature `test-harness`).
-//!
-//! Every scenario starts the reference intake on `127.0.0.1:0` (it runs on tokio: call the
-//! scenarios with a tokio runtime entered), builds a client through the adapter's
-//! [`BuildClient`], and checks the delivery contract: every record reaches the intake in order
-//! per producer (batches re-sent after a failure are de-duplicated) and every ack token comes
-//! back exactly once, in order. Waits are bounded by short configured timeouts, never by
-//! fixed sleeps.
+//! The scenarios of the end-to-end suite, each a function generic over the adapter and the core.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, HaltError};
-use stateful_logs::{Profile, StreamId};
-use stateful_logs_intake::{Delivered, Intake, IntakeBuilder, ReceivedLog, StreamFault};
+use stateful_logs::Profile;
+use stateful_logs::transport::{ApiKey, HaltError};
+use stateful_logs_intake::{Intake, IntakeBuilder, StreamFault};
 
-use crate::{Client, ClientBuilder, ClientError, Core, Handle};
-
-/// How an adapter builds a client on its runtime.
-pub trait BuildClient {
-    /// Starts `builder`'s client on the adapter's runtime.
-    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError>;
-}
-
-/// A core the suite can drive: it makes records and reads the intake's logs back.
-pub trait TestCore: Core {
-    /// The record of producer `producer`'s `seq`-th line, with its ack token.
-    fn record(producer: u32, seq: u32) -> Self::Record;
-    /// The intake this core's streams need (receiver or pass-through).
-    fn intake() -> IntakeBuilder;
-    /// Checks what the intake reconstructed of line `seq` of `producer` beyond its content.
-    fn check_log(_log: &ReceivedLog, _producer: u32, _seq: u32) {}
-}
-
-/// The content of a test line; the suite reads producer and sequence back from it.
-pub fn line(producer: u32, seq: u32) -> String {
-    format!("producer {producer} line {seq:06} request served in {} ms status=ok", seq % 97)
-}
-
-/// The ack token of a test line.
-pub fn token(producer: u32, seq: u32) -> u64 {
-    (u64::from(producer) << 32) | u64::from(seq)
-}
-
-fn parse_line(body: &[u8]) -> Option<(u32, u32)> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut words = text.split(' ');
-    let producer = words.nth(1)?.parse().ok()?;
-    let seq = words.nth(1)?.parse().ok()?;
-    Some((producer, seq))
-}
-
-/// A client's settings for fast tests: short timeouts, small batches.
-pub fn fast_builder(intake: &Intake) -> ClientBuilder {
-    ClientBuilder::new()
-        .endpoint("127.0.0.1", intake.local_addr().port())
-        .api_key("test-key")
-        .batching(10, 1_000_000, Duration::from_millis(20))
-        .open_timeout(Duration::from_secs(2))
-        .ack_timeout(Some(Duration::from_secs(10)))
-        .drain_timeout(Duration::from_millis(500))
-        .backoff(Duration::from_millis(20), Duration::from_millis(200))
-        .connect_timeout(Duration::from_millis(500))
-        .shutdown_timeout(Duration::from_secs(5))
-}
-
-/// Upper bound of every wait in the suite.
-pub const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Checks the intake's deliveries as they come: in order per producer, re-sent records
-/// de-duplicated, no gap.
-#[derive(Default)]
-pub struct DeliveryCheck {
-    verify: Option<fn(&ReceivedLog, u32, u32)>,
-    next: HashMap<u32, u32>,
-    /// Records delivered more than once (re-sent batches).
-    pub duplicates: u64,
-    /// Streams that delivered.
-    pub streams: std::collections::BTreeSet<StreamId>,
-}
-
-impl DeliveryCheck {
-    /// A check that also verifies each log with `C::check_log`.
-    pub fn new<C: TestCore>() -> Self {
-        DeliveryCheck { verify: Some(C::check_log), ..Default::default() }
-    }
-
-    /// Takes one delivered batch; panics on a gap or an unknown line.
-    pub fn take(&mut self, delivered: &Delivered) {
-        self.streams.insert(delivered.stream);
-        for log in &delivered.logs {
-            let body = log.body_bytes();
-            let (producer, seq) = parse_line(&body)
-                .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&body)));
-            if let Some(verify) = self.verify {
-                verify(log, producer, seq);
-            }
-            let next = self.next.entry(producer).or_insert(0);
-            if seq < *next {
-                self.duplicates += 1;
-            } else {
-                assert_eq!(seq, *next, "producer {producer}: line {seq} delivered before line {next}");
-                *next += 1;
-            }
-        }
-    }
-
-    /// Lines of `producer` delivered so far (without duplicates).
-    pub fn delivered(&self, producer: u32) -> u32 {
-        self.next.get(&producer).copied().unwrap_or(0)
-    }
-
-    /// Reads deliveries until every producer in `expected` (producer, lines) is complete.
-    pub async fn wait_for(&mut self, intake: &Intake, expected: &[(u32, u32)]) {
-        let deliveries = intake.deliveries();
-        while expected.iter().any(|&(p, n)| self.delivered(p) < n) {
-            match tokio::time::timeout(PATIENCE, deliveries.recv()).await {
-                Ok(Ok(delivered)) => self.take(&delivered),
-                _ => panic!("deliveries stalled: have {:?}, expected {expected:?}", self.next),
-            }
-        }
-    }
-}
-
-/// Checks ack entries: each token once, in order per producer.
-#[derive(Default)]
-pub struct AckCheck {
-    next: HashMap<u32, u32>,
-    /// Entries per outcome.
-    pub unacknowledged: Vec<u64>,
-}
-
-impl AckCheck {
-    /// Takes one entry; panics when a token is out of order.
-    pub fn take(&mut self, entry: AckEntry) {
-        let producer = (entry.token >> 32) as u32;
-        let seq = entry.token as u32;
-        let next = self.next.entry(producer).or_insert(0);
-        assert_eq!(seq, *next, "producer {producer}: token {seq} came before {next}");
-        *next += 1;
-        if entry.outcome == AckOutcome::Unacknowledged {
-            self.unacknowledged.push(entry.token);
-        } else {
-            assert_eq!(entry.outcome, AckOutcome::Acked, "token {seq} of producer {producer}");
-        }
-    }
-
-    /// Tokens of `producer` resolved so far.
-    pub fn resolved(&self, producer: u32) -> u32 {
-        self.next.get(&producer).copied().unwrap_or(0)
-    }
-
-    /// Reads ack entries until every producer in `expected` has all its tokens resolved.
-    pub async fn wait_for<C: Core>(&mut self, client: &Client<C>, expected: &[(u32, u32)]) {
-        let acks = client.acks();
-        while expected.iter().any(|&(p, n)| self.resolved(p) < n) {
-            match tokio::time::timeout(PATIENCE, acks.recv()).await {
-                Ok(Ok(entry)) => self.take(entry),
-                _ => panic!("acks stalled: have {:?}, expected {expected:?}", self.next),
-            }
-        }
-    }
-}
+use super::{
+    AckCheck, BuildClient, DeliveryCheck, Front, FrontKind, IntakeThread, PATIENCE, Patience, TestCore,
+    fast_builder, fast_builder_to, token,
+};
+use crate::{Client, ClientBuilder, Core, Handle};
 
 async fn send_lines<C: TestCore>(handle: &Handle<C::Record>, producer: u32, range: std::ops::Range<u32>) {
     for seq in range {
@@ -170,8 +20,8 @@ async fn send_lines<C: TestCore>(handle: &Handle<C::Record>, producer: u32, rang
     }
 }
 
-async fn bind(builder: IntakeBuilder) -> Intake {
-    builder.bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("intake: {e}"))
+async fn bind(builder: IntakeBuilder) -> IntakeThread {
+    IntakeThread::bind(builder).await.unwrap_or_else(|e| panic!("intake: {e}"))
 }
 
 fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Client<C> {
@@ -180,6 +30,7 @@ fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Cl
 
 /// Sends `lines` per producer, waits for every delivery and ack, then shuts down cleanly.
 async fn deliver_all<C: TestCore>(
+    patience: &Patience,
     client: &Client<C>,
     intake: &Intake,
     producers: u32,
@@ -190,10 +41,18 @@ async fn deliver_all<C: TestCore>(
         send_lines::<C>(handle, producer as u32, 0..lines).await;
     }
     let expected: Vec<(u32, u32)> = (0..producers).map(|p| (p, lines)).collect();
-    let mut deliveries = DeliveryCheck::new::<C>();
+    let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(intake, &expected).await;
-    AckCheck::default().wait_for(client, &expected).await;
+    AckCheck::new(patience).wait_for(client, &expected).await;
     deliveries
+}
+
+/// The client's next halt; panics when none comes.
+async fn next_halt<C: Core>(patience: &Patience, client: &Client<C>) -> HaltError {
+    match patience.within(client.halts().recv()).await {
+        Some(Ok(halt)) => halt,
+        _ => panic!("no halt after {PATIENCE:?}"),
+    }
 }
 
 async fn shutdown_clean<C: Core>(client: Client<C>) {
@@ -204,9 +63,10 @@ async fn shutdown_clean<C: Core>(client: Client<C>) {
 
 /// Several pipelines share the connection; every producer's lines arrive in order.
 pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3).header("dd-shadow-only", "true"));
-    let check = deliver_all(&client, &intake, 6, 200).await;
+    let check = deliver_all(patience, &client, &intake, 6, 200).await;
     let headers = intake.last_metadata();
     let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     assert_eq!(header("dd-api-key"), Some("test-key"));
@@ -221,69 +81,75 @@ pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adap
 
 /// The intake ends a stream with UNAVAILABLE mid-flight: unacked batches are sent again.
 pub async fn stream_killed_mid_flight_is_retransmitted<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::EndWithStatus { after_batches: 2, code: tonic::Code::Unavailable });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(&client, &intake, 1, 300).await;
+    let check = deliver_all(patience, &client, &intake, 1, 300).await;
     assert!(check.streams.len() >= 2, "a second stream carried the rest");
     shutdown_clean(client).await;
 }
 
 /// The intake ends a stream cleanly (EOF): the client reconnects and delivers everything.
 pub async fn server_eof_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::Eof { after_batches: 3 });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(&client, &intake, 1, 300).await;
+    let check = deliver_all(patience, &client, &intake, 1, 300).await;
     assert!(check.streams.len() >= 2);
     shutdown_clean(client).await;
 }
 
 /// The intake stops and starts again on the same port while records flow.
 pub async fn server_restart_on_the_same_port<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let mut intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..100).await;
-    let mut deliveries = DeliveryCheck::new::<C>();
+    let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.stop();
     send_lines::<C>(&handle, 0, 100..150).await;
     intake.start().await.unwrap_or_else(|e| panic!("restart: {e}"));
     send_lines::<C>(&handle, 0, 150..300).await;
     deliveries.wait_for(&intake, &[(0, 300)]).await;
-    AckCheck::default().wait_for(&client, &[(0, 300)]).await;
+    AckCheck::new(patience).wait_for(&client, &[(0, 300)]).await;
     shutdown_clean(client).await;
 }
 
 /// Acks arrive late; nothing times out, nothing is lost.
 pub async fn delayed_acks_are_awaited<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(100))).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(&client, &intake, 1, 200).await;
+    let check = deliver_all(patience, &client, &intake, 1, 200).await;
     assert_eq!(check.streams.len(), 1, "no rotation: the acks were only late");
     shutdown_clean(client).await;
 }
 
 /// A silent intake (never acks): the ack timeout moves the batches to a new stream.
 pub async fn silent_server_ack_timeout_opens_a_new_stream<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::NeverAck);
     let client = build::<B, C>(adapter, fast_builder(&intake).ack_timeout(Some(Duration::from_millis(300))));
-    deliver_all(&client, &intake, 1, 100).await;
+    deliver_all(patience, &client, &intake, 1, 100).await;
     assert!(intake.stats().streams_started >= 2, "the acks came on a new stream");
     shutdown_clean(client).await;
 }
 
 /// Short stream lifetimes under load: streams rotate (draining first) and nothing is lost.
 pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(5))).await;
     let builder = fast_builder(&intake)
         .stream_lifetime(Duration::from_millis(300), 0)
         .drain_timeout(Duration::from_millis(150));
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
-    let mut deliveries = DeliveryCheck::new::<C>();
+    let mut deliveries = DeliveryCheck::new::<C>(patience);
     let mut sent = 0;
     let give_up = std::time::Instant::now() + PATIENCE;
     // Keep records flowing until the intake saw at least three streams.
@@ -293,7 +159,7 @@ pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(ad
         sent += 50;
         deliveries.wait_for(&intake, &[(0, sent)]).await;
     }
-    AckCheck::default().wait_for(&client, &[(0, sent)]).await;
+    AckCheck::new(patience).wait_for(&client, &[(0, sent)]).await;
     assert!(deliveries.streams.len() >= 2, "several streams delivered: {:?}", deliveries.streams);
     shutdown_clean(client).await;
 }
@@ -301,14 +167,12 @@ pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(ad
 /// A wrong API key halts the client with a readable error; nothing is lost; after the key
 /// is fixed, `resume` delivers everything.
 pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().api_key("right-key")).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).api_key("wrong-key"));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..50).await;
-    let halt = match tokio::time::timeout(PATIENCE, client.halts().recv()).await {
-        Ok(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::Unauthenticated { code: 16, .. }), "{halt:?}");
     let message = halt.to_string();
     assert!(message.contains("API key") && !message.contains("wrong-key"), "{message}");
@@ -318,22 +182,20 @@ pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore
     endpoint.api_key = ApiKey::new("right-key");
     client.update_endpoint(0, endpoint).await.unwrap_or_else(|e| panic!("{e}"));
     client.resume();
-    let mut deliveries = DeliveryCheck::new::<C>();
+    let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 50)]).await;
-    AckCheck::default().wait_for(&client, &[(0, 50)]).await;
+    AckCheck::new(patience).wait_for(&client, &[(0, 50)]).await;
     assert!(client.status().halted.is_none());
     shutdown_clean(client).await;
 }
 
 /// An intake that does not serve the profile answers UNIMPLEMENTED: the client halts.
 pub async fn wrong_profile_halts<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().profiles(&[Profile::V1])).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).profile(Profile::V2));
     send_lines::<C>(&client.handle(), 0, 0..5).await;
-    let halt = match tokio::time::timeout(PATIENCE, client.halts().recv()).await {
-        Ok(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::WrongProfile { profile: Profile::V2, .. }), "{halt:?}");
     let report = client.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unacknowledged.len(), 5, "every record is reported, none acked");
@@ -341,6 +203,7 @@ pub async fn wrong_profile_halts<B: BuildClient, C: TestCore>(adapter: &B) {
 
 /// A slow intake: producers wait in `send`; what the client holds stays bounded.
 pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(20))).await;
     // At most 2 batches of 10 in flight, 10 in the open batch, 8 queued, 1 held.
     let bound = 2 * 10 + 10 + 8 + 1;
@@ -348,7 +211,7 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
     let acks = client.acks();
-    let mut check = AckCheck::default();
+    let mut check = AckCheck::new(patience);
     let mut max_outstanding = 0;
     for seq in 0..300 {
         send_lines::<C>(&handle, 0, seq..seq + 1).await;
@@ -361,13 +224,14 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
     }
     assert!(max_outstanding > bound / 2, "the producer really was held back ({max_outstanding})");
     check.wait_for(&client, &[(0, 300)]).await;
-    let mut deliveries = DeliveryCheck::new::<C>();
+    let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 300)]).await;
     shutdown_clean(client).await;
 }
 
 /// Shutdown right after sending: the pending batches are delivered and acked before it ends.
 pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(30))).await;
     let client =
         build::<B, C>(adapter, fast_builder(&intake).batching(10, 1_000_000, Duration::from_secs(10)));
@@ -377,23 +241,24 @@ pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore
     let report = client.shutdown(Duration::from_secs(10)).await;
     assert!(report.unacknowledged.is_empty(), "{:?}", report.unacknowledged);
     assert_eq!(report.acked, 95);
-    let mut check = AckCheck::default();
+    let mut check = AckCheck::new(patience);
     while let Ok(entry) = acks.try_recv() {
         check.take(entry);
     }
     assert_eq!(check.resolved(0), 95);
-    DeliveryCheck::new::<C>().wait_for(&intake, &[(0, 95)]).await;
+    DeliveryCheck::new::<C>(patience).wait_for(&intake, &[(0, 95)]).await;
     assert!(handle.send(C::record(0, 95)).await.is_err(), "a shut-down client refuses records");
 }
 
 /// The intake disappears during shutdown: the deadline ends it and the unacked tokens are
 /// reported, in order, after the acked ones.
 pub async fn server_gone_during_shutdown_reports_unacknowledged<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let mut intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..50).await;
-    let mut acks = AckCheck::default();
+    let mut acks = AckCheck::new(patience);
     acks.wait_for(&client, &[(0, 50)]).await;
     intake.stop();
     send_lines::<C>(&handle, 0, 50..80).await;
@@ -409,6 +274,7 @@ pub async fn server_gone_during_shutdown_reports_unacknowledged<B: BuildClient, 
 
 /// The primary is down: after `failover_after` failures the client uses the second endpoint.
 pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     // A port nothing listens on: bind, note it, close.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr());
@@ -423,32 +289,34 @@ pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapte
         .connect_timeout(Duration::from_millis(500))
         .failover_after(2);
     let client = build::<B, C>(adapter, builder);
-    deliver_all(&client, &intake, 1, 100).await;
+    deliver_all(patience, &client, &intake, 1, 100).await;
     shutdown_clean(client).await;
 }
 
 /// The intake acks with wrong batch ids: the client rotates and re-sends; nothing is lost.
 pub async fn wrong_ack_ids_rotate_and_resend<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::WrongAckIds { after_batches: 2 });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    deliver_all(&client, &intake, 1, 200).await;
+    deliver_all(patience, &client, &intake, 1, 200).await;
     assert!(intake.stats().streams_started >= 2, "the mismatched ack ended the first stream");
     shutdown_clean(client).await;
 }
 
 /// The intake drops every connection (TCP close) mid-stream: the client reconnects.
 pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
     send_lines::<C>(&handle, 0, 0..100).await;
-    let mut deliveries = DeliveryCheck::new::<C>();
+    let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.drop_connections();
     send_lines::<C>(&handle, 0, 100..200).await;
     deliveries.wait_for(&intake, &[(0, 200)]).await;
-    AckCheck::default().wait_for(&client, &[(0, 200)]).await;
+    AckCheck::new(patience).wait_for(&client, &[(0, 200)]).await;
     assert!(intake.stats().streams_started >= 2);
     shutdown_clean(client).await;
 }
@@ -456,10 +324,11 @@ pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter:
 /// The intake sends its response headers only after the first batch: the client writes
 /// without waiting for them (`transport.md` §15.1).
 pub async fn requests_are_written_before_response_headers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::HeadersAfterFirstBatch);
     let client = build::<B, C>(adapter, fast_builder(&intake).open_timeout(Duration::from_secs(5)));
-    deliver_all(&client, &intake, 1, 100).await;
+    deliver_all(patience, &client, &intake, 1, 100).await;
     assert_eq!(intake.stats().streams_started, 1, "the first stream carried everything");
     shutdown_clean(client).await;
 }
@@ -467,126 +336,65 @@ pub async fn requests_are_written_before_response_headers<B: BuildClient, C: Tes
 /// TLS against a plaintext intake is a configuration error: the client halts with
 /// `TlsRejected` instead of retrying forever.
 pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).tls(true));
     send_lines::<C>(&client.handle(), 0, 0..3).await;
-    let halt = match tokio::time::timeout(PATIENCE, client.halts().recv()).await {
-        Ok(Ok(halt)) => halt,
-        _ => panic!("no halt"),
-    };
+    let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
     let report = client.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unacknowledged.len(), 3);
 }
 
-/// Declares one `#[test]` per scenario of the suite, so every adapter runs the same list.
-///
-/// `$block_on` runs a future to completion on the adapter's runtime (with a tokio runtime
-/// entered, which the intake needs); `$adapter` is its [`BuildClient`]; `$core` a [`TestCore`].
-///
-/// ```ignore
-/// mod stateful {
-///     stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
-/// }
-/// ```
-#[macro_export]
-macro_rules! e2e_suite {
-    ($block_on:path, $adapter:expr, $core:ty) => {
-        $crate::e2e_suite!(@tests $block_on, $adapter, $core;
-            happy_path_with_several_pipelines,
-            stream_killed_mid_flight_is_retransmitted,
-            server_eof_reconnects,
-            server_restart_on_the_same_port,
-            delayed_acks_are_awaited,
-            silent_server_ack_timeout_opens_a_new_stream,
-            lifetime_rotation_drains_under_load,
-            wrong_api_key_halts_and_resume_delivers,
-            wrong_profile_halts,
-            slow_server_backpressures_producers,
-            graceful_shutdown_delivers_pending_acks,
-            server_gone_during_shutdown_reports_unacknowledged,
-            failover_to_the_second_endpoint,
-            tls_against_a_plaintext_intake_halts,
-            wrong_ack_ids_rotate_and_resend,
-            dropped_connection_reconnects,
-            requests_are_written_before_response_headers
-        );
-    };
-    (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
-        #[test]
-        fn $name() {
-            $block_on($crate::harness::$name::<_, $core>(&$adapter));
-        }
-    )*};
+/// TLS with a private CA (`ca_file`): the client checks the intake's certificate, negotiates
+/// HTTP/2 and delivers.
+pub async fn tls_with_a_private_ca_delivers<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake()).await;
+    let front = Front::start(&intake, FrontKind::Tls).await;
+    let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.ca_file());
+    let client = build::<B, C>(adapter, builder.pipelines(2));
+    deliver_all(patience, &client, &intake, 2, 100).await;
+    assert_eq!(intake.stats().connections_accepted, 1, "the pipelines share one TLS connection");
+    shutdown_clean(client).await;
 }
 
-/// Runs every scenario (for adapters that want one test).
-pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
-    happy_path_with_several_pipelines::<B, C>(adapter).await;
-    stream_killed_mid_flight_is_retransmitted::<B, C>(adapter).await;
-    server_eof_reconnects::<B, C>(adapter).await;
-    server_restart_on_the_same_port::<B, C>(adapter).await;
-    delayed_acks_are_awaited::<B, C>(adapter).await;
-    silent_server_ack_timeout_opens_a_new_stream::<B, C>(adapter).await;
-    lifetime_rotation_drains_under_load::<B, C>(adapter).await;
-    wrong_api_key_halts_and_resume_delivers::<B, C>(adapter).await;
-    wrong_profile_halts::<B, C>(adapter).await;
-    slow_server_backpressures_producers::<B, C>(adapter).await;
-    graceful_shutdown_delivers_pending_acks::<B, C>(adapter).await;
-    server_gone_during_shutdown_reports_unacknowledged::<B, C>(adapter).await;
-    failover_to_the_second_endpoint::<B, C>(adapter).await;
-    tls_against_a_plaintext_intake_halts::<B, C>(adapter).await;
-    wrong_ack_ids_rotate_and_resend::<B, C>(adapter).await;
-    dropped_connection_reconnects::<B, C>(adapter).await;
-    requests_are_written_before_response_headers::<B, C>(adapter).await;
+/// A certificate that does not chain to the trusted CA: the client halts with `TlsRejected`
+/// instead of retrying forever, and keeps the records.
+pub async fn tls_with_an_unknown_issuer_halts<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake()).await;
+    let front = Front::start(&intake, FrontKind::Tls).await;
+    let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.other_ca_file());
+    let client = build::<B, C>(adapter, builder);
+    send_lines::<C>(&client.handle(), 0, 0..3).await;
+    let halt = next_halt(patience, &client).await;
+    assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
+    assert!(halt.to_string().contains("UnknownIssuer"), "{halt}");
+    let report = client.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(report.unacknowledged.len(), 3);
 }
 
-/// The record of line `seq` of `producer`: status, service, host and a tag besides the text.
-pub fn test_record(producer: u32, seq: u32) -> stateful_logs::Record {
-    stateful_logs::Record::new(1_700_000_000_000 + i64::from(seq), line(producer, seq))
-        .with_status(if seq.is_multiple_of(10) { "warn" } else { "info" })
-        .with_service("checkout")
-        .with_hostname(format!("host-{producer}"))
-        .with_tag("env:test")
-        .with_ack_token(token(producer, seq))
-}
-
-/// Checks that a delivered log carries what [`test_record`] gave it.
-pub fn check_test_log(log: &ReceivedLog, producer: u32, seq: u32) {
-    assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
-    let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
-    assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
-    assert_eq!(log.service_name(), Some("checkout"));
-    assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
-    assert!(log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")), "{:?}", log.tags);
-}
-
-/// The JSON baseline as a test core (pass-through intake).
-impl TestCore for crate::baseline::JsonCore {
-    fn record(producer: u32, seq: u32) -> Self::Record {
-        test_record(producer, seq)
-    }
-
-    fn intake() -> IntakeBuilder {
-        Intake::builder().pass_through()
-    }
-
-    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
-        check_test_log(log, producer, seq)
-    }
-}
-
-/// The stateful encoding: the core's Pipeline against the core's Receiver.
-impl TestCore for stateful_logs::Pipeline {
-    fn record(producer: u32, seq: u32) -> Self::Record {
-        test_record(producer, seq)
-    }
-
-    fn intake() -> IntakeBuilder {
-        Intake::builder()
-    }
-
-    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
-        check_test_log(log, producer, seq)
-    }
+/// The connection goes silent mid-stream (no FIN, no RST, as behind a dead NAT): HTTP/2
+/// keepalive pings find it dead and the client reconnects. The ack timeout is longer than the
+/// suite's patience, so only keepalive can save this run.
+pub async fn keepalive_detects_a_silent_connection<B: BuildClient, C: TestCore>(adapter: &B) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake()).await;
+    let front = Front::start(&intake, FrontKind::Plain).await;
+    let builder = fast_builder_to("127.0.0.1", front.port())
+        .ack_timeout(Some(PATIENCE * 3))
+        .keepalive(Duration::from_millis(100), Duration::from_millis(300));
+    let client = build::<B, C>(adapter, builder);
+    let handle = client.handle();
+    let (mut deliveries, mut acks) = (DeliveryCheck::new::<C>(patience), AckCheck::new(patience));
+    send_lines::<C>(&handle, 0, 0..100).await;
+    deliveries.wait_for(&intake, &[(0, 100)]).await;
+    acks.wait_for(&client, &[(0, 100)]).await;
+    front.freeze_connections();
+    send_lines::<C>(&handle, 0, 100..200).await;
+    deliveries.wait_for(&intake, &[(0, 200)]).await;
+    acks.wait_for(&client, &[(0, 200)]).await;
+    assert!(intake.stats().connections_accepted >= 2, "a new connection replaced the silent one");
+    shutdown_clean(client).await;
 }

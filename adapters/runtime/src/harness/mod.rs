@@ -1,0 +1,201 @@
+//! The end-to-end suite shared by the runtime adapters (feature `test-harness`).
+//!
+//! Every scenario starts the reference intake on `127.0.0.1:0` on its own tokio runtime
+//! ([`IntakeThread`]), builds a client through the adapter's [`BuildClient`], and checks the
+//! delivery contract: every record reaches the intake in order per producer (batches re-sent
+//! after a failure are de-duplicated) and every ack token comes back exactly once, in order.
+//! Waits are bounded by [`PATIENCE`] on the adapter's own timers ([`Patience`]), never by fixed
+//! sleeps, so the client side may run on any runtime.
+
+mod checks;
+mod front;
+mod intake_thread;
+mod scenarios;
+
+use std::time::Duration;
+
+use stateful_logs_intake::{Intake, IntakeBuilder, ReceivedLog};
+
+use crate::{Client, ClientBuilder, ClientError, Core, Runtime};
+
+pub use checks::{AckCheck, DeliveryCheck, Patience};
+pub use front::{Front, FrontKind};
+pub use intake_thread::IntakeThread;
+pub use scenarios::*;
+
+/// How an adapter builds a client on its runtime.
+pub trait BuildClient {
+    /// The adapter's runtime; the suite's waits run on its timers.
+    type Runtime: Runtime;
+    /// The runtime clients are built on (called from within the scenario).
+    fn runtime(&self) -> Self::Runtime;
+    /// Starts `builder`'s client on the adapter's runtime.
+    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError>;
+}
+
+/// A core the suite can drive: it makes records and reads the intake's logs back.
+pub trait TestCore: Core {
+    /// The record of producer `producer`'s `seq`-th line, with its ack token.
+    fn record(producer: u32, seq: u32) -> Self::Record;
+    /// The intake this core's streams need (receiver or pass-through).
+    fn intake() -> IntakeBuilder;
+    /// Checks what the intake reconstructed of line `seq` of `producer` beyond its content.
+    fn check_log(_log: &ReceivedLog, _producer: u32, _seq: u32) {}
+}
+
+/// The content of a test line; the suite reads producer and sequence back from it.
+pub fn line(producer: u32, seq: u32) -> String {
+    format!("producer {producer} line {seq:06} request served in {} ms status=ok", seq % 97)
+}
+
+/// The ack token of a test line.
+pub fn token(producer: u32, seq: u32) -> u64 {
+    (u64::from(producer) << 32) | u64::from(seq)
+}
+
+fn parse_line(body: &[u8]) -> Option<(u32, u32)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut words = text.split(' ');
+    let producer = words.nth(1)?.parse().ok()?;
+    let seq = words.nth(1)?.parse().ok()?;
+    Some((producer, seq))
+}
+
+/// A client's settings for fast tests: short timeouts, small batches.
+pub fn fast_builder(intake: &Intake) -> ClientBuilder {
+    fast_builder_to("127.0.0.1", intake.local_addr().port())
+}
+
+/// [`fast_builder`] for another endpoint (a [`Front`]).
+pub fn fast_builder_to(host: &str, port: u16) -> ClientBuilder {
+    ClientBuilder::new()
+        .endpoint(host, port)
+        .api_key("test-key")
+        .batching(10, 1_000_000, Duration::from_millis(20))
+        .open_timeout(Duration::from_secs(2))
+        .ack_timeout(Some(Duration::from_secs(10)))
+        .drain_timeout(Duration::from_millis(500))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .connect_timeout(Duration::from_millis(500))
+        .shutdown_timeout(Duration::from_secs(5))
+}
+
+/// Upper bound of every wait in the suite.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+/// Declares one `#[test]` per scenario of the suite, so every adapter runs the same list.
+///
+/// `$block_on` runs a future to completion on the adapter's runtime (the intake brings its
+/// own); `$adapter` is its [`BuildClient`]; `$core` a [`TestCore`].
+///
+/// ```ignore
+/// mod stateful {
+///     stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
+/// }
+/// ```
+#[macro_export]
+macro_rules! e2e_suite {
+    ($block_on:path, $adapter:expr, $core:ty) => {
+        $crate::e2e_suite!(@tests $block_on, $adapter, $core;
+            happy_path_with_several_pipelines,
+            stream_killed_mid_flight_is_retransmitted,
+            server_eof_reconnects,
+            server_restart_on_the_same_port,
+            delayed_acks_are_awaited,
+            silent_server_ack_timeout_opens_a_new_stream,
+            lifetime_rotation_drains_under_load,
+            wrong_api_key_halts_and_resume_delivers,
+            wrong_profile_halts,
+            slow_server_backpressures_producers,
+            graceful_shutdown_delivers_pending_acks,
+            server_gone_during_shutdown_reports_unacknowledged,
+            failover_to_the_second_endpoint,
+            tls_against_a_plaintext_intake_halts,
+            wrong_ack_ids_rotate_and_resend,
+            dropped_connection_reconnects,
+            requests_are_written_before_response_headers,
+            tls_with_a_private_ca_delivers,
+            tls_with_an_unknown_issuer_halts,
+            keepalive_detects_a_silent_connection
+        );
+    };
+    (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
+        #[test]
+        fn $name() {
+            $block_on($crate::harness::$name::<_, $core>(&$adapter));
+        }
+    )*};
+}
+
+/// Runs every scenario (for adapters that want one test).
+pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
+    happy_path_with_several_pipelines::<B, C>(adapter).await;
+    stream_killed_mid_flight_is_retransmitted::<B, C>(adapter).await;
+    server_eof_reconnects::<B, C>(adapter).await;
+    server_restart_on_the_same_port::<B, C>(adapter).await;
+    delayed_acks_are_awaited::<B, C>(adapter).await;
+    silent_server_ack_timeout_opens_a_new_stream::<B, C>(adapter).await;
+    lifetime_rotation_drains_under_load::<B, C>(adapter).await;
+    wrong_api_key_halts_and_resume_delivers::<B, C>(adapter).await;
+    wrong_profile_halts::<B, C>(adapter).await;
+    slow_server_backpressures_producers::<B, C>(adapter).await;
+    graceful_shutdown_delivers_pending_acks::<B, C>(adapter).await;
+    server_gone_during_shutdown_reports_unacknowledged::<B, C>(adapter).await;
+    failover_to_the_second_endpoint::<B, C>(adapter).await;
+    tls_against_a_plaintext_intake_halts::<B, C>(adapter).await;
+    wrong_ack_ids_rotate_and_resend::<B, C>(adapter).await;
+    dropped_connection_reconnects::<B, C>(adapter).await;
+    requests_are_written_before_response_headers::<B, C>(adapter).await;
+    tls_with_a_private_ca_delivers::<B, C>(adapter).await;
+    tls_with_an_unknown_issuer_halts::<B, C>(adapter).await;
+    keepalive_detects_a_silent_connection::<B, C>(adapter).await;
+}
+
+/// The record of line `seq` of `producer`: status, service, host and a tag besides the text.
+pub fn test_record(producer: u32, seq: u32) -> stateful_logs::Record {
+    stateful_logs::Record::new(1_700_000_000_000 + i64::from(seq), line(producer, seq))
+        .with_status(if seq.is_multiple_of(10) { "warn" } else { "info" })
+        .with_service("checkout")
+        .with_hostname(format!("host-{producer}"))
+        .with_tag("env:test")
+        .with_ack_token(token(producer, seq))
+}
+
+/// Checks that a delivered log carries what [`test_record`] gave it.
+pub fn check_test_log(log: &ReceivedLog, producer: u32, seq: u32) {
+    assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
+    let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
+    assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
+    assert_eq!(log.service_name(), Some("checkout"));
+    assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
+    assert!(log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")), "{:?}", log.tags);
+}
+
+/// The JSON baseline as a test core (pass-through intake).
+impl TestCore for crate::baseline::JsonCore {
+    fn record(producer: u32, seq: u32) -> Self::Record {
+        test_record(producer, seq)
+    }
+
+    fn intake() -> IntakeBuilder {
+        Intake::builder().pass_through()
+    }
+
+    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
+        check_test_log(log, producer, seq)
+    }
+}
+
+/// The stateful encoding: the core's Pipeline against the core's Receiver.
+impl TestCore for stateful_logs::Pipeline {
+    fn record(producer: u32, seq: u32) -> Self::Record {
+        test_record(producer, seq)
+    }
+
+    fn intake() -> IntakeBuilder {
+        Intake::builder()
+    }
+
+    fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
+        check_test_log(log, producer, seq)
+    }
+}

@@ -1,0 +1,29 @@
+//! End-to-end over loopback: the smol client against the reference intake (on its own tokio
+//! runtime, in other threads), through the shared suite of `stateful-logs-runtime` (feature
+//! `test-harness`), once with the stateful encoding and once with the JSON baseline.
+
+use stateful_logs_runtime::harness::{BuildClient, TestCore};
+use stateful_logs_runtime::{Client, ClientBuilder, ClientError};
+use stateful_logs_smol::{BuildSmol, SmolRuntime};
+
+struct Smol;
+
+impl BuildClient for Smol {
+    type Runtime = SmolRuntime;
+
+    fn runtime(&self) -> SmolRuntime {
+        SmolRuntime::global()
+    }
+
+    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError> {
+        builder.build_smol::<C>()
+    }
+}
+
+mod stateful {
+    stateful_logs_runtime::e2e_suite!(smol::block_on, super::Smol, stateful_logs::Pipeline);
+}
+
+mod json_baseline {
+    stateful_logs_runtime::e2e_suite!(smol::block_on, super::Smol, stateful_logs_runtime::baseline::JsonCore);
+}
