@@ -8,6 +8,8 @@
 //! `wire_hash DIR MODE…` runs only the named modes (`patterns`, `raw`, `tight`), e.g. to count
 //! one mode's instructions under `valgrind --tool=callgrind`.
 
+mod loghub;
+
 use stateful_logs::measure::{benchmark_records, measure_pipeline_with};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::transport::{ApiKey, EndpointConfig};
@@ -34,20 +36,10 @@ fn translators() -> [(&'static str, TranslatorConfig); 3] {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub").to_owned());
+    let dir = args.first().cloned().unwrap_or_else(|| loghub::DEFAULT_DIR.to_owned());
     let wanted = |mode: &str| args.len() < 2 || args[1..].iter().any(|m| m == mode);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
-    for path in files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        let records = benchmark_records(&name, &std::fs::read(&path)?);
+    for (name, data) in loghub::log_files(&dir)? {
+        let records = benchmark_records(&name, &data);
         for profile in [Profile::V1, Profile::V2] {
             for batch in [1000u32, 100] {
                 for (mode, translator) in translators().into_iter().filter(|(m, _)| wanted(m)) {

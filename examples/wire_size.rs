@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release --example wire_size [DIR]` (default: `corpora/loghub`).
 
+mod loghub;
+
 use std::time::{Duration, Instant};
 
 use stateful_logs::measure::{benchmark_records, http_json_baseline, measure_pipeline, whole_file_zstd};
@@ -86,21 +88,8 @@ fn geomean(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub").to_owned());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
-    let inputs: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|p| {
-            Ok((p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned(), std::fs::read(p)?))
-        })
-        .collect::<Result<_, std::io::Error>>()?;
+    let dir = std::env::args().nth(1).unwrap_or_else(|| loghub::DEFAULT_DIR.to_owned());
+    let inputs = loghub::log_files(&dir)?;
     for batch in [1000, 100] {
         println!(
             "\nbatch size {batch} (bytes per record; ratios = baseline / ours, raw / ours, ours / bound)"
