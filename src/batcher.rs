@@ -175,7 +175,18 @@ impl Batcher {
         self.deadline
     }
 
-    /// Empties the open batch (after it was pushed, or discarded at shutdown).
+    /// Empties the open batch after it was pushed, keeping its vectors' allocations: the next
+    /// batch fills them again without regrowing them record by record.
+    pub fn clear(&mut self) {
+        self.deadline = None;
+        let OpenBatch { datums, records, raw_bytes, ack_tokens, pattern_texts } = &mut self.open;
+        datums.clear();
+        ack_tokens.clear();
+        pattern_texts.clear();
+        (*records, *raw_bytes) = (0, 0);
+    }
+
+    /// Empties the open batch and hands it back (discarded at shutdown).
     pub fn take(&mut self) -> OpenBatch {
         self.deadline = None;
         std::mem::take(&mut self.open)
@@ -234,8 +245,11 @@ mod tests {
         let batch = b.take();
         assert_eq!((batch.records, batch.raw_bytes), (2, 2));
         assert!(b.is_empty() && b.deadline().is_none());
-        b.record_added(Timestamp(7000), 1, None);
+        b.record_added(Timestamp(7000), 1, Some(4));
         assert_eq!(b.deadline(), Some(Timestamp(12_000)));
+        b.datums_mut().push(log());
+        b.clear();
+        assert_eq!((b.open(), b.deadline()), (&OpenBatch::default(), None));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! more concatenated frames or members and stops at a decompressed-size limit, so a small
 //! "bomb" can never make it allocate more than the limit.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{Read, Write};
 
@@ -103,7 +104,7 @@ impl Compression {
     /// Compresses `data` into one frame or member.
     pub fn compress(&self, data: &[u8]) -> Result<Vec<u8>, CompressError> {
         match self.encoding {
-            ContentEncoding::Zstd => zstd::bulk::compress(data, self.level).map_err(CompressError),
+            ContentEncoding::Zstd => zstd_compress(data, self.level).map_err(CompressError),
             ContentEncoding::Gzip => {
                 let level = flate2::Compression::new(self.level.clamp(0, 9).unsigned_abs());
                 let mut encoder =
@@ -114,6 +115,26 @@ impl Compression {
             ContentEncoding::Identity => Ok(data.to_vec()),
         }
     }
+}
+
+thread_local! {
+    /// This thread's zstd context and the level it is set to. Creating a context allocates
+    /// and clears its tables, which cost more than compressing a small batch; a reused context
+    /// gives byte-identical frames (every call is a new frame with the same parameters).
+    static ZSTD_CONTEXT: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(None) };
+}
+
+/// One zstd frame of `data` at `level`, through this thread's reused context.
+fn zstd_compress(data: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    ZSTD_CONTEXT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match &mut *slot {
+            Some((current, compressor)) if *current == level => compressor,
+            other => &mut other.insert((level, zstd::bulk::Compressor::new(level)?)).1,
+        };
+        compressor.compress(data)
+    })
 }
 
 /// Compression failed (does not happen in practice on in-memory buffers).

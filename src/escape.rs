@@ -14,6 +14,13 @@ fn is_escape_range(c: char) -> bool {
     (c as u32) >= ESCAPE_FIRST
 }
 
+/// Whether valid UTF-8 `s` holds an escape-range code point. Those are encoded
+/// `F4 8F BE xx` or `F4 8F BF xx`, so text without the byte `F4` (nearly all) is decided by
+/// one byte search instead of decoding every character.
+fn has_escape_range(s: &str) -> bool {
+    s.as_bytes().contains(&0xF4) && s.chars().any(is_escape_range)
+}
+
 fn push_escaped_byte(out: &mut String, b: u8) {
     // b >= 0x80, so the code point is in U+10FF80..=U+10FFFF: always a valid char.
     out.push(char::from_u32(ESCAPE_BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER));
@@ -22,7 +29,7 @@ fn push_escaped_byte(out: &mut String, b: u8) {
 /// The wire text of `bytes`; borrowed when the bytes are valid UTF-8 free of the escape range.
 pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(s) = std::str::from_utf8(bytes)
-        && !s.chars().any(is_escape_range)
+        && !has_escape_range(s)
     {
         return Cow::Borrowed(s);
     }
@@ -49,7 +56,7 @@ pub fn escape(bytes: &[u8]) -> Cow<'_, str> {
 
 /// The original bytes of a wire text; borrowed when it holds no escape code point.
 pub fn unescape(text: &str) -> Cow<'_, [u8]> {
-    if !text.chars().any(is_escape_range) {
+    if !has_escape_range(text) {
         return Cow::Borrowed(text.as_bytes());
     }
     let mut out = Vec::with_capacity(text.len());
@@ -83,6 +90,12 @@ mod tests {
             assert_ne!(wire.as_bytes(), &bytes[..]);
             assert_eq!(unescape(&wire), &bytes[..]);
         }
+    }
+
+    #[test]
+    fn the_escape_range_check_sees_both_ends_of_the_range() {
+        assert!(has_escape_range("a\u{10FF80}") && has_escape_range("\u{10FFFF}b"));
+        assert!(!has_escape_range("a\u{10FF7F}\u{100000}é") && !has_escape_range(""));
     }
 
     proptest! {

@@ -153,8 +153,24 @@ pub fn measure_pipeline(
     config: PipelineConfig,
     records: impl IntoIterator<Item = Record>,
 ) -> Result<WireMeasure, MeasureError> {
+    measure_pipeline_with(config, records, |_| {})
+}
+
+/// [`measure_pipeline`], handing every batch's `StatefulBatch.data` to `on_batch` in the
+/// order sent (batch 0 included): lets a check compare the exact bytes across versions.
+pub fn measure_pipeline_with(
+    config: PipelineConfig,
+    records: impl IntoIterator<Item = Record>,
+    mut on_batch: impl FnMut(&[u8]),
+) -> Result<WireMeasure, MeasureError> {
     let now = Timestamp(0);
-    let mut driver = Driver { p: Pipeline::new(config, 0, now)?, stream: None, wire_bytes: 0, batches: 0 };
+    let mut driver = Driver {
+        p: Pipeline::new(config, 0, now)?,
+        stream: None,
+        wire_bytes: 0,
+        batches: 0,
+        on_batch: &mut on_batch,
+    };
     driver.pump(now)?;
     let mut count = 0u64;
     for mut record in records {
@@ -185,14 +201,15 @@ pub fn measure_pipeline(
     })
 }
 
-struct Driver {
+struct Driver<'a> {
     p: Pipeline,
     stream: Option<StreamId>,
     wire_bytes: u64,
     batches: u64,
+    on_batch: &'a mut dyn FnMut(&[u8]),
 }
 
-impl Driver {
+impl Driver<'_> {
     /// Plays the peer: opens streams, takes every batch and acks it. Returns batches sent.
     fn pump(&mut self, now: Timestamp) -> Result<u64, MeasureError> {
         let mut sent = 0;
@@ -207,6 +224,7 @@ impl Driver {
             sent += 1;
             self.batches += 1;
             self.wire_bytes += transmit.data.len() as u64;
+            (self.on_batch)(&transmit.data);
             self.p.handle_ack(now, stream, transmit.batch_id, Status::Ok as i32);
         }
     }

@@ -144,31 +144,43 @@ impl Record {
 /// Builds the tag string of `encoding.md` §9.12: the record's tags in order, then
 /// `hostname:`, (`v1` only) `service:` and `ddsource:`, each only when present, joined by `,`.
 pub fn tag_string(record: &Record, profile: Profile) -> String {
-    let service = match profile {
-        Profile::V1 => record.service(),
-        Profile::V2 => None, // `v2` carries the service in `Log.service`
-    };
-    let mut out = String::new();
-    let mut push = |part: &str, prefix: &str| {
-        if !out.is_empty() {
+    let mut out = String::with_capacity(tag_string_len(record, profile));
+    write_tag_string(record, profile, &mut out);
+    out
+}
+
+/// Replaces the contents of `out` with the tag string of [`tag_string`], reusing its
+/// allocation (the translator builds one per record).
+pub fn write_tag_string(record: &Record, profile: Profile, out: &mut String) {
+    out.clear();
+    for (i, (prefix, part)) in tag_parts(record, profile).enumerate() {
+        if i > 0 {
             out.push(',');
         }
         out.push_str(prefix);
         out.push_str(part);
+    }
+}
+
+/// The length in bytes of the tag string of [`tag_string`], without building it.
+pub fn tag_string_len(record: &Record, profile: Profile) -> usize {
+    let (count, bytes) = tag_parts(record, profile)
+        .fold((0usize, 0), |(n, len), (prefix, part)| (n + 1, len + prefix.len() + part.len()));
+    bytes + count.saturating_sub(1)
+}
+
+/// The tag string's parts in order, each as `(prefix, value)`.
+fn tag_parts(record: &Record, profile: Profile) -> impl Iterator<Item = (&'static str, &str)> {
+    let service = match profile {
+        Profile::V1 => record.service(),
+        Profile::V2 => None, // `v2` carries the service in `Log.service`
     };
-    for tag in &record.tags {
-        push(tag, "");
-    }
-    if let Some(h) = record.hostname() {
-        push(h, "hostname:");
-    }
-    if let Some(s) = service {
-        push(s, "service:");
-    }
-    if let Some(s) = record.source() {
-        push(s, "ddsource:");
-    }
-    out
+    let metadata = [
+        record.hostname().map(|h| ("hostname:", h)),
+        service.map(|s| ("service:", s)),
+        record.source().map(|s| ("ddsource:", s)),
+    ];
+    record.tags.iter().map(|tag| ("", tag.as_str())).chain(metadata.into_iter().flatten())
 }
 
 #[cfg(test)]
@@ -184,12 +196,19 @@ mod tests {
             .with_source("auth");
         assert_eq!(r.tag_string(Profile::V1), "env:prod,b,env:prod,hostname:web-1,service:api,ddsource:auth");
         assert_eq!(r.tag_string(Profile::V2), "env:prod,b,env:prod,hostname:web-1,ddsource:auth");
+        for profile in [Profile::V1, Profile::V2] {
+            assert_eq!(tag_string_len(&r, profile), r.tag_string(profile).len());
+            let mut reused = String::from("old contents");
+            write_tag_string(&r, profile, &mut reused);
+            assert_eq!(reused, r.tag_string(profile));
+        }
     }
 
     #[test]
     fn empty_optional_strings_count_as_absent() {
         let r = Record::new(0, "x").with_hostname("").with_service("").with_source("").with_status("");
         assert_eq!(r.tag_string(Profile::V1), "");
+        assert_eq!(tag_string_len(&r, Profile::V1), 0);
         assert_eq!(r.status(), None);
         assert_eq!(Record::new(0, "").with_service("s").tag_string(Profile::V1), "service:s");
     }

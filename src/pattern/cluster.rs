@@ -152,7 +152,8 @@ impl Pattern {
             tokens.iter().zip(&self.ends).zip(&self.wildcard).enumerate()
         {
             let end = end as usize;
-            if is_wildcard || self.skeleton[start..end] == *token.text {
+            // Bytes, not `str` slices: equal bytes are equal text, without boundary checks.
+            if is_wildcard || self.skeleton.as_bytes()[start..end] == *token.text.as_bytes() {
                 comparison.identical += 1;
             } else if !token.kind.is_wildcard_candidate()
                 || (i == 0 && token.kind == TokenType::Word && protect_first_word)

@@ -33,6 +33,19 @@ pub fn signature_hash(types: impl IntoIterator<Item = TokenType>) -> u64 {
     hash
 }
 
+/// The key the pattern store indexes clusters by: a multiply-rotate hash of the type numbers,
+/// about twenty times cheaper per token than [`signature_hash`] (FNV over each type's name,
+/// byte by byte). Equal sequences have equal keys; lookups then compare whole sequences.
+pub(crate) fn type_sequence_key(types: impl IntoIterator<Item = TokenType>) -> u64 {
+    const SEED: u64 = 0x243f_6a88_85a3_08d3;
+    const MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
+    let hash = types
+        .into_iter()
+        .fold(SEED, |h, kind| (h.rotate_left(5) ^ u64::from(kind.number())).wrapping_mul(MULTIPLIER));
+    // The map takes its bucket from the low bits: fold the well-mixed high half into them.
+    hash ^ (hash >> 32)
+}
+
 /// The signature text of `types`: their names joined by `|` (empty for no tokens).
 pub fn signature_text(types: impl IntoIterator<Item = TokenType>) -> String {
     let mut text = String::new();
@@ -82,8 +95,8 @@ impl Signature {
     }
 }
 
-/// A hasher for keys that are already FNV hashes: passes the `u64` through, so cluster lookup
-/// does not hash twice. Deterministic (no random state).
+/// A hasher for keys that are already hashes ([`type_sequence_key`]): passes the `u64`
+/// through, so cluster lookup does not hash twice. Deterministic (no random state).
 #[derive(Default)]
 pub(crate) struct PrehashedHasher(u64);
 
@@ -126,6 +139,14 @@ mod tests {
         assert_eq!(signature.hash(), fnv1a64(text.as_bytes()));
         assert!(signature.matches(&tokenize("PUT /b 404 10.0.0.2")));
         assert!(!signature.matches(&tokenize("PUT /b 404")));
+    }
+
+    #[test]
+    fn type_sequence_keys_follow_the_type_sequence() {
+        let key = |text| type_sequence_key(tokenize(text).iter().map(|t| t.kind));
+        assert_eq!(key("GET /a 200"), key("PUT /b 404"));
+        assert_ne!(key("GET /a 200"), key("200 /a GET"));
+        assert_ne!(key("GET /a 200"), key("GET /a"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::cluster::{Cluster, Definition, Pattern};
 use super::score::{eviction_score, sort_for_eviction};
-use super::signature::{BuildPrehashed, Signature, signature_hash};
+use super::signature::{BuildPrehashed, Signature, type_sequence_key};
 use super::sketch::{SketchMatch, Sketches};
 use super::tokenizer::{Token, tokenize};
 use crate::Timestamp;
@@ -195,7 +195,7 @@ pub struct PatternStore {
     /// Cluster slab; `None` marks a free slot.
     clusters: Vec<Option<Cluster>>,
     free_slots: Vec<usize>,
-    /// Signature hash → slots of the clusters with that hash (full signatures differ).
+    /// [`type_sequence_key`] → slots of the clusters with that key (full signatures differ).
     by_signature: HashMap<u64, Vec<usize>, BuildPrehashed>,
     /// Pattern id → cluster slot; ordered, so iteration is by id.
     locations: BTreeMap<u64, usize>,
@@ -243,7 +243,7 @@ impl PatternStore {
             return Err(PatternError::TextTooLong { len: text.len() });
         }
         let tokens = tokenize(text);
-        let signature_hash = signature_hash(tokens.iter().map(|t| t.kind));
+        let signature_hash = type_sequence_key(tokens.iter().map(|t| t.kind));
         let decision = self.decide_all(signature_hash, &tokens);
         Ok(Prepared { text, tokens, signature_hash, decision })
     }
@@ -267,6 +267,39 @@ impl PatternStore {
     /// Patterns removed since `prepare` do not change the outcome unless the prepared pattern
     /// itself was removed; then the log is matched again against the store as it is now.
     pub fn commit<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> Match<'_, 't> {
+        let text = prepared.text;
+        let Some((slot, change, tokens)) = self.apply(prepared, now) else {
+            return Match {
+                pattern_id: 0,
+                change: Change::Deferred,
+                template: "",
+                pos_list: &[],
+                values: Vec::new(),
+            };
+        };
+        let pattern = &live(&mut self.clusters[slot]).patterns[0];
+        Match {
+            pattern_id: pattern.id(),
+            change,
+            template: pattern.template(),
+            pos_list: pattern.pos_list(),
+            values: pattern.values(text, &tokens),
+        }
+    }
+
+    /// [`commit`](Self::commit) for a caller that needs only the pattern id (the translator
+    /// has typed the values already): skips collecting the values. 0 for a deferred log.
+    pub fn commit_id(&mut self, prepared: Prepared<'_>, now: Timestamp) -> u64 {
+        self.apply(prepared, now).map_or(0, |(slot, _, _)| live(&mut self.clusters[slot]).patterns[0].id())
+    }
+
+    /// Applies `prepared`: returns the slot of its cluster (whose first pattern is the log's),
+    /// the change, and the log's tokens; `None` for a deferred log (only its sketch changed).
+    fn apply<'t>(
+        &mut self,
+        prepared: Prepared<'t>,
+        now: Timestamp,
+    ) -> Option<(usize, Change, Vec<Token<'t>>)> {
         let Prepared { text, tokens, signature_hash, decision } = prepared;
         let decision = match decision {
             Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id) => {
@@ -300,13 +333,7 @@ impl PatternStore {
             Decision::Deferred(found) => {
                 let max = self.config.max_sketches;
                 self.sketches.observe(signature_hash, text, &tokens, found, now, max);
-                return Match {
-                    pattern_id: 0,
-                    change: Change::Deferred,
-                    template: "",
-                    pos_list: &[],
-                    values: Vec::new(),
-                };
+                return None;
             }
             decision @ (Decision::New | Decision::Promote { .. }) => {
                 let slot = match self.find_cluster(signature_hash, &tokens) {
@@ -332,14 +359,7 @@ impl PatternStore {
                 (slot, Change::New)
             }
         };
-        let pattern = &live(&mut self.clusters[slot]).patterns[0];
-        Match {
-            pattern_id: pattern.id(),
-            change,
-            template: pattern.template(),
-            pos_list: pattern.pos_list(),
-            values: pattern.values(text, &tokens),
-        }
+        Some((slot, change, tokens))
     }
 
     fn find_cluster(&self, signature_hash: u64, tokens: &[Token<'_>]) -> Option<usize> {
@@ -349,7 +369,7 @@ impl PatternStore {
     }
 
     fn insert_cluster(&mut self, cluster: Cluster) -> usize {
-        let hash = cluster.signature.hash();
+        let hash = type_sequence_key(cluster.signature.types().iter().copied());
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.clusters[slot] = Some(cluster);
@@ -441,7 +461,7 @@ impl PatternStore {
         let pattern = cluster.patterns.remove(index);
         self.template_bytes -= pattern.template().len();
         if cluster.patterns.is_empty() {
-            let hash = cluster.signature.hash();
+            let hash = type_sequence_key(cluster.signature.types().iter().copied());
             self.clusters[slot] = None;
             self.free_slots.push(slot);
             if let Some(slots) = self.by_signature.get_mut(&hash) {

@@ -284,3 +284,19 @@ fn sketches_are_bounded_oldest_first() {
     assert_eq!(store.add("a", Timestamp(1)).unwrap().change, Change::Deferred);
     assert_eq!(store.add("c c c", Timestamp(1)).unwrap().change, Change::New);
 }
+
+#[test]
+fn commit_id_applies_exactly_what_commit_applies() {
+    let lines = ["user 1 in", "user 2 in", "disk full", "user 3 out", "disk full", "user 4 out"];
+    // Sketches on, so that deferred logs (id 0) are covered too.
+    let config = PatternConfig { admission_threshold: 2, max_sketches: 10, ..PatternConfig::default() };
+    let (mut full, mut ids_only) = (PatternStore::new(config), PatternStore::new(config));
+    for (i, line) in lines.into_iter().enumerate() {
+        let now = Timestamp(i as u64);
+        let expected = full.commit(full.prepare(line).unwrap(), now).pattern_id;
+        assert_eq!(ids_only.commit_id(ids_only.prepare(line).unwrap(), now), expected, "{line}");
+    }
+    let templates =
+        |s: &PatternStore| s.iter().map(|p| (p.id(), p.template().to_owned())).collect::<Vec<_>>();
+    assert_eq!(templates(&full), templates(&ids_only));
+}

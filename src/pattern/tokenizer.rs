@@ -119,7 +119,9 @@ pub struct Token<'a> {
 
 /// Tokenizes `text` into a new vector. See [`tokenize_into`] to reuse a buffer.
 pub fn tokenize(text: &str) -> Vec<Token<'_>> {
-    let mut tokens = Vec::new();
+    // Tokens average more than two bytes in logs; one allocation of this size avoids the
+    // repeated regrowth of an empty vector.
+    let mut tokens = Vec::with_capacity(text.len() / 2 + 8);
     tokenize_into(text, &mut tokens);
     tokens
 }
@@ -167,19 +169,21 @@ enum CharClass {
     Other,
 }
 
-fn is_ascii_ws(b: u8) -> bool {
+const fn is_ascii_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-fn is_join(b: u8) -> bool {
+const fn is_join(b: u8) -> bool {
     matches!(b, b'.' | b'-' | b'/' | b':' | b'@' | b'+')
 }
 
-/// The class of the character starting at byte `pos` (a character boundary) and its length.
-fn class_at(text: &str, pos: usize) -> (CharClass, usize) {
-    let b = text.as_bytes()[pos];
-    if b.is_ascii() {
-        let class = if b.is_ascii_alphanumeric() || b == b'_' {
+/// The class of every ASCII byte: the tokenizer's inner loop does one table load per byte.
+const ASCII_CLASSES: [CharClass; 128] = {
+    let mut table = [CharClass::Other; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = if b.is_ascii_alphanumeric() || b == b'_' {
             CharClass::AlphaNumeric
         } else if is_ascii_ws(b) {
             CharClass::Whitespace
@@ -188,8 +192,23 @@ fn class_at(text: &str, pos: usize) -> (CharClass, usize) {
         } else {
             CharClass::Other
         };
-        return (class, 1);
+        i += 1;
     }
+    table
+};
+
+/// The class of the character starting at byte `pos` (a character boundary) and its length.
+#[inline]
+fn class_at(text: &str, pos: usize) -> (CharClass, usize) {
+    match ASCII_CLASSES.get(usize::from(text.as_bytes()[pos])) {
+        Some(&class) => (class, 1),
+        None => non_ascii_class_at(text, pos),
+    }
+}
+
+/// [`class_at`] for a character outside ASCII (kept out of line: rare in logs).
+#[cold]
+fn non_ascii_class_at(text: &str, pos: usize) -> (CharClass, usize) {
     match text[pos..].chars().next() {
         Some(c) if c.is_alphabetic() || c.is_numeric() => (CharClass::AlphaNumeric, c.len_utf8()),
         Some(c) => (CharClass::Other, c.len_utf8()),
@@ -235,6 +254,15 @@ pub fn classify(token: &str) -> TokenType {
     // digit or `/`, rule 7 two `:`, rule 8 `://`, rule 9 an `@`).
     if b.first().is_some_and(u8::is_ascii_alphabetic) && !b.iter().any(|&c| c == b':' || c == b'@') {
         return word_type(token);
+    }
+    // Fast path for plain numbers: with digits only, rules 1–13 all need a letter or one of
+    // `-`, `/`, `:`, `.`, `@`, so only rule 14 (three digits, 100–599) or 15 can match.
+    if b.iter().all(u8::is_ascii_digit) && !b.is_empty() {
+        return if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) {
+            TokenType::HttpStatus
+        } else {
+            TokenType::Numeric
+        };
     }
     classify_by_rules(token)
 }
@@ -423,24 +451,18 @@ fn is_email(b: &[u8]) -> bool {
 }
 
 fn is_severity(b: &[u8]) -> bool {
-    const LEVELS: [&[u8]; 15] = [
-        b"TRACE",
-        b"DEBUG",
-        b"INFO",
-        b"NOTICE",
-        b"WARN",
-        b"WARNING",
-        b"ERROR",
-        b"ERR",
-        b"CRITICAL",
-        b"CRIT",
-        b"FATAL",
-        b"ALERT",
-        b"EMERG",
-        b"EMERGENCY",
-        b"PANIC",
-    ];
-    b.len() <= 9 && LEVELS.iter().any(|level| level.eq_ignore_ascii_case(b))
+    // The severity names grouped by length, so that a token is compared with few of them.
+    let levels: &[&[u8]] = match b.len() {
+        3 => &[b"ERR"],
+        4 => &[b"INFO", b"WARN", b"CRIT"],
+        5 => &[b"TRACE", b"DEBUG", b"ERROR", b"FATAL", b"ALERT", b"EMERG", b"PANIC"],
+        6 => &[b"NOTICE"],
+        7 => &[b"WARNING"],
+        8 => &[b"CRITICAL"],
+        9 => &[b"EMERGENCY"],
+        _ => &[],
+    };
+    levels.iter().any(|level| level.eq_ignore_ascii_case(b))
 }
 
 #[cfg(test)]

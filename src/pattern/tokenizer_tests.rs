@@ -160,6 +160,44 @@ fn empty_text_has_no_tokens() {
     assert!(tokenize("").is_empty());
 }
 
+#[test]
+fn every_three_digit_number_classifies_as_the_rules_do() {
+    for n in 0..1000 {
+        let text = format!("{n:03}");
+        assert_eq!(classify(&text), classify_by_rules(&text), "{text}");
+    }
+}
+
+#[test]
+fn severity_names_match_in_any_case_and_nothing_else_does() {
+    const NAMES: [&str; 15] = [
+        "TRACE",
+        "DEBUG",
+        "INFO",
+        "NOTICE",
+        "WARN",
+        "WARNING",
+        "ERROR",
+        "ERR",
+        "CRITICAL",
+        "CRIT",
+        "FATAL",
+        "ALERT",
+        "EMERG",
+        "EMERGENCY",
+        "PANIC",
+    ];
+    for name in NAMES {
+        for text in [name.to_owned(), name.to_lowercase(), name[..1].to_owned() + &name[1..].to_lowercase()] {
+            assert!(is_severity(text.as_bytes()), "{text}");
+        }
+        for near in [format!("{name}S"), name[1..].to_owned(), name.replace('E', "3")] {
+            let expected = NAMES.iter().any(|n| n.eq_ignore_ascii_case(&near));
+            assert_eq!(is_severity(near.as_bytes()), expected, "{near}");
+        }
+    }
+}
+
 proptest! {
     /// Invariant: the tokens, concatenated in order, are exactly the input, and no token
     /// is empty (every byte belongs to exactly one token).
@@ -177,6 +215,12 @@ proptest! {
         for token in tokenize(&text).into_iter().filter(|t| t.kind != TokenType::SpecialChar) {
             prop_assert_eq!(classify(token.text), classify_by_rules(token.text), "{:?}", token.text);
         }
+    }
+
+    /// Invariant: the number fast path never changes a token's type either.
+    #[test]
+    fn number_fast_path_classifies_as_the_rules_do(text in "[0-9]{1,12}") {
+        prop_assert_eq!(classify(&text), classify_by_rules(&text));
     }
 
     /// Invariant: the same with texts drawn from the characters the class rules care about.

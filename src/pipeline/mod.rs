@@ -395,7 +395,7 @@ impl Pipeline {
             Ok((encoded, rendered_raw)) => match self.transport.push_batch(now, encoded) {
                 Ok(()) => {
                     self.batches_rendered_raw += u64::from(rendered_raw);
-                    self.batcher.take();
+                    self.batcher.clear();
                     self.flush_waiting = false;
                 }
                 Err(Full(_)) => self.flush_waiting = true,

@@ -34,7 +34,7 @@ impl Translator {
         let pattern_id = match plan.pattern.take() {
             Some(prepared) if keeps_pattern => {
                 let change = prepared.change();
-                let id = self.store.commit(prepared, now).pattern_id;
+                let id = self.store.commit_id(prepared, now);
                 if change.needs_define()
                     && let Some(define) = plan.pattern_define.take()
                 {

@@ -19,7 +19,7 @@ impl Translator {
         used: &[Held],
         deletes: &mut Vec<StateChange>,
     ) -> bool {
-        let fits = |t: &Translator| t.state_size_bytes() as i64 + growth <= t.config.state_max_bytes as i64;
+        let fits = |t: &Translator| t.fits(growth);
         if fits(self) {
             return true;
         }
@@ -32,6 +32,11 @@ impl Translator {
             }
         }
         false
+    }
+
+    /// Whether the state grown by `growth` stays within `state.max_bytes`.
+    pub(super) fn fits(&self, growth: i64) -> bool {
+        self.state_size_bytes() as i64 + growth <= self.config.state_max_bytes as i64
     }
 
     /// Count eviction (§9.9), per pool, never of `used`; patterns keep their grace period.

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use crate::datum::{Datum, DictDef, LogContent, PatternDef, StateChange};
 use crate::escape::escape;
 use crate::pattern::{PatternConfig, PatternStore};
-use crate::record::Record;
+use crate::record::{Record, tag_string_len, write_tag_string};
 use crate::wire::WireFormat;
 use crate::{Profile, Timestamp};
 
@@ -38,6 +38,10 @@ use plan::{LEVEL_ALL, LEVEL_ALL_INLINE, LEVEL_RAW, Ref};
 
 /// The stale sweep runs at most this often (§9.10).
 pub const STALE_SWEEP_INTERVAL_MS: u64 = 30_000;
+
+/// A dictionary or empty-pattern define's serialized size exceeds its string's length by
+/// at most this: a few field keys and at most three 10-byte varints (id and two lengths).
+const DEFINE_OVERHEAD_BOUND: u64 = 64;
 
 /// How a record's log was sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +74,8 @@ pub struct Translator {
     sightings: Sightings,
     /// The last tag string and its entry (§9.12), while the entry is alive.
     tag_cache: Option<(String, u64)>,
+    /// The current record's tag string; kept to reuse its allocation.
+    tag_buffer: String,
     last_sweep: Timestamp,
     metrics: TranslatorMetrics,
 }
@@ -104,6 +110,7 @@ impl Translator {
             dict: Dictionary::new(first_dict_id),
             sightings,
             tag_cache: None,
+            tag_buffer: String::new(),
             last_sweep: now,
             metrics: TranslatorMetrics::default(),
         }
@@ -149,6 +156,16 @@ impl Translator {
         if self.format.profile == Profile::V1 {
             return false; // v1 falls back to inline strings instead (§9.9 step 3)
         }
+        // Fast path: even if every string were new and distinct, and the content empty, the
+        // defines would fit; the exact sizes below matter only near the bound.
+        let strings = [record.service(), record.status()].into_iter().flatten().map(str::len);
+        let upper_bound: u64 = strings
+            .chain([tag_string_len(record, Profile::V2), 0])
+            .map(|len| len as u64 + DEFINE_OVERHEAD_BOUND)
+            .sum();
+        if upper_bound <= self.config.state_max_bytes {
+            return false;
+        }
         let mut distinct: Vec<String> = Vec::with_capacity(3);
         for value in [
             record.service().map(str::to_owned),
@@ -192,7 +209,9 @@ impl Translator {
         // Step 1: routing.
         let wire = escape(&record.content);
         let escaped = wire.as_bytes() != &record.content[..];
-        let tag_string = record.tag_string(profile);
+        // The tag string is built into a buffer kept across records (taken back below).
+        let mut tag_string = std::mem::take(&mut self.tag_buffer);
+        write_tag_string(record, profile, &mut tag_string);
         let json = self.detect_json(&wire, escaped);
         // Steps 2, 4, 5: decide.
         let plan = self.plan(record, &wire, json.as_ref(), &tag_string);
@@ -213,14 +232,17 @@ impl Translator {
         let last_level = if profile == Profile::V1 { LEVEL_ALL_INLINE } else { LEVEL_RAW };
         let mut level = LEVEL_ALL;
         loop {
-            let used = self.used(&plan, level);
             let growth = self.growth(&plan, level);
-            if self.make_room(now, growth, &used, &mut deletes) || level >= last_level {
+            // What the record uses matters only when something must be evicted.
+            let fits =
+                self.fits(growth) || self.make_room(now, growth, &self.used(&plan, level), &mut deletes);
+            if fits || level >= last_level {
                 break;
             }
             level += 1;
         }
         let Committed { log, defines, used } = self.commit(now, record, &wire, plan, level);
+        self.tag_buffer = tag_string;
         // Step 8: count eviction, never of what this record uses.
         self.count_eviction(now, &used, &mut deletes);
         // Step 9: emit.

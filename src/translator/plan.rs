@@ -210,7 +210,9 @@ impl Translator {
             plan.deferred = Some(prepared);
             return false;
         }
-        for value in self.store.prepared_values(&prepared) {
+        let values = self.store.prepared_values(&prepared);
+        plan.values.reserve(values.len());
+        for value in values {
             let r = match type_wildcard(value) {
                 WildcardValue::Int(i) => Ref::Int(i),
                 WildcardValue::Text(s) => self.type_dynamic(Cow::Borrowed(s), plan),
@@ -316,7 +318,8 @@ impl Translator {
 
     /// What the record uses at fallback `level`: never evicted while it is translated.
     pub(super) fn used(&self, plan: &Plan<'_>, level: u8) -> Vec<Held> {
-        let mut used = Vec::new();
+        // Room for the pattern, the wildcard values and the three metadata strings.
+        let mut used = Vec::with_capacity(plan.values.len() + 4);
         let keeps = plan.keeps_pattern(level);
         if keeps && let Some(id) = plan.pattern.as_ref().and_then(Prepared::pattern_id) {
             used.push(Held::Pattern(id));

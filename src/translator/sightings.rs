@@ -91,20 +91,32 @@ impl Sightings {
 
     /// Records one sighting of `value` at `now`; returns whether it is admitted now. An
     /// admitted string leaves the table (it is an entry from now on).
+    ///
+    /// Decides as [`would_admit`](Self::would_admit) does, with one lookup for a tracked
+    /// string (hashing the string dominates the cost).
     pub fn sight(&mut self, value: &str, now: Timestamp) -> bool {
-        if self.would_admit(value) {
-            self.table.remove(value);
-            return true;
-        }
-        let record = self.record;
-        let counts = self.table.get(value).is_none_or(|s| self.counts_now(s));
+        let (len, record, threshold) = (self.table.len(), self.record, self.threshold);
+        let full = len >= self.max_candidates;
+        let spacing = self.spacing;
         if let Some(s) = self.table.get_mut(value) {
+            let counts = spacing == 0 || record.saturating_sub(s.last_counted) >= spacing;
+            let untrackable = s.count == 0 && full && threshold > 1;
+            if !untrackable && s.count.saturating_add(u32::from(counts)) >= threshold {
+                self.table.remove(value);
+                return true;
+            }
             if counts {
                 s.count += 1;
                 s.last_counted = record;
             }
             s.last_seen = s.last_seen.max(now);
-        } else if self.table.len() < self.max_candidates {
+            return false;
+        }
+        // Untracked: the first sighting admits only with a threshold of 1.
+        if threshold <= 1 {
+            return true;
+        }
+        if !full {
             self.table.insert(value.to_owned(), Sighting { count: 1, last_seen: now, last_counted: record });
         }
         false
@@ -180,6 +192,51 @@ mod tests {
         assert_eq!(s.len(), 1, "b (seen at 100) is stale, d is not");
         assert!(!s.sight("c", Timestamp(300_100)));
         assert!(s.sight("c", Timestamp(300_200)));
+    }
+
+    /// The straightforward `sight` (decide with `would_admit`, then look up again to
+    /// update): the model the one-lookup version must follow.
+    fn sight_by_model(s: &mut Sightings, value: &str, now: Timestamp) -> bool {
+        if s.would_admit(value) {
+            s.table.remove(value);
+            return true;
+        }
+        let record = s.record;
+        let counts = s.table.get(value).is_none_or(|e| s.counts_now(e));
+        if let Some(e) = s.table.get_mut(value) {
+            if counts {
+                e.count += 1;
+                e.last_counted = record;
+            }
+            e.last_seen = e.last_seen.max(now);
+        } else if s.table.len() < s.max_candidates {
+            s.table.insert(value.to_owned(), Sighting { count: 1, last_seen: now, last_counted: record });
+        }
+        false
+    }
+
+    proptest::proptest! {
+        /// Invariant: `sight` admits and records exactly as the model does, for any sequence
+        /// of sightings and records, spacing, threshold and table size.
+        #[test]
+        fn sight_follows_the_model(
+            ops in proptest::collection::vec((0u8..6, proptest::bool::ANY), 1..200),
+            threshold in 1u32..4,
+            max in 0usize..5,
+            spacing in 0u64..4,
+        ) {
+            let mut fast = Sightings::new(threshold, max).with_spacing(spacing);
+            let mut model = fast.clone();
+            for (i, (value, next)) in ops.into_iter().enumerate() {
+                if next {
+                    fast.next_record();
+                    model.next_record();
+                }
+                let (value, now) = (value.to_string(), Timestamp(i as u64));
+                proptest::prop_assert_eq!(fast.sight(&value, now), sight_by_model(&mut model, &value, now));
+                proptest::prop_assert_eq!(&fast.table, &model.table);
+            }
+        }
     }
 
     #[test]

@@ -158,6 +158,24 @@ fn v2_records_whose_metadata_cannot_fit_are_too_large() {
 }
 
 #[test]
+fn the_define_overhead_bound_of_the_too_large_fast_path_is_an_upper_bound() {
+    for profile in [Profile::V1, Profile::V2] {
+        let format = WireFormat::new(profile);
+        for len in [0, 1, 127, 128, 16_383, 16_384, 2_097_152] {
+            for id in [1, 127, 128, u64::MAX] {
+                let define = StateChange::DictDefine(DictDef { id, value: "x".repeat(len) });
+                assert!(
+                    format.datum_size(&define) <= len as u64 + DEFINE_OVERHEAD_BOUND,
+                    "{profile} {len} {id}"
+                );
+            }
+        }
+        let empty = PatternDef { id: u64::MAX, template: String::new(), pos_list: Vec::new() };
+        assert!(format.datum_size(&StateChange::PatternDefine(empty)) <= DEFINE_OVERHEAD_BOUND);
+    }
+}
+
+#[test]
 fn count_eviction_brings_the_dictionary_to_its_low_watermark() {
     let mut config = TranslatorConfig::eager();
     config.dictionary.max_entries = 10; // evict above 8, down to 7

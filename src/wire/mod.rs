@@ -7,6 +7,7 @@
 
 mod v1;
 mod v2;
+mod writer;
 
 use bytes::Bytes;
 use prost::Message;
@@ -53,10 +54,12 @@ impl WireFormat {
     pub fn serialize_batch(&self, datums: &[Datum]) -> Result<Vec<u8>, EncodeError> {
         let send_deletes = self.sends_deletes();
         let wire = datums.iter().filter(|d| send_deletes || !matches!(d, Datum::State(c) if c.is_delete()));
+        let mut out = Vec::new();
         match self.profile {
-            Profile::V1 => Ok(v1::sequence(wire, self.v1_delta_encoding)?.encode_to_vec()),
-            Profile::V2 => Ok(v2::sequence(wire)?.encode_to_vec()),
+            Profile::V1 => v1::write_sequence(wire, self.v1_delta_encoding, &mut out)?,
+            Profile::V2 => v2::write_sequence(wire, &mut out)?,
         }
+        Ok(out)
     }
 
     /// Serializes define datums in the given order (a snapshot, §8.5). Deletes are skipped.

@@ -3,7 +3,7 @@ use prost::Message;
 use super::*;
 use crate::codec::{ContentEncoding, decompress};
 use crate::datum::{
-    DictDef, JsonFields, JsonV2, LogContent, LogDatum, PatternDef, SchemaDef, StringRef, Value,
+    DictDef, JsonFields, JsonV1, JsonV2, LogContent, LogDatum, PatternDef, SchemaDef, StringRef, Value,
 };
 use crate::proto::{v1 as pb1, v2 as pb2};
 
@@ -260,4 +260,106 @@ fn empty_batches_still_compress_to_a_frame() {
         assert_eq!(payload.data.is_empty(), compression.encoding == ContentEncoding::Identity);
         assert!(decompress(compression.encoding, &payload.data, 1024).unwrap().is_empty());
     }
+}
+
+/// Logs with every value kind, field presence and length class (bodies over 127 bytes need
+/// a longer length prefix).
+fn logs_of_every_shape(profile: Profile) -> Vec<Datum> {
+    let long = "y".repeat(300);
+    let mut values = vec![
+        Value::Int { value: 0, render_as_string: false },
+        Value::Int { value: -5, render_as_string: profile == Profile::V2 },
+        Value::Float(-0.0),
+        Value::Float(1.5),
+        Value::Str(String::new()),
+        Value::Str(long.clone()),
+        Value::Dict(0),
+        Value::Dict(u64::MAX),
+    ];
+    let json = match profile {
+        Profile::V1 => [0, 7]
+            .map(|schema_id| {
+                Some(JsonFields::V1(JsonV1 {
+                    message_key: Value::Dict(3),
+                    schema_id,
+                    values: vec![Value::Str("v".into()), Value::Int { value: 9, render_as_string: false }],
+                }))
+            })
+            .to_vec(),
+        Profile::V2 => {
+            values.extend([Value::Bool(false), Value::Bool(true), Value::RawJson("{\"a\":1}".into())]);
+            let full = JsonV2 {
+                schema_id: 4,
+                ints: vec![0, -1, i64::MAX],
+                floats: vec![0.0, -2.5],
+                dicts: vec![5, 0],
+                raws: vec![Vec::new(), b"[1]".to_vec()],
+                strings: vec![String::new(), long.clone()],
+                bools: vec![0b101],
+            };
+            vec![
+                Some(JsonFields::V2(JsonV2 { schema_id: 4, ..Default::default() })),
+                Some(JsonFields::V2(full)),
+            ]
+        }
+    };
+    // `v2` has no inline status or tags, nor `v1` a separate service.
+    let (inline, service): (fn(&str) -> StringRef, _) = match profile {
+        Profile::V1 => (|s| StringRef::Inline(s.into()), None),
+        Profile::V2 => (|_| StringRef::Dict(6), Some(StringRef::Dict(8))),
+    };
+    let mut datums = vec![pattern_define(2)];
+    let contents = [
+        LogContent::Raw(long.clone()),
+        LogContent::Raw("r".into()),
+        LogContent::Pattern { pattern_id: 2, values: values.clone(), json: None },
+        LogContent::Pattern { pattern_id: 2, values: Vec::new(), json: None },
+    ]
+    .into_iter()
+    .chain(json.into_iter().map(|json| LogContent::Pattern {
+        pattern_id: 3,
+        values: values.clone(),
+        json,
+    }));
+    for (i, content) in contents.enumerate() {
+        let (status, tags) = match i % 3 {
+            0 => (Some(StringRef::Dict(2)), Some(StringRef::Dict(9))),
+            1 => (Some(inline("warn")), Some(inline(&long))),
+            _ => (None, None),
+        };
+        datums.push(Datum::Log(LogDatum {
+            timestamp_ms: [0, -(1 << 62) + 1, (1 << 62) - 1, 5][i % 4],
+            content,
+            status,
+            service: if i % 2 == 0 { service.clone() } else { None },
+            tags,
+            uuid: [None, Some(String::new()), Some("u-1".into())][i % 3].clone(),
+        }));
+    }
+    datums
+}
+
+#[test]
+fn logs_are_written_exactly_as_prost_writes_them() {
+    // prost re-encodes a decoded message canonically (tag order, defaults skipped): equal
+    // bytes mean the direct writer follows prost's encoding field by field.
+    for format in [
+        WireFormat::new(Profile::V1),
+        WireFormat { v1_delta_encoding: false, ..WireFormat::new(Profile::V1) },
+        WireFormat::new(Profile::V2),
+    ] {
+        let datums = logs_of_every_shape(format.profile);
+        let bytes = format.serialize_batch(&datums).unwrap();
+        let again = match format.profile {
+            Profile::V1 => pb1::DatumSequence::decode(bytes.as_slice()).unwrap().encode_to_vec(),
+            Profile::V2 => pb2::LogDatumSequence::decode(bytes.as_slice()).unwrap().encode_to_vec(),
+        };
+        assert_eq!(again, bytes, "{format:?}");
+    }
+    let v1 = v1_logs(WireFormat::new(Profile::V1), &logs_of_every_shape(Profile::V1));
+    assert_eq!(v1.len(), 6);
+    assert_eq!(v1[0].content, Some(pb1::log::Content::Raw("y".repeat(300))));
+    assert_eq!(v1[1].uuid.as_deref(), Some(""));
+    let v2 = v2_logs(&logs_of_every_shape(Profile::V2));
+    assert_eq!(v2[5].json_context_string_values.len(), 2);
 }

@@ -6,6 +6,7 @@ use crate::proto::v1 as pb;
 use crate::transport::EncodeError;
 
 use super::unsupported;
+use super::writer::{bytes_field, nested, sint64_field, uint64_field};
 
 /// The previous log's tag value in this batch (§5.3), for omitting repeated tags.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -26,25 +27,26 @@ struct DeltaState {
     last_tags: PrevTags,
 }
 
-/// Converts one batch's wire datums, in order, to a `DatumSequence`.
-pub(super) fn sequence<'a>(
+/// Writes one batch's wire datums, in order, as a serialized `DatumSequence` into `buf`.
+pub(super) fn write_sequence<'a>(
     datums: impl Iterator<Item = &'a Datum>,
     delta: bool,
-) -> Result<pb::DatumSequence, EncodeError> {
+    buf: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let mut state = DeltaState { enabled: delta, last_ts: 0, last_pattern: 0, last_tags: PrevTags::None };
-    let mut data = Vec::new();
     for datum in datums {
-        data.push(match datum {
+        match datum {
             Datum::State(change) => {
                 if let StateChange::PatternDefine(p) = change {
                     state.last_pattern = p.id;
                 }
-                state_change(change)?
+                prost::encoding::message::encode(1, &state_change(change)?, buf);
             }
-            Datum::Log(log) => pb::Datum { data: Some(pb::datum::Data::Logs(state.log(log)?)) },
-        });
+            // `Datum.logs` (6) inside `DatumSequence.data` (1).
+            Datum::Log(log) => nested(buf, 1, |buf| nested(buf, 6, |buf| state.write_log(log, buf)))?,
+        }
     }
-    Ok(pb::DatumSequence { data })
+    Ok(())
 }
 
 /// Converts a define or delete.
@@ -71,7 +73,8 @@ pub(super) fn state_change(change: &StateChange) -> Result<pb::Datum, EncodeErro
 }
 
 impl DeltaState {
-    fn log(&mut self, log: &LogDatum) -> Result<pb::Log, EncodeError> {
+    /// Writes the body of the `Log` message: fields 1, 2 or 3, 4, 5, 6 (prost's tag order).
+    fn write_log(&mut self, log: &LogDatum, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
         if log.service.is_some() {
             return Err(unsupported(Profile::V1, "a service outside the tag string"));
         }
@@ -83,75 +86,91 @@ impl DeltaState {
         } else {
             log.timestamp_ms
         };
-        let content = match &log.content {
-            LogContent::Raw(text) => pb::log::Content::Raw(text.clone()),
+        sint64_field(buf, 1, timestamp);
+        match &log.content {
+            LogContent::Raw(text) => bytes_field(buf, 3, text.as_bytes()),
             LogContent::Pattern { pattern_id, values, json } => {
                 let id = if self.enabled && *pattern_id == self.last_pattern { 0 } else { *pattern_id };
                 self.last_pattern = *pattern_id;
-                let mut structured = pb::StructuredLog {
-                    pattern_id: id,
-                    dynamic_values: values.iter().map(value).collect::<Result<_, _>>()?,
-                    ..Default::default()
-                };
-                match json {
-                    None => {}
-                    Some(JsonFields::V1(j)) => {
-                        structured.json_message_key = Some(value(&j.message_key)?);
-                        structured.json_context_schema_id = j.schema_id;
-                        structured.json_context_values =
-                            j.values.iter().map(value).collect::<Result<_, _>>()?;
-                    }
-                    Some(JsonFields::V2(_)) => return Err(unsupported(Profile::V1, "v2 JSON columns")),
-                }
-                pb::log::Content::Structured(structured)
+                nested(buf, 2, |buf| write_structured(id, values, json.as_ref(), buf))?;
             }
-        };
-        let tags = self.tags(log.tags.as_ref());
-        Ok(pb::Log {
-            timestamp,
-            tags,
-            uuid: log.uuid.clone(),
-            status: log.status.as_ref().map(string_ref),
-            content: Some(content),
-        })
+        }
+        if let Some(tagset) = self.tags(log.tags.as_ref()) {
+            nested(buf, 4, |buf| {
+                if let Some(tags) = tagset {
+                    nested(buf, 1, |buf| write_string_ref(tags, buf));
+                }
+            });
+        }
+        if let Some(uuid) = &log.uuid {
+            bytes_field(buf, 5, uuid.as_bytes());
+        }
+        if let Some(status) = &log.status {
+            nested(buf, 6, |buf| write_string_ref(status, buf));
+        }
+        Ok(())
     }
 
-    fn tags(&mut self, tags: Option<&StringRef>) -> Option<pb::TagSet> {
+    /// Whether the log carries a `TagSet` (`Some`), and its value (`None`: an empty `TagSet`).
+    fn tags<'t>(&mut self, tags: Option<&'t StringRef>) -> Option<Option<&'t StringRef>> {
         let current = match tags {
             None => PrevTags::None,
             Some(StringRef::Dict(id)) => PrevTags::Dict(*id),
             Some(StringRef::Inline(_)) => PrevTags::Inline,
         };
-        let tagset = || pb::TagSet { tagset: tags.map(string_ref) };
         if !self.enabled {
-            return tags.map(|_| tagset());
+            return tags.map(Some);
         }
         let same = current == self.last_tags && current != PrevTags::Inline;
         self.last_tags = current;
         // An empty `TagSet` says "no tags" explicitly when the previous log had some.
-        (!same).then(tagset)
+        (!same).then_some(tags)
     }
 }
 
-fn string_ref(r: &StringRef) -> pb::DynamicValue {
-    use pb::dynamic_value::Value as V;
-    pb::DynamicValue {
-        value: Some(match r {
-            StringRef::Dict(id) => V::DictIndex(*id),
-            StringRef::Inline(s) => V::StringValue(s.clone()),
-        }),
+/// Writes the body of a `StructuredLog`: fields 1, 2, 4, 5, 6 (3 is never sent).
+fn write_structured(
+    pattern_id: u64,
+    values: &[Value],
+    json: Option<&JsonFields>,
+    buf: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    uint64_field(buf, 1, pattern_id);
+    for v in values {
+        nested(buf, 2, |buf| write_value(v, buf))?;
+    }
+    match json {
+        None => {}
+        Some(JsonFields::V1(j)) => {
+            nested(buf, 4, |buf| write_value(&j.message_key, buf))?;
+            uint64_field(buf, 5, j.schema_id);
+            for v in &j.values {
+                nested(buf, 6, |buf| write_value(v, buf))?;
+            }
+        }
+        Some(JsonFields::V2(_)) => return Err(unsupported(Profile::V1, "v2 JSON columns")),
+    }
+    Ok(())
+}
+
+/// Writes the body of a `DynamicValue` holding a string reference.
+fn write_string_ref(r: &StringRef, buf: &mut Vec<u8>) {
+    match r {
+        StringRef::Dict(id) => prost::encoding::uint64::encode(4, id, buf),
+        StringRef::Inline(s) => bytes_field(buf, 3, s.as_bytes()),
     }
 }
 
-fn value(v: &Value) -> Result<pb::DynamicValue, EncodeError> {
-    use pb::dynamic_value::Value as V;
-    let value = match v {
-        Value::Int { value, .. } => V::IntValue(*value),
-        Value::Float(f) => V::FloatValue(*f),
-        Value::Str(s) => V::StringValue(s.clone()),
-        Value::Dict(id) => V::DictIndex(*id),
+/// Writes the body of a `DynamicValue` (a oneof: always written, even when 0).
+fn write_value(v: &Value, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+    use prost::encoding::{double, int64, uint64};
+    match v {
+        Value::Int { value, .. } => int64::encode(1, value, buf),
+        Value::Float(f) => double::encode(2, f, buf),
+        Value::Str(s) => bytes_field(buf, 3, s.as_bytes()),
+        Value::Dict(id) => uint64::encode(4, id, buf),
         Value::Bool(_) => return Err(unsupported(Profile::V1, "boolean values")),
         Value::RawJson(_) => return Err(unsupported(Profile::V1, "raw JSON values")),
-    };
-    Ok(pb::DynamicValue { value: Some(value) })
+    }
+    Ok(())
 }

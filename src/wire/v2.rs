@@ -6,6 +6,7 @@ use crate::proto::v2 as pb;
 use crate::transport::EncodeError;
 
 use super::unsupported;
+use super::writer::{bytes_field, nested, sint64_field, uint64_field};
 
 /// The sentinel for "none" in `status`, `service`, `tags` and `json_schema_id`.
 const NONE: u64 = 1;
@@ -21,24 +22,25 @@ struct DeltaState {
     last_schema: u64,
 }
 
-/// Converts one batch's wire datums, in order, to a `LogDatumSequence`.
-pub(super) fn sequence<'a>(
+/// Writes one batch's wire datums, in order, as a serialized `LogDatumSequence` into `buf`.
+pub(super) fn write_sequence<'a>(
     datums: impl Iterator<Item = &'a Datum>,
-) -> Result<pb::LogDatumSequence, EncodeError> {
+    buf: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let mut state = DeltaState::default();
-    let mut data = Vec::new();
     for datum in datums {
-        data.push(match datum {
+        match datum {
             Datum::State(change) => {
                 if let StateChange::PatternDefine(p) = change {
                     state.last_pattern = p.id;
                 }
-                state_change(change)?
+                prost::encoding::message::encode(1, &state_change(change)?, buf);
             }
-            Datum::Log(log) => pb::LogDatum { data: Some(pb::log_datum::Data::Log(state.log(log)?)) },
-        });
+            // `LogDatum.log` (4) inside `LogDatumSequence.data` (1).
+            Datum::Log(log) => nested(buf, 1, |buf| nested(buf, 4, |buf| state.write_log(log, buf)))?,
+        }
     }
-    Ok(pb::LogDatumSequence { data })
+    Ok(())
 }
 
 /// Converts a define or delete.
@@ -86,60 +88,90 @@ fn delta_raw(last: &mut u64, v: u64) -> u64 {
 }
 
 impl DeltaState {
-    fn log(&mut self, log: &LogDatum) -> Result<pb::Log, EncodeError> {
+    /// Writes the body of the `Log` message, fields in tag order (1 to 14, then 100).
+    fn write_log(&mut self, log: &LogDatum, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        use prost::encoding::{bytes, double, sint64, string, uint64};
         // Both values are clamped to ±(2^62 − 1) at admission, so the difference fits.
         let timestamp = log.timestamp_ms.wrapping_sub(self.last_ts);
         self.last_ts = log.timestamp_ms;
-        let mut out = pb::Log {
-            timestamp,
-            status: delta_id(&mut self.last_status, log.status.as_ref(), "status")?,
-            service: delta_id(&mut self.last_service, log.service.as_ref(), "service")?,
-            tags: delta_id(&mut self.last_tags, log.tags.as_ref(), "tag string")?,
-            uuid: log.uuid.clone(),
-            ..Default::default()
-        };
-        let schema = match &log.content {
+        let status = delta_id(&mut self.last_status, log.status.as_ref(), "status")?;
+        let service = delta_id(&mut self.last_service, log.service.as_ref(), "service")?;
+        let tags = delta_id(&mut self.last_tags, log.tags.as_ref(), "tag string")?;
+        sint64_field(buf, 1, timestamp);
+        uint64_field(buf, 2, status);
+        uint64_field(buf, 3, service);
+        uint64_field(buf, 4, tags);
+        let (schema, columns) = match &log.content {
             LogContent::Raw(text) => {
                 if text.is_empty() {
                     // An empty `raw_log` means "use the pattern": empty content takes the
                     // pattern path in v2 (§9.1).
                     return Err(unsupported(Profile::V2, "an empty raw log"));
                 }
-                out.raw_log = text.clone();
-                NONE
+                bytes_field(buf, 7, text.as_bytes());
+                (NONE, None)
             }
             LogContent::Pattern { pattern_id, values, json } => {
-                out.pattern_id = delta_raw(&mut self.last_pattern, *pattern_id);
-                out.dynamic_values = values.iter().map(value).collect();
+                uint64_field(buf, 5, delta_raw(&mut self.last_pattern, *pattern_id));
+                for v in values {
+                    nested(buf, 6, |buf| write_value(v, buf));
+                }
                 match json {
-                    None => NONE,
-                    Some(JsonFields::V2(j)) => {
-                        out.json_context_int_values = j.ints.clone();
-                        out.json_context_float_values = j.floats.clone();
-                        out.json_context_dict_values = j.dicts.clone();
-                        out.json_context_raw_values = j.raws.clone();
-                        out.json_context_string_values = j.strings.clone();
-                        out.json_context_bool_values = j.bools.clone();
-                        j.schema_id
-                    }
+                    None => (NONE, None),
+                    Some(JsonFields::V2(j)) => (j.schema_id, Some(j)),
                     Some(JsonFields::V1(_)) => return Err(unsupported(Profile::V2, "v1 JSON fields")),
                 }
             }
         };
-        out.json_schema_id = delta_raw(&mut self.last_schema, schema);
-        Ok(out)
+        uint64_field(buf, 8, delta_raw(&mut self.last_schema, schema));
+        if let Some(j) = columns {
+            sint64::encode_packed(9, &j.ints, buf);
+            double::encode_packed(10, &j.floats, buf);
+            uint64::encode_packed(11, &j.dicts, buf);
+            bytes::encode_repeated(12, &j.raws, buf);
+            string::encode_repeated(13, &j.strings, buf);
+            if !j.bools.is_empty() {
+                bytes_field(buf, 14, &j.bools);
+            }
+        }
+        if let Some(uuid) = &log.uuid {
+            bytes_field(buf, 100, uuid.as_bytes());
+        }
+        Ok(())
     }
 }
 
-fn value(v: &Value) -> pb::DynamicValue {
-    use pb::dynamic_value::Value as V;
-    let (value, render_as_string) = match v {
-        Value::Int { value, render_as_string } => (V::IntValue(*value), *render_as_string),
-        Value::Float(f) => (V::FloatValue(*f), false),
-        Value::Str(s) => (V::StringValue(s.clone()), false),
-        Value::Dict(id) => (V::DictIndex(*id), false),
-        Value::Bool(b) => (V::BoolValue(*b), false),
-        Value::RawJson(s) => (V::RawJsonValue(s.clone().into_bytes()), false),
+/// Writes the body of a `DynamicValue`: the oneof (always written), then `render_as_string`
+/// (5) when set, prost's order.
+fn write_value(v: &Value, buf: &mut Vec<u8>) {
+    use prost::encoding::{bool, double, int64, uint64};
+    let render_as_string = match v {
+        Value::Int { value, render_as_string } => {
+            int64::encode(1, value, buf);
+            *render_as_string
+        }
+        Value::Float(f) => {
+            double::encode(2, f, buf);
+            false
+        }
+        Value::Str(s) => {
+            bytes_field(buf, 3, s.as_bytes());
+            false
+        }
+        Value::Dict(id) => {
+            uint64::encode(4, id, buf);
+            false
+        }
+        Value::Bool(b) => {
+            bool::encode(6, b, buf);
+            false
+        }
+        Value::RawJson(s) => {
+            bytes_field(buf, 7, s.as_bytes());
+            false
+        }
     };
-    pb::DynamicValue { render_as_string, value: Some(value) }
+    if render_as_string {
+        bool::encode(5, &true, buf);
+    }
 }

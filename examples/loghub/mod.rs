@@ -1,0 +1,20 @@
+//! Shared by the examples: the input files (by default the bundled Loghub samples).
+
+/// The directory the examples read when given none.
+pub const DEFAULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub");
+
+/// The name and bytes of every `.log` file in `dir`, in name order.
+pub fn log_files(dir: &str) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            Ok((p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned(), std::fs::read(p)?))
+        })
+        .collect()
+}
