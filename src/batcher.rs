@@ -57,6 +57,7 @@ impl OpenBatch {
         &self,
         format: &WireFormat,
         compression: &Compression,
+        try_raw_rendering: bool,
     ) -> Result<(EncodedBatch<Vec<StateChange>>, bool), EncodeError> {
         let state_changes: Vec<StateChange> = self
             .datums
@@ -68,7 +69,7 @@ impl OpenBatch {
             .collect();
         let mut payload = format.encode_batch(&self.datums, compression)?;
         let mut rendered_raw = false;
-        if let Some(datums) = self.raw_rendering() {
+        if let Some(datums) = self.raw_rendering().filter(|_| try_raw_rendering) {
             let raw = format.encode_batch(&datums, compression)?;
             if raw.data.len() < payload.data.len() {
                 (payload, rendered_raw) = (raw, true);
@@ -102,6 +103,37 @@ impl OpenBatch {
             }
         }
         texts.next().is_none().then_some(datums)
+    }
+}
+
+/// When to try a batch's raw rendering: every batch while it wins now and then, and after
+/// each loss in a row it skips twice as many batches as before (at most 15), so a stream
+/// whose raw rendering never wins pays for it on one batch in sixteen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawRenderingBackoff {
+    losses: u32,
+    skip: u32,
+}
+
+impl RawRenderingBackoff {
+    /// The most losses in a row that lengthen the wait (2^4 − 1 = 15 batches skipped).
+    const MAX_LOSSES: u32 = 4;
+
+    /// Whether to try the raw rendering of the next batch.
+    pub fn should_try(&self) -> bool {
+        self.skip == 0
+    }
+
+    /// Records the outcome of a sent batch: `tried` the raw rendering, and it `won`.
+    pub fn record(&mut self, tried: bool, won: bool) {
+        if !tried {
+            self.skip = self.skip.saturating_sub(1);
+        } else if won {
+            self.losses = 0;
+        } else {
+            self.losses = (self.losses + 1).min(Self::MAX_LOSSES);
+            self.skip = (1 << self.losses) - 1;
+        }
     }
 }
 
@@ -260,7 +292,7 @@ mod tests {
         b.datums_mut().push(log());
         b.record_added(Timestamp(0), 1, Some(3));
         let format = WireFormat { send_deletes: false, ..WireFormat::new(Profile::V1) };
-        let (encoded, rendered_raw) = b.open().encode(&format, &Compression::zstd(1)).unwrap();
+        let (encoded, rendered_raw) = b.open().encode(&format, &Compression::zstd(1), true).unwrap();
         assert!(!rendered_raw, "no pattern text kept: no raw rendering");
         assert_eq!(encoded.state_changes.len(), 2);
         assert_eq!((encoded.records, encoded.raw_bytes, encoded.ack_tokens.clone()), (1, 1, vec![3]));
@@ -304,7 +336,11 @@ mod tests {
             b.record_added(Timestamp(0), 4, None);
         }
         let open = b.open();
-        let (encoded, rendered_raw) = open.encode(&format, &zstd).unwrap();
+        let (encoded, rendered_raw) = open.encode(&format, &zstd, true).unwrap();
+        let (not_tried, false) = open.encode(&format, &zstd, false).unwrap() else {
+            panic!("a raw rendering that was not tried cannot be sent");
+        };
+        assert_eq!(not_tried.data.len(), format.encode_batch(&open.datums, &zstd).unwrap().data.len());
         let structured = format.encode_batch(&open.datums, &zstd).unwrap();
         let raw = format.encode_batch(&open.raw_rendering().unwrap(), &zstd).unwrap();
         assert_eq!(encoded.data.len(), structured.data.len().min(raw.data.len()));
@@ -325,5 +361,28 @@ mod tests {
         let mut b = b.clone();
         b.keep_pattern_text("extra".into());
         assert!(b.open().raw_rendering().is_none());
+    }
+
+    #[test]
+    fn raw_rendering_backoff_doubles_the_skipped_batches_per_loss_and_resets_on_a_win() {
+        let mut backoff = RawRenderingBackoff::default();
+        let mut tried = Vec::new();
+        // Never winning: tried on batches 0, 2, 6, 14, 30, 46, … (gaps 1, 3, 7, 15, 15).
+        for batch in 0..50 {
+            let t = backoff.should_try();
+            if t {
+                tried.push(batch);
+            }
+            backoff.record(t, false);
+        }
+        assert_eq!(tried, vec![0, 2, 6, 14, 30, 46]);
+        // A win: tried on every batch again.
+        while !backoff.should_try() {
+            backoff.record(false, false);
+        }
+        backoff.record(true, true);
+        assert!(backoff.should_try());
+        backoff.record(true, true);
+        assert!(backoff.should_try());
     }
 }

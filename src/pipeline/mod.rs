@@ -12,7 +12,7 @@ mod metrics;
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::batcher::{BatchLimits, Batcher};
+use crate::batcher::{BatchLimits, Batcher, RawRenderingBackoff};
 use crate::codec::Compression;
 use crate::record::Record;
 use crate::snapshot::AckedState;
@@ -105,6 +105,7 @@ pub struct Pipeline {
     bytes_dropped: LabeledCounter,
     /// Try the raw rendering of each batch (`PipelineConfig::smallest_rendering`, `v1`).
     try_raw_rendering: bool,
+    raw_rendering_backoff: RawRenderingBackoff,
     batches_rendered_raw: u64,
     last_now: Timestamp,
 }
@@ -144,6 +145,7 @@ impl Pipeline {
             records_dropped: LabeledCounter::default(),
             bytes_dropped: LabeledCounter::default(),
             try_raw_rendering,
+            raw_rendering_backoff: RawRenderingBackoff::default(),
             batches_rendered_raw: 0,
             last_now: now,
         };
@@ -391,10 +393,15 @@ impl Pipeline {
     /// Encodes and pushes the open batch (`encoding.md` §4). On failure the batch stays open
     /// and the Transport halts with `Internal`; `resume` retries.
     fn flush_now(&mut self, now: Timestamp) {
-        match self.batcher.open().encode(&self.format, &self.compression) {
+        // A batch without pattern logs has no other rendering: it does not count as a try.
+        let try_raw = self.try_raw_rendering
+            && self.raw_rendering_backoff.should_try()
+            && !self.batcher.open().pattern_texts.is_empty();
+        match self.batcher.open().encode(&self.format, &self.compression, try_raw) {
             Ok((encoded, rendered_raw)) => match self.transport.push_batch(now, encoded) {
                 Ok(()) => {
                     self.batches_rendered_raw += u64::from(rendered_raw);
+                    self.raw_rendering_backoff.record(try_raw, rendered_raw);
                     self.batcher.clear();
                     self.flush_waiting = false;
                 }
