@@ -85,6 +85,7 @@ pub mod codec;
 pub mod datum;
 mod error;
 pub mod escape;
+pub(crate) mod hashing;
 pub mod measure;
 pub mod pattern;
 pub mod pipeline;

@@ -51,6 +51,7 @@ fn config() -> impl Strategy<Value = PatternConfig> {
             value_merge_gap: gap,
             admission_threshold: threshold,
             max_sketches: sketches,
+            hash_seed: 0,
         },
     )
 }

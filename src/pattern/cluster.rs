@@ -1,7 +1,7 @@
 //! Patterns and clusters (`encoding.md` §9.4–§9.6): one cluster per signature, holding its
 //! patterns most recently matched first; position-wise comparison and merging.
 
-use std::collections::HashSet;
+use crate::hashing::{SeededSet, seeded};
 
 use super::signature::Signature;
 use super::tokenizer::{Token, TokenType};
@@ -344,12 +344,12 @@ pub(crate) struct Comparison {
 pub(crate) struct Cluster {
     pub(crate) signature: Signature,
     pub(crate) patterns: Vec<Pattern>,
-    first_values: HashSet<Box<str>>,
+    first_values: SeededSet<Box<str>>,
 }
 
 impl Cluster {
-    pub(crate) fn new(signature: Signature) -> Self {
-        Cluster { signature, patterns: Vec::new(), first_values: HashSet::new() }
+    pub(crate) fn new(signature: Signature, hash_seed: u64) -> Self {
+        Cluster { signature, patterns: Vec::new(), first_values: SeededSet::with_hasher(seeded(hash_seed)) }
     }
 
     /// Whether first-word protection is on for a log whose first token is `first`, counting
@@ -435,7 +435,7 @@ mod tests {
 
     #[test]
     fn first_word_protection_turns_off_above_the_cardinality() {
-        let mut cluster = Cluster::new(Signature::of(&tokenize("a")));
+        let mut cluster = Cluster::new(Signature::of(&tokenize("a")), 0);
         for value in ["a", "b", "c"] {
             assert!(cluster.protects_first_word(true, Some(value), 3));
             cluster.record_first_value(Some(value), 3);

@@ -38,6 +38,8 @@ pub struct PatternConfig {
     pub admission_threshold: u32,
     /// How many shapes waiting for their pattern are remembered.
     pub max_sketches: usize,
+    /// Keys the hash sets of first-token values (see the `hashing` module).
+    pub hash_seed: u64,
 }
 
 impl Default for PatternConfig {
@@ -50,6 +52,7 @@ impl Default for PatternConfig {
             value_merge_gap: None,
             admission_threshold: 1,
             max_sketches: 0,
+            hash_seed: 0,
         }
     }
 }
@@ -338,7 +341,10 @@ impl PatternStore {
             decision @ (Decision::New | Decision::Promote { .. }) => {
                 let slot = match self.find_cluster(signature_hash, &tokens) {
                     Some(slot) => slot,
-                    None => self.insert_cluster(Cluster::new(Signature::of(&tokens))),
+                    None => {
+                        let cluster = Cluster::new(Signature::of(&tokens), self.config.hash_seed);
+                        self.insert_cluster(cluster)
+                    }
                 };
                 let id = self.next_id;
                 self.next_id += 1;

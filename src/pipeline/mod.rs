@@ -132,7 +132,7 @@ impl Pipeline {
         };
         let mut pipeline = Pipeline {
             transport,
-            translator: Translator::new(format, config.translator, now),
+            translator: Translator::seeded(format, config.translator, now, seed),
             batcher: Batcher::new(limits),
             format,
             compression,

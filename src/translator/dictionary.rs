@@ -1,9 +1,10 @@
 //! The translator's dictionary: string ↔ id with per-entry use statistics (spec
 //! `encoding.md` §9.8). Entries are scored for eviction with [`crate::pattern::eviction_score`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::Timestamp;
+use crate::hashing::{SeededMap, seeded};
 
 /// One live dictionary entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,7 +24,7 @@ pub struct Entry {
 /// string ↔ id, ids allocated upward from the profile's first id and never reused (§8.2).
 #[derive(Clone, Debug)]
 pub struct Dictionary {
-    by_value: HashMap<String, u64>,
+    by_value: SeededMap<String, u64>,
     entries: BTreeMap<u64, Entry>,
     next_id: u64,
     bytes: u64,
@@ -32,7 +33,13 @@ pub struct Dictionary {
 impl Dictionary {
     /// An empty dictionary whose first id is `first_id` (1 in `v1`, 2 in `v2`).
     pub fn new(first_id: u64) -> Self {
-        Dictionary { by_value: HashMap::new(), entries: BTreeMap::new(), next_id: first_id, bytes: 0 }
+        Dictionary::seeded(first_id, 0)
+    }
+
+    /// An empty dictionary hashing its strings with `seed` (see [`crate::hashing`]).
+    pub fn seeded(first_id: u64, seed: u64) -> Self {
+        let by_value = SeededMap::with_hasher(seeded(seed));
+        Dictionary { by_value, entries: BTreeMap::new(), next_id: first_id, bytes: 0 }
     }
 
     /// The id of `value`, if it is an entry.

@@ -19,7 +19,7 @@ mod metrics;
 mod plan;
 mod sightings;
 
-use std::collections::HashMap;
+use crate::hashing::{SeededMap, seeded};
 
 use crate::datum::{Datum, DictDef, LogContent, PatternDef, StateChange};
 use crate::escape::escape;
@@ -67,7 +67,7 @@ pub struct Translator {
     config: TranslatorConfig,
     store: PatternStore,
     /// Each live pattern's share of the state size (its define's serialized size).
-    pattern_sizes: HashMap<u64, u64>,
+    pattern_sizes: SeededMap<u64, u64>,
     pattern_bytes: u64,
     dict: Dictionary,
     /// Dynamic-string candidates (§9.8), fed by the typed wildcard and JSON string values.
@@ -81,15 +81,23 @@ pub struct Translator {
 }
 
 impl Translator {
-    /// A translator with empty state; `now` starts the stale-sweep clock.
+    /// A translator with empty state; `now` starts the stale-sweep clock. Its tables are
+    /// hashed with seed 0: [`Translator::seeded`] takes the Pipeline's seed.
     pub fn new(format: WireFormat, config: TranslatorConfig, now: Timestamp) -> Self {
+        Translator::seeded(format, config, now, 0)
+    }
+
+    /// [`Translator::new`] with its hash tables keyed by `seed` (see the `hashing` module),
+    /// so that crafted log text cannot predict their collisions.
+    pub fn seeded(format: WireFormat, config: TranslatorConfig, now: Timestamp, seed: u64) -> Self {
         let first_dict_id = match format.profile {
             Profile::V1 => 1,
             Profile::V2 => 2,
         };
         let sightings =
             Sightings::new(config.dictionary.admission_threshold, config.dictionary.max_dynamic_candidates)
-                .with_spacing(config.dictionary.sighting_spacing);
+                .with_spacing(config.dictionary.sighting_spacing)
+                .with_hash_seed(seed);
         let p = &config.patterns;
         let store = PatternStore::new(PatternConfig {
             first_word_protection: p.first_word_protection,
@@ -100,14 +108,15 @@ impl Translator {
             admission_threshold: p.admission_threshold,
             // Sketches are memory, not state: a few per pattern the pool may hold.
             max_sketches: p.max_pattern_count,
+            hash_seed: seed,
         });
         Translator {
             format,
             config,
             store,
-            pattern_sizes: HashMap::new(),
+            pattern_sizes: SeededMap::with_hasher(seeded(seed)),
             pattern_bytes: 0,
-            dict: Dictionary::new(first_dict_id),
+            dict: Dictionary::seeded(first_dict_id, seed),
             sightings,
             tag_cache: None,
             tag_buffer: String::new(),

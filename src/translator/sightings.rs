@@ -9,7 +9,7 @@
 //! Deciding and committing are separate, as the translator decides a record's admissions
 //! before it knows whether they fit under the state bound (§9.11).
 
-use std::collections::HashMap;
+use crate::hashing::{SeededMap, seeded};
 
 use crate::Timestamp;
 
@@ -24,7 +24,7 @@ struct Sighting {
 /// Candidate strings and how often they were seen.
 #[derive(Clone, Debug)]
 pub struct Sightings {
-    table: HashMap<String, Sighting>,
+    table: SeededMap<String, Sighting>,
     threshold: u32,
     max_candidates: usize,
     /// Sightings of a string count only this many records apart (0: every one counts).
@@ -38,7 +38,7 @@ impl Sightings {
     /// `max_candidates` strings.
     pub fn new(threshold: u32, max_candidates: usize) -> Self {
         Sightings {
-            table: HashMap::new(),
+            table: SeededMap::with_hasher(seeded(0)),
             threshold: threshold.max(1),
             max_candidates,
             spacing: 0,
@@ -51,6 +51,12 @@ impl Sightings {
     /// values that come back later are worth one.
     pub fn with_spacing(mut self, records: u64) -> Self {
         self.spacing = records;
+        self
+    }
+
+    /// Hashes the (empty) table with `seed` (see [`crate::hashing`]).
+    pub fn with_hash_seed(mut self, seed: u64) -> Self {
+        self.table = SeededMap::with_hasher(seeded(seed));
         self
     }
 

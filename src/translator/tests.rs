@@ -332,3 +332,19 @@ fn json_whose_strings_decode_to_escape_range_code_points_stays_text() {
     }
     assert!(t.dictionary().iter().all(|(_, e)| !e.value.contains(|c: char| c >= '\u{10FF80}')));
 }
+
+#[test]
+fn the_hash_seed_changes_no_datum() {
+    // Tiny bounds so that eviction, the stale sweep and admission all run.
+    let mut config = TranslatorConfig { state_max_bytes: 400, ..TranslatorConfig::default() };
+    config.dictionary.max_entries = 4;
+    config.patterns.max_pattern_count = 3;
+    let format = WireFormat::new(Profile::V1);
+    let mut a = Translator::seeded(format, config.clone(), Timestamp(0), 0);
+    let mut b = Translator::seeded(format, config, Timestamp(0), 0x9e37_79b9_7f4a_7c15);
+    for i in 0..400u64 {
+        let text = format!("user u{} did op{} on host-{} in {} ms", i % 7, i % 5, i % 11, i * 37 % 1000);
+        let record = Record::new(i as i64, text).with_status(["info", "warn"][i as usize % 2]);
+        assert_eq!(run(&mut a, i * 1000, &record), run(&mut b, i * 1000, &record), "record {i}");
+    }
+}
