@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use crate::codec::Compression;
-use crate::datum::{Datum, LogContent, StateChange};
+use crate::datum::{Datum, LogContent, LogDatum, StateChange};
 use crate::time::Timestamp;
 use crate::transport::{EncodeError, EncodedBatch};
 use crate::wire::WireFormat;
@@ -52,13 +52,14 @@ impl OpenBatch {
     /// When the batch kept its pattern logs' texts, it is also encoded with those logs as raw
     /// text logs (every define kept, so the state stays the same) and the smaller of the two
     /// is sent: zstd sometimes matches a batch's raw lines better than their values. The
-    /// second return value says whether the raw rendering was sent.
+    /// second return value is `None` when no raw rendering was tried (`try_raw_rendering`
+    /// off, or no pattern log), else whether it was sent.
     pub fn encode(
         &self,
         format: &WireFormat,
         compression: &Compression,
         try_raw_rendering: bool,
-    ) -> Result<(EncodedBatch<Vec<StateChange>>, bool), EncodeError> {
+    ) -> Result<(EncodedBatch<Vec<StateChange>>, Option<bool>), EncodeError> {
         let state_changes: Vec<StateChange> = self
             .datums
             .iter()
@@ -68,12 +69,14 @@ impl OpenBatch {
             })
             .collect();
         let mut payload = format.encode_batch(&self.datums, compression)?;
-        let mut rendered_raw = false;
-        if let Some(datums) = self.raw_rendering().filter(|_| try_raw_rendering) {
+        let mut rendered_raw = None;
+        if let Some(datums) = try_raw_rendering.then(|| self.raw_rendering()).flatten() {
             let raw = format.encode_batch(&datums, compression)?;
-            if raw.data.len() < payload.data.len() {
-                (payload, rendered_raw) = (raw, true);
+            let smaller = raw.data.len() < payload.data.len();
+            if smaller {
+                payload = raw;
             }
+            rendered_raw = Some(smaller);
         }
         let batch = EncodedBatch {
             data: payload.data,
@@ -92,15 +95,25 @@ impl OpenBatch {
             return None;
         }
         let mut texts = self.pattern_texts.iter();
-        let mut datums = self.datums.clone();
-        for datum in &mut datums {
-            if let Datum::Log(log) = datum
-                && let LogContent::Pattern { .. } = log.content
-            {
-                // Pattern logs are valid UTF-8 by construction (escaped texts go raw, §9.1).
-                let text = std::str::from_utf8(texts.next()?).ok()?;
-                log.content = LogContent::Raw(text.to_owned());
-            }
+        let mut datums = Vec::with_capacity(self.datums.len());
+        for datum in &self.datums {
+            let datum = match datum {
+                Datum::Log(log @ LogDatum { content: LogContent::Pattern { .. }, .. }) => {
+                    // Pattern logs are valid UTF-8 by construction (escaped texts go raw, §9.1).
+                    let text = std::str::from_utf8(texts.next()?).ok()?;
+                    // Only the metadata is copied: the values are what this rendering drops.
+                    Datum::Log(LogDatum {
+                        timestamp_ms: log.timestamp_ms,
+                        content: LogContent::Raw(text.to_owned()),
+                        status: log.status.clone(),
+                        service: log.service.clone(),
+                        tags: log.tags.clone(),
+                        uuid: log.uuid.clone(),
+                    })
+                }
+                other => other.clone(),
+            };
+            datums.push(datum);
         }
         texts.next().is_none().then_some(datums)
     }
@@ -124,15 +137,16 @@ impl RawRenderingBackoff {
         self.skip == 0
     }
 
-    /// Records the outcome of a sent batch: `tried` the raw rendering, and it `won`.
-    pub fn record(&mut self, tried: bool, won: bool) {
-        if !tried {
-            self.skip = self.skip.saturating_sub(1);
-        } else if won {
-            self.losses = 0;
-        } else {
-            self.losses = (self.losses + 1).min(Self::MAX_LOSSES);
-            self.skip = (1 << self.losses) - 1;
+    /// Records the outcome of a sent batch: `None` when its raw rendering was not tried,
+    /// else whether it won.
+    pub fn record(&mut self, outcome: Option<bool>) {
+        match outcome {
+            None => self.skip = self.skip.saturating_sub(1),
+            Some(true) => self.losses = 0,
+            Some(false) => {
+                self.losses = (self.losses + 1).min(Self::MAX_LOSSES);
+                self.skip = (1 << self.losses) - 1;
+            }
         }
     }
 }
@@ -230,7 +244,7 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::datum::{DictDef, LogContent, LogDatum};
+    use crate::datum::DictDef;
     use crate::{Profile, codec::decompress, proto::v1 as pb1};
 
     fn log() -> Datum {
@@ -293,7 +307,7 @@ mod tests {
         b.record_added(Timestamp(0), 1, Some(3));
         let format = WireFormat { send_deletes: false, ..WireFormat::new(Profile::V1) };
         let (encoded, rendered_raw) = b.open().encode(&format, &Compression::zstd(1), true).unwrap();
-        assert!(!rendered_raw, "no pattern text kept: no raw rendering");
+        assert_eq!(rendered_raw, None, "no pattern text kept: no raw rendering tried");
         assert_eq!(encoded.state_changes.len(), 2);
         assert_eq!((encoded.records, encoded.raw_bytes, encoded.ack_tokens.clone()), (1, 1, vec![3]));
         let plain = decompress(crate::codec::ContentEncoding::Zstd, &encoded.data, 1 << 20).unwrap();
@@ -337,14 +351,14 @@ mod tests {
         }
         let open = b.open();
         let (encoded, rendered_raw) = open.encode(&format, &zstd, true).unwrap();
-        let (not_tried, false) = open.encode(&format, &zstd, false).unwrap() else {
-            panic!("a raw rendering that was not tried cannot be sent");
+        let (not_tried, None) = open.encode(&format, &zstd, false).unwrap() else {
+            panic!("a raw rendering that was not asked for must not be tried");
         };
         assert_eq!(not_tried.data.len(), format.encode_batch(&open.datums, &zstd).unwrap().data.len());
         let structured = format.encode_batch(&open.datums, &zstd).unwrap();
         let raw = format.encode_batch(&open.raw_rendering().unwrap(), &zstd).unwrap();
         assert_eq!(encoded.data.len(), structured.data.len().min(raw.data.len()));
-        assert_eq!(rendered_raw, raw.data.len() < structured.data.len());
+        assert_eq!(rendered_raw, Some(raw.data.len() < structured.data.len()));
         assert_eq!(
             encoded.state_changes,
             vec![StateChange::PatternDefine(define)],
@@ -357,6 +371,31 @@ mod tests {
             Datum::Log(LogDatum { content: LogContent::Raw(text), .. }) => assert_eq!(text, "a 00 b"),
             other => panic!("expected a raw log, got {other:?}"),
         }
+        // Eight one-digit values per log, each digit random: every value costs four bytes of
+        // framing around one random byte, where the raw text has one space; raw wins here.
+        let define = crate::datum::PatternDef {
+            id: 2,
+            template: format!("k{}", " ".repeat(8)),
+            pos_list: (2..=9).collect(),
+        };
+        let mut digits = crate::rng::SplitMix64::new(7);
+        let mut many = Batcher::new(BatchLimits::default());
+        many.datums_mut().push(Datum::State(StateChange::PatternDefine(define.clone())));
+        for _ in 0..200 {
+            let values: Vec<String> = (0..8).map(|_| digits.uniform(0, 9).to_string()).collect();
+            let text: String = values.iter().map(|v| format!(" {v}")).collect();
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            many.datums_mut().push(pattern_log(2, &refs));
+            many.keep_pattern_text(format!("k{text}").into());
+            many.record_added(Timestamp(0), 17, None);
+        }
+        let many_open = many.open();
+        let (sent, Some(true)) = many_open.encode(&format, &zstd, true).unwrap() else {
+            panic!("the raw rendering is smaller here and must be sent");
+        };
+        let raw = format.encode_batch(&many_open.raw_rendering().unwrap(), &zstd).unwrap();
+        assert_eq!(sent.data, raw.data);
+        assert_eq!(sent.state_changes, vec![StateChange::PatternDefine(define)], "defines kept");
         // A text count that does not match the pattern logs: no raw rendering.
         let mut b = b.clone();
         b.keep_pattern_text("extra".into());
@@ -373,16 +412,16 @@ mod tests {
             if t {
                 tried.push(batch);
             }
-            backoff.record(t, false);
+            backoff.record(t.then_some(false));
         }
         assert_eq!(tried, vec![0, 2, 6, 14, 30, 46]);
         // A win: tried on every batch again.
         while !backoff.should_try() {
-            backoff.record(false, false);
+            backoff.record(None);
         }
-        backoff.record(true, true);
+        backoff.record(Some(true));
         assert!(backoff.should_try());
-        backoff.record(true, true);
+        backoff.record(Some(true));
         assert!(backoff.should_try());
     }
 }

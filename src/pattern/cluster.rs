@@ -83,8 +83,7 @@ impl Pattern {
 
     /// The text of non-wildcard position `i` (empty for a wildcard).
     fn position_text(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.skeleton[start..self.ends[i] as usize]
+        position_text(&self.skeleton, &self.ends, i)
     }
 
     /// A pattern with no wildcards for `tokens`, whose texts make `text`.
@@ -227,10 +226,7 @@ pub(crate) struct WireForm {
 
 impl WireForm {
     fn new(skeleton: &str, ends: &[u32], wildcard: &[bool], merge_gap: Option<usize>) -> Self {
-        let text = |i: usize| {
-            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-            &skeleton[start..ends[i] as usize]
-        };
+        let text = |i: usize| position_text(skeleton, ends, i);
         let n = wildcard.len();
         let mut spans: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
@@ -303,6 +299,13 @@ impl WireForm {
         }
         values
     }
+}
+
+/// The text of position `i` in `skeleton`, whose per-position end offsets are `ends`
+/// (empty for a wildcard).
+fn position_text<'s>(skeleton: &'s str, ends: &[u32], i: usize) -> &'s str {
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &skeleton[start..ends[i] as usize]
 }
 
 /// The template length so far, as a `u32` offset (the store bounds texts to `u32`).

@@ -72,9 +72,9 @@ impl Sketches {
     }
 
     /// The definition a sketch's pattern gets when the log of `found` promotes it.
-    pub(crate) fn definition(&self, found: &SketchMatch) -> Option<Definition> {
-        match (&found.widened, found.key) {
-            (Some(widened), _) => Some(widened.clone()),
+    pub(crate) fn definition(&self, found: SketchMatch) -> Option<Definition> {
+        match (found.widened, found.key) {
+            (Some(widened), _) => Some(widened),
             (None, Some(key)) => self.sketches.get(&key).map(|(_, s)| s.shape.definition()),
             (None, None) => None,
         }

@@ -401,22 +401,29 @@ impl PatternStore {
         if !matches!(decision, Decision::New) || config.admission_threshold <= 1 || tokens.is_empty() {
             return decision;
         }
-        let first = tokens.first().map(|t| t.text);
-        let protect = match slot.and_then(|slot| self.clusters[slot].as_ref()) {
-            Some(cluster) => cluster.protects_first_word(
-                config.first_word_protection,
-                first,
-                config.first_word_max_cardinality,
-            ),
-            None => config.first_word_protection,
-        };
+        let protect = self.protects_first_word(slot.and_then(|slot| self.clusters[slot].as_ref()), tokens);
         let found = self.sketches.find(signature_hash, tokens, protect, config.value_merge_gap);
         if found.sightings < config.admission_threshold {
             return Decision::Deferred(found);
         }
-        match self.sketches.definition(&found) {
-            Some(definition) => Decision::Promote { sketch: found.key, definition },
+        let sketch = found.key;
+        match self.sketches.definition(found) {
+            Some(definition) => Decision::Promote { sketch, definition },
             None => Decision::New,
+        }
+    }
+
+    /// Whether first-word protection holds for `tokens` in `cluster` (§9.5); a shape with no
+    /// cluster yet is protected when protection is on.
+    fn protects_first_word(&self, cluster: Option<&Cluster>, tokens: &[Token<'_>]) -> bool {
+        let config = &self.config;
+        match cluster {
+            Some(cluster) => cluster.protects_first_word(
+                config.first_word_protection,
+                tokens.first().map(|t| t.text),
+                config.first_word_max_cardinality,
+            ),
+            None => config.first_word_protection,
         }
     }
 
@@ -426,11 +433,7 @@ impl PatternStore {
             return Decision::New;
         };
         let config = &self.config;
-        let protect = cluster.protects_first_word(
-            config.first_word_protection,
-            tokens.first().map(|t| t.text),
-            config.first_word_max_cardinality,
-        );
+        let protect = self.protects_first_word(Some(cluster), tokens);
         let budget = if config.pattern_scan_budget == 0 { usize::MAX } else { config.pattern_scan_budget };
         for pattern in cluster.patterns.iter().take(budget) {
             if let Some(widened) = pattern.matches(tokens, protect) {

@@ -393,15 +393,12 @@ impl Pipeline {
     /// Encodes and pushes the open batch (`encoding.md` §4). On failure the batch stays open
     /// and the Transport halts with `Internal`; `resume` retries.
     fn flush_now(&mut self, now: Timestamp) {
-        // A batch without pattern logs has no other rendering: it does not count as a try.
-        let try_raw = self.try_raw_rendering
-            && self.raw_rendering_backoff.should_try()
-            && !self.batcher.open().pattern_texts.is_empty();
+        let try_raw = self.try_raw_rendering && self.raw_rendering_backoff.should_try();
         match self.batcher.open().encode(&self.format, &self.compression, try_raw) {
             Ok((encoded, rendered_raw)) => match self.transport.push_batch(now, encoded) {
                 Ok(()) => {
-                    self.batches_rendered_raw += u64::from(rendered_raw);
-                    self.raw_rendering_backoff.record(try_raw, rendered_raw);
+                    self.batches_rendered_raw += u64::from(rendered_raw == Some(true));
+                    self.raw_rendering_backoff.record(rendered_raw);
                     self.batcher.clear();
                     self.flush_waiting = false;
                 }
