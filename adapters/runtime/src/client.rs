@@ -11,13 +11,10 @@ use async_channel::{Receiver, Sender};
 use stateful_logs::codec::Compression;
 use stateful_logs::transport::{AckEntry, ApiKey, EndpointConfig, HaltError, State, TransportConfig};
 use stateful_logs::{ConfigError, Profile, Timestamp};
-use tonic::body::Body;
-use tonic::client::GrpcService;
 
 use crate::connector::{ConnectionPool, ConnectionSettings, Connector};
 use crate::core::{Core, CoreSettings};
 use crate::driver::{Command, Driver, DriverSettings, Input, Outputs, PipelineReport, PipelineStatus};
-use crate::grpc::BoxError;
 use crate::runtime::Runtime;
 
 /// The default `user-agent`.
@@ -301,11 +298,6 @@ impl ClientBuilder {
         C: Core,
         R: Runtime,
         K: Connector,
-        <K::Service as GrpcService<Body>>::Future: Send,
-        <K::Service as GrpcService<Body>>::Error: Into<BoxError>,
-        <K::Service as GrpcService<Body>>::ResponseBody:
-            http_body::Body<Data = bytes::Bytes> + Send + 'static,
-        <<K::Service as GrpcService<Body>>::ResponseBody as http_body::Body>::Error: Into<BoxError>,
     {
         if self.pipelines == 0 {
             return Err(ConfigError::new("pipelines", "must be at least 1").into());

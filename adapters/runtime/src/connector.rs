@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use stateful_logs::ConfigError;
 use stateful_logs::transport::EndpointConfig;
-use tonic::body::Body;
-use tonic::client::GrpcService;
+
+use crate::grpc::GrpcChannel;
 
 /// Connection-level settings of a client (the same for every endpoint).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub struct ConnectError {
 /// not wait for the network, and a broken connection reconnects on the next call.
 pub trait Connector: Send + Sync + 'static {
     /// The gRPC service over the connection (cheap to clone; clones share the connection).
-    type Service: GrpcService<Body> + Clone + Send + 'static;
+    type Service: GrpcChannel + Clone;
     /// A lazily connecting service for `endpoint`.
     fn connect(
         &self,

@@ -13,12 +13,9 @@ use stateful_logs::transport::{
     AckEntry, AckOutcome, Action, CloseMode, EndpointConfig, Failure, HaltError, State,
 };
 use stateful_logs::{ConfigError, StreamId, Timestamp};
-use tonic::body::Body;
-use tonic::client::GrpcService;
 
 use crate::connector::{ConnectionPool, Connector};
 use crate::core::{Core, RefusalReason};
-use crate::grpc::BoxError;
 use crate::metrics_export;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::stream_io::{StreamEvent, StreamHandle, StreamStart, spawn_stream};
@@ -111,10 +108,6 @@ where
     C: Core,
     R: Runtime,
     K: Connector,
-    <K::Service as GrpcService<Body>>::Future: Send,
-    <K::Service as GrpcService<Body>>::Error: Into<BoxError>,
-    <K::Service as GrpcService<Body>>::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    <<K::Service as GrpcService<Body>>::ResponseBody as http_body::Body>::Error: Into<BoxError>,
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(

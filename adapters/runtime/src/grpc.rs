@@ -18,6 +18,30 @@ pub type ClientCodec = tonic_prost::ProstCodec<StatefulBatch, BatchStatus>;
 /// The boxed error type tonic uses for connection failures.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
+/// A connection the driver can run gRPC calls over: what tonic's `Grpc` client needs of a
+/// service, sendable between tasks. Every `GrpcService` with these properties is one, so the
+/// bounds are written once, here.
+pub trait GrpcChannel:
+    GrpcService<
+        tonic::body::Body,
+        Future: Send,
+        Error: Into<BoxError>,
+        ResponseBody: http_body::Body<Data = bytes::Bytes, Error: Into<BoxError>> + Send + 'static,
+    > + Send
+    + 'static
+{
+}
+
+impl<T> GrpcChannel for T
+where
+    T: GrpcService<tonic::body::Body> + Send + 'static,
+    T::Future: Send,
+    T::Error: Into<BoxError>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+{
+}
+
 /// Builds the request of one stream: the request messages and the stream metadata of the core's
 /// `OpenStream` (`wire.md` §2), plus `user-agent`.
 ///
@@ -52,10 +76,7 @@ pub async fn start_call<T, S>(
     request: tonic::Request<S>,
 ) -> Result<Streaming<BatchStatus>, Failure>
 where
-    T: GrpcService<tonic::body::Body>,
-    T::Error: Into<BoxError>,
-    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+    T: GrpcChannel,
     S: Stream<Item = StatefulBatch> + Send + 'static,
 {
     let mut grpc = Grpc::new(service);

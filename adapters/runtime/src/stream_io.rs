@@ -12,10 +12,8 @@ use futures_lite::{FutureExt, Stream};
 use stateful_logs::StreamId;
 use stateful_logs::proto::StatefulBatch;
 use stateful_logs::transport::{CloseMode, Failure, Metadata, Side};
-use tonic::body::Body;
-use tonic::client::GrpcService;
 
-use crate::grpc::{self, BoxError};
+use crate::grpc::{self, GrpcChannel};
 use crate::runtime::Runtime;
 
 /// What a stream task reports to its pipeline's driver.
@@ -144,11 +142,7 @@ pub(crate) struct StreamStart {
 pub(crate) fn spawn_stream<R, T>(runtime: &R, service: T, start: StreamStart) -> StreamHandle
 where
     R: Runtime,
-    T: GrpcService<Body> + Send + 'static,
-    T::Future: Send,
-    T::Error: Into<BoxError>,
-    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+    T: GrpcChannel,
 {
     let (request_tx, request_rx) = async_channel::bounded(1);
     let (control_tx, control_rx) = async_channel::bounded(1);
@@ -213,10 +207,7 @@ async fn run_stream<R, T>(
     drain_timeout: Duration,
 ) where
     R: Runtime,
-    T: GrpcService<Body> + Send + 'static,
-    T::Error: Into<BoxError>,
-    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+    T: GrpcChannel,
 {
     let mut drain: Option<crate::runtime::BoxFuture> = None;
     let on_close = |mode: CloseMode, drain: &mut Option<crate::runtime::BoxFuture>| {
