@@ -54,6 +54,9 @@ impl OpenBatch {
     /// is sent: zstd sometimes matches a batch's raw lines better than their values. The
     /// second return value is `None` when no raw rendering was tried (`try_raw_rendering`
     /// off, or no pattern log), else whether it was sent.
+    ///
+    /// With `zstd-stream` the batch is stored serialized ([`Compression::storage`]) and the
+    /// two renderings are judged by their size as one per-batch `zstd` frame each.
     pub fn encode(
         &self,
         format: &WireFormat,
@@ -68,11 +71,20 @@ impl OpenBatch {
                 Datum::Log(_) => None,
             })
             .collect();
-        let mut payload = format.encode_batch(&self.datums, compression)?;
+        let storage = compression.storage();
+        let mut payload = format.encode_batch(&self.datums, &storage)?;
         let mut rendered_raw = None;
         if let Some(datums) = try_raw_rendering.then(|| self.raw_rendering()).flatten() {
-            let raw = format.encode_batch(&datums, compression)?;
-            let smaller = raw.data.len() < payload.data.len();
+            let raw = format.encode_batch(&datums, &storage)?;
+            let smaller = if storage == *compression {
+                raw.data.len() < payload.data.len()
+            } else {
+                let judge = |data: &[u8]| {
+                    let frame = compression.fallback().compress(data);
+                    frame.map(|f| f.len()).map_err(|e| EncodeError(e.to_string()))
+                };
+                judge(&raw.data)? < judge(&payload.data)?
+            };
             if smaller {
                 payload = raw;
             }

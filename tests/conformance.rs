@@ -1,4 +1,6 @@
-//! Receiver conformance: every case of `tests/data/conformance/` (see its README.md) must pass.
+//! Receiver conformance: every case of `tests/data/conformance/` (the independent vectors, see
+//! its README.md) and of `tests/data/conformance-zstd-stream/` (the same streams sent with
+//! `zstd-stream`, written by `examples/conformance_zstd_stream.rs`) must pass.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,10 +12,11 @@ use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, Re
 use stateful_logs::{StreamId, Timestamp};
 
 const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance");
+const STREAM_CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance-zstd-stream");
 const API_KEY: &str = "conformance-key";
 
-fn case_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(CASES_DIR)
+fn case_dirs(root: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
         .expect("the conformance vectors are in the repository")
         .map(|e| e.expect("readable directory entry").path())
         .filter(|p| p.join("case.json").is_file())
@@ -227,12 +230,23 @@ fn canonical_numbers_compare_by_value() {
 
 #[test]
 fn all_75_cases_are_present() {
-    assert_eq!(case_dirs().len(), 75, "expected the 75 cases the README lists");
+    assert_eq!(case_dirs(CASES_DIR).len(), 75, "expected the 75 cases the README lists");
 }
 
 #[test]
 fn every_conformance_case_passes() {
-    let failures: Vec<String> = case_dirs()
+    assert_cases_pass(CASES_DIR);
+}
+
+#[test]
+fn every_zstd_stream_case_passes() {
+    let dirs = case_dirs(STREAM_CASES_DIR);
+    assert_eq!(dirs.len(), 42, "38 accepted streams and 4 rejected ones (see the folder's README)");
+    assert_cases_pass(STREAM_CASES_DIR);
+}
+
+fn assert_cases_pass(root: &str) {
+    let failures: Vec<String> = case_dirs(root)
         .iter()
         .filter_map(|dir| {
             let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

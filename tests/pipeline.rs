@@ -65,6 +65,7 @@ impl Driver {
                 }
                 Action::CloseStream { stream, mode } => self.closes.push((stream, mode)),
                 Action::Halted(e) => panic!("unexpected halt: {e}"),
+                Action::CodecFallback { .. } => panic!("unexpected codec fallback"),
             }
         }
     }

@@ -128,7 +128,12 @@ fn op() -> impl Strategy<Value = Op> {
 fn world_config() -> impl Strategy<Value = PipelineConfig> {
     (
         proptest::sample::select(&[Profile::V1, Profile::V2][..]),
-        proptest::sample::select(vec![Compression::zstd(1), Compression::gzip(6), Compression::identity()]),
+        proptest::sample::select(vec![
+            Compression::zstd_stream(1),
+            Compression::zstd(1),
+            Compression::gzip(6),
+            Compression::identity(),
+        ]),
         any::<bool>(),
         any::<bool>(),
         prop_oneof![1u32..4, Just(1000)],

@@ -63,6 +63,9 @@ pub fn run(data: &[u8]) {
                 ContentEncoding::Zstd => Compression::zstd(1),
                 ContentEncoding::Gzip => Compression::gzip(1),
                 ContentEncoding::Identity => Compression::identity(),
+                // Each batch compressed on its own: the first decodes, later ones fail as
+                // they must (they lack the stream's history).
+                ContentEncoding::ZstdStream => Compression::zstd_stream(1),
             });
             (text, known)
         }

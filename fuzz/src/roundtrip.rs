@@ -4,7 +4,7 @@
 //! `roundtrip_world::run_round_trip` doing the checking.
 //!
 //! Input format ([`crate::input`]):
-//! - byte `flags`: bit 0 profile; bits 1–2 compression (`zstd` 1, `gzip` 6, identity);
+//! - byte `flags`: bit 0 profile; bits 1–2 compression (`zstd` 1, `gzip` 6, identity, `zstd-stream` 1);
 //!   bit 3 `v1_delta_encoding`; bit 4 `send_deletes`; bit 5 raw mode (patterns off);
 //!   bit 6 `json_as_raw`.
 //! - byte `max_batch_items` (1 + value % 4, or 1,000 when ≥ 128); byte `state_max_bytes`
@@ -46,7 +46,8 @@ pub fn config(input: &mut Reader<'_>) -> PipelineConfig {
     c.compression = match (flags >> 1) & 3 {
         0 => Compression::zstd(1),
         1 => Compression::gzip(6),
-        _ => Compression::identity(),
+        2 => Compression::identity(),
+        _ => Compression::zstd_stream(1),
     };
     c.v1_delta_encoding = flags & 8 != 0;
     c.send_deletes = flags & 16 != 0;

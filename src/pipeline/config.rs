@@ -12,10 +12,11 @@ use crate::{ConfigError, Profile, duration_ms};
 /// Everything a [`Pipeline`](super::Pipeline) needs, with the spec's defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PipelineConfig {
-    /// Stream settings. Its `profile` is the Pipeline's profile; its `content_encoding` is
+    /// Stream settings. Its `profile` is the Pipeline's profile; its `compression` is
     /// overwritten from `compression` at construction.
     pub transport: TransportConfig,
-    /// The codec of every batch, batch 0 included (zstd level 1).
+    /// The codec of every batch, batch 0 included: `zstd-stream` at level 1 with a 1 MiB
+    /// window (`encoding.md` §7.1); `zstd` is the fallback for intakes without it.
     pub compression: Compression,
     /// `v1` only: batch delta encoding; must match the intake (true).
     pub v1_delta_encoding: bool,
@@ -39,7 +40,7 @@ impl PipelineConfig {
     pub fn new(endpoints: Vec<EndpointConfig>) -> Self {
         PipelineConfig {
             transport: TransportConfig::new(endpoints),
-            compression: Compression::zstd(1),
+            compression: Compression::default(),
             v1_delta_encoding: true,
             send_deletes: true,
             max_batch_items: 1000,

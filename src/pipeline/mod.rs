@@ -122,9 +122,11 @@ impl Pipeline {
             && config.profile() == Profile::V1
             && config.translator.patterns.enabled;
         let mut transport_config = config.transport;
-        transport_config.content_encoding = compression.encoding;
+        transport_config.compression = compression;
         let shutdown_timeout_ms = duration_ms(transport_config.shutdown_timeout);
-        let transport = Transport::new(transport_config, AckedState::new(format, compression), seed, now)?;
+        // With zstd-stream, batch 0 is stored serialized too and compressed per stream.
+        let snapshot = AckedState::new(format, compression.storage());
+        let transport = Transport::new(transport_config, snapshot, seed, now)?;
         let limits = BatchLimits {
             max_items: config.max_batch_items,
             max_bytes: config.max_batch_bytes,

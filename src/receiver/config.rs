@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::codec::ContentEncoding;
+use crate::codec::stream::WINDOW_LOG_RANGE;
 use crate::transport::ApiKey;
 use crate::{ConfigError, Profile};
 
@@ -108,6 +110,14 @@ pub struct ReceiverConfig {
     pub max_state_bytes: u64,
     /// Nesting depth of JSON the receiver parses or rebuilds (1..=128). Default 128.
     pub max_json_depth: usize,
+    /// `dd-content-encoding` values accepted; any other → `INVALID_ARGUMENT` at start.
+    /// Default: all four (`zstd`, `gzip`, `identity`, `zstd-stream`). Leave out
+    /// `zstd-stream` to act as a receiver without `encoding.md` §7.1.
+    pub encodings: Vec<ContentEncoding>,
+    /// `zstd-stream`: the largest window a stream may use is `2^max_stream_window_log` bytes
+    /// (10..=27). A larger frame window → `INVALID_ARGUMENT`; the window counts against
+    /// `max_state_bytes`. Default 23 (8 MiB).
+    pub max_stream_window_log: u8,
 }
 
 impl Default for ReceiverConfig {
@@ -123,6 +133,8 @@ impl Default for ReceiverConfig {
             max_delivered_bytes_per_batch: 256 << 20,
             max_state_bytes: 64 << 20,
             max_json_depth: MAX_JSON_DEPTH_LIMIT,
+            encodings: ContentEncoding::ALL.to_vec(),
+            max_stream_window_log: 23,
         }
     }
 }
@@ -167,6 +179,21 @@ impl ReceiverConfig {
                 format!("is {}; use 1 to {MAX_JSON_DEPTH_LIMIT}", self.max_json_depth),
             ));
         }
+        if self.encodings.is_empty() {
+            return Err(ConfigError::new(
+                "encodings",
+                "is empty; accept at least one of zstd, gzip, identity and zstd-stream",
+            ));
+        }
+        if !WINDOW_LOG_RANGE.contains(&self.max_stream_window_log) {
+            return Err(ConfigError::new(
+                "max_stream_window_log",
+                format!(
+                    "is {}; use 10 to 27 (23, an 8 MiB window, is the default)",
+                    self.max_stream_window_log
+                ),
+            ));
+        }
         if let ApiKeys::Set(keys) = &self.api_keys
             && keys.iter().any(|k| k.expose().is_empty())
         {
@@ -196,6 +223,8 @@ mod tests {
         assert_eq!(c.max_delivered_bytes_per_batch, 268_435_456);
         assert_eq!(c.max_state_bytes, 67_108_864);
         assert_eq!(c.max_json_depth, 128);
+        assert_eq!(c.encodings.len(), 4);
+        assert_eq!(c.max_stream_window_log, 23);
         assert_eq!(c.max_request_message_bytes(), 67_108_864 + 65_536);
         assert!(c.validate().is_ok());
     }
@@ -210,6 +239,9 @@ mod tests {
             (ReceiverConfig { max_json_depth: 0, ..Default::default() }, "max_json_depth"),
             (ReceiverConfig { max_state_bytes: 0, ..Default::default() }, "max_state_bytes"),
             (ReceiverConfig::with_api_keys([""]), "api_keys"),
+            (ReceiverConfig { encodings: vec![], ..Default::default() }, "encodings"),
+            (ReceiverConfig { max_stream_window_log: 9, ..Default::default() }, "max_stream_window_log"),
+            (ReceiverConfig { max_stream_window_log: 28, ..Default::default() }, "max_stream_window_log"),
         ];
         for (config, setting) in bad {
             assert_eq!(config.validate().unwrap_err().setting, setting);

@@ -133,7 +133,12 @@ impl Receiver {
         match self.check_start(path, metadata) {
             Ok((profile, encoding)) => {
                 let deadline = now.saturating_add(self.config.idle_timeout);
-                self.streams.insert(stream, Stream::new(profile, encoding, deadline));
+                match Stream::new(profile, encoding, self.config.max_stream_window_log, deadline) {
+                    Ok(state) => {
+                        self.streams.insert(stream, state);
+                    }
+                    Err(e) => self.end(stream, code::INTERNAL, format!("cannot start the stream: {e}")),
+                }
             }
             Err((code, message)) => self.end(stream, code, message),
         }
@@ -167,13 +172,16 @@ impl Receiver {
         }
         let encoding = match header("dd-content-encoding") {
             None => return Err((code::INVALID_ARGUMENT, "the dd-content-encoding header is missing".into())),
-            Some(value) => ContentEncoding::from_header(value).ok_or_else(|| {
-                let value = error::excerpt(value);
-                (
-                    code::INVALID_ARGUMENT,
-                    format!("dd-content-encoding {value:?} is not supported; use zstd, gzip or identity"),
-                )
-            })?,
+            Some(value) => ContentEncoding::from_header(value)
+                .filter(|e| self.config.encodings.contains(e))
+                .ok_or_else(|| {
+                    let value = error::excerpt(value);
+                    let served: Vec<&str> = self.config.encodings.iter().map(|e| e.header_value()).collect();
+                    (
+                        code::INVALID_ARGUMENT,
+                        format!("dd-content-encoding {value:?} is not supported; use {}", served.join(", ")),
+                    )
+                })?,
         };
         if self.streams.len() >= self.config.max_streams {
             return Err((

@@ -12,7 +12,8 @@ use super::metrics::ReceiverMetrics;
 use super::sequence::DatumSlices;
 use super::state::Tables;
 use super::{v1, v2};
-use crate::codec::{self, ContentEncoding};
+use crate::codec::stream::StreamDecompressor;
+use crate::codec::{self, ContentEncoding, DecompressError};
 use crate::proto;
 use crate::{Profile, Timestamp};
 
@@ -100,6 +101,8 @@ pub(super) struct Applied {
 pub(super) struct Stream {
     pub(super) profile: Profile,
     encoding: ContentEncoding,
+    /// `zstd-stream` only: the stream's decompression context, fed every batch in order.
+    decompressor: Option<StreamDecompressor>,
     /// The id of the last accepted batch.
     last_batch: Option<u32>,
     pub(super) tables: Tables,
@@ -108,8 +111,21 @@ pub(super) struct Stream {
 }
 
 impl Stream {
-    pub(super) fn new(profile: Profile, encoding: ContentEncoding, deadline: Timestamp) -> Self {
-        Stream { profile, encoding, last_batch: None, tables: Tables::default(), deadline }
+    pub(super) fn new(
+        profile: Profile,
+        encoding: ContentEncoding,
+        max_window_log: u8,
+        deadline: Timestamp,
+    ) -> Result<Self, DecompressError> {
+        let decompressor =
+            if encoding.is_stream() { Some(StreamDecompressor::new(max_window_log)?) } else { None };
+        Ok(Stream { profile, encoding, decompressor, last_batch: None, tables: Tables::default(), deadline })
+    }
+
+    /// What the stream holds against `max_state_bytes`: its tables and, with `zstd-stream`,
+    /// the decompression window.
+    fn memory_bytes(&self) -> u64 {
+        self.tables.bytes().saturating_add(self.decompressor.as_ref().map_or(0, |d| d.window_bytes()))
     }
 
     /// Checks, decodes and applies one batch. On error the stream must end: its state may hold
@@ -135,8 +151,16 @@ impl Stream {
             };
             return Err(fail(None, Violation::BatchOutOfSequence { got: batch_id, expected }));
         }
-        let payload = codec::decompress(self.encoding, data, config.max_decompressed_bytes)
-            .map_err(|e| fail(None, Violation::from(e)))?;
+        let payload = match &mut self.decompressor {
+            Some(d) => d.decompress_batch(data, config.max_decompressed_bytes),
+            None => codec::decompress(self.encoding, data, config.max_decompressed_bytes),
+        }
+        .map_err(|e| fail(None, Violation::from(e)))?;
+        if self.memory_bytes() > config.max_state_bytes {
+            let size = self.memory_bytes();
+            let limit = config.max_state_bytes;
+            return Err(fail(None, Violation::StateTooLarge { size, limit }));
+        }
         metrics.decompressed_bytes = metrics.decompressed_bytes.saturating_add(payload.len() as u64);
         DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;
 
@@ -179,7 +203,7 @@ impl Stream {
                 },
             };
             result.map_err(|v| (index, kind, v))?;
-            let size = self.tables.bytes();
+            let size = self.memory_bytes();
             if size > max_state_bytes {
                 return Err((index, kind, Violation::StateTooLarge { size, limit: max_state_bytes }));
             }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::codec::ContentEncoding;
+use crate::codec::Compression;
 use crate::{ConfigError, Profile};
 
 /// An API key. `Debug` and `Display` never show it.
@@ -145,8 +145,11 @@ pub struct TransportConfig {
     pub endpoints: Vec<EndpointConfig>,
     /// The profile (method path).
     pub profile: Profile,
-    /// Announced in `dd-content-encoding`; set by the Pipeline from its compression.
-    pub content_encoding: ContentEncoding,
+    /// The codec of every stream, announced in `dd-content-encoding`; set by the Pipeline
+    /// from its compression. With a per-batch codec (the default here, `zstd` at 1) pushed
+    /// batches are already compressed and go out as stored; with `zstd-stream` they are
+    /// pushed serialized and compressed per stream when pulled (`encoding.md` §7.1).
+    pub compression: Compression,
     /// Tracker size, sent and unsent batches together (10,000).
     pub inflight_capacity: usize,
     /// Optional cap on encoded bytes in the tracker (0 = none).
@@ -189,7 +192,7 @@ impl TransportConfig {
         TransportConfig {
             endpoints,
             profile: Profile::V1,
-            content_encoding: ContentEncoding::Zstd,
+            compression: Compression::zstd(1),
             inflight_capacity: 10_000,
             inflight_max_bytes: 0,
             open_timeout: Duration::from_secs(10),

@@ -18,6 +18,7 @@ use super::tracker::Tracker;
 use super::types::{
     Action, CloseMode, EncodedBatch, Failure, Full, HaltError, Side, SnapshotSource, State, Transmit,
 };
+use super::wire_codec::WireCodec;
 
 /// The armed deadlines (§3); each is meaningful only in the states the table of §3 names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +68,10 @@ pub struct Transport<S: SnapshotSource> {
     /// u64 so that `max_batch_id = u32::MAX` cannot overflow it.
     pub(super) next_batch_id: u64,
     pub(super) pending_snapshot: Option<Bytes>,
+    /// Stored batch → wire bytes: the codec per endpoint and the current stream's context.
+    pub(super) wire_codec: WireCodec,
+    /// A `BatchStatus` arrived on the pending or current stream (`encoding.md` §7.1).
+    pub(super) stream_acked: bool,
     pub(super) stream_state_bytes: u64,
     pub(super) nb_errors: u32,
     pub(super) protocol_errors: u32,
@@ -86,6 +91,7 @@ impl<S: SnapshotSource> Transport<S> {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let list = std::mem::take(&mut config.endpoints);
+        let wire_codec = WireCodec::new(config.compression, list.len());
         let timing = Timing {
             open_timeout: duration_ms(config.open_timeout),
             stream_lifetime: duration_ms(config.stream_lifetime),
@@ -119,6 +125,8 @@ impl<S: SnapshotSource> Transport<S> {
             next_stream_id: 1,
             next_batch_id: 1,
             pending_snapshot: None,
+            wire_codec,
+            stream_acked: false,
             stream_state_bytes: 0,
             nb_errors: 0,
             protocol_errors: 0,
@@ -145,9 +153,11 @@ impl<S: SnapshotSource> Transport<S> {
         if self.state == State::Closed || !self.tracker.has_room() {
             return Err(Full(batch));
         }
-        self.metrics.pre_compression_bytes =
-            self.metrics.pre_compression_bytes.saturating_add(batch.pre_compression_len);
-        self.metrics.encoded_bytes = self.metrics.encoded_bytes.saturating_add(batch.data.len() as u64);
+        if !self.wire_codec.compresses_at_pull() {
+            self.metrics.pre_compression_bytes =
+                self.metrics.pre_compression_bytes.saturating_add(batch.pre_compression_len);
+            self.metrics.encoded_bytes = self.metrics.encoded_bytes.saturating_add(batch.data.len() as u64);
+        }
         self.tracker.push(batch);
         self.sync_gauges();
         Ok(())
@@ -182,7 +192,9 @@ impl<S: SnapshotSource> Transport<S> {
         if self.state == State::Connecting && self.pending == Some(stream) {
             self.pending = None;
             self.deadlines.open = None;
-            self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+            if !self.codec_fallback(now, STREAM_CREATION_FAILED.into(), &failure) {
+                self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+            }
         }
         self.sync_gauges();
     }
@@ -200,12 +212,17 @@ impl<S: SnapshotSource> Transport<S> {
     pub fn handle_stream_error(&mut self, now: Timestamp, stream: StreamId, side: Side, failure: Failure) {
         let now = self.observe(now);
         if self.current == Some(stream) && matches!(self.state, State::Active | State::Draining) {
-            self.fail(now, stream_error_reason(side, &failure).into(), &failure);
+            let reason = stream_error_reason(side, &failure);
+            if !self.codec_fallback(now, reason.clone().into(), &failure) {
+                self.fail(now, reason.into(), &failure);
+            }
         } else if self.pending == Some(stream) && self.state == State::Connecting {
             // A failure of the pending attempt is an open failure.
             self.pending = None;
             self.deadlines.open = None;
-            self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+            if !self.codec_fallback(now, STREAM_CREATION_FAILED.into(), &failure) {
+                self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+            }
         }
         self.sync_gauges();
     }
@@ -303,6 +320,7 @@ impl<S: SnapshotSource> Transport<S> {
         }
         endpoint.validate(index)?;
         self.endpoints.replace(index, endpoint);
+        self.wire_codec.reset(index);
         Ok(())
     }
 

@@ -100,7 +100,7 @@ pub struct Metrics {
     /// `OpenStream` actions.
     pub streams_opened: u64,
     /// Rotations by reason: `lifetime`, `batch_id_exhausted`, `state_limit`, `drain_complete`,
-    /// `drain_timeout`, `failure`.
+    /// `drain_timeout`, `failure`, `codec_fallback`.
     pub rotations: LabeledCounter,
     /// Failures by reason (§12.1).
     pub stream_errors: LabeledCounter,
@@ -109,6 +109,9 @@ pub struct Metrics {
     pub halts: LabeledCounter,
     /// Endpoint switches by the failover rule.
     pub failovers: u64,
+    /// Endpoints switched from `zstd-stream` to per-batch `zstd` (`encoding.md` §7.1), by
+    /// endpoint index.
+    pub codec_fallbacks: LabeledCounter,
     /// Acks with a status other than 0 or 1, by status (decimal).
     pub ack_status_unexpected: LabeledCounter,
     /// Pull → ack of regular batches.

@@ -18,6 +18,7 @@ mod procedures;
 pub mod testing;
 mod tracker;
 mod types;
+mod wire_codec;
 
 pub use backoff::Backoff;
 pub use config::{ApiKey, EndpointConfig, TransportConfig, is_reserved_header};

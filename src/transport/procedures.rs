@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
+
 use crate::time::{StreamId, Timestamp};
 
 use super::failure::{self, FailureClass, classify, code_name};
@@ -12,6 +14,7 @@ use super::metadata::build_metadata;
 use super::types::{
     AckEntry, AckOutcome, Action, CloseMode, Failure, HaltError, SnapshotSource, State, Transmit,
 };
+use super::wire_codec::refuses_stream_codec;
 
 /// Protobuf size of `StatefulBatch { batch_id, data }` (proto3: zero fields are not written).
 pub(super) fn stateful_batch_len(batch_id: u32, data_len: usize) -> u64 {
@@ -38,7 +41,8 @@ impl<S: SnapshotSource> Transport<S> {
         self.stream_endpoint = endpoint;
         self.deadlines.backoff = None;
         self.deadlines.open = Some(now.add_millis(self.timing.open_timeout));
-        let metadata = build_metadata(self.endpoints.get(endpoint), self.config.content_encoding);
+        self.stream_acked = false;
+        let metadata = build_metadata(self.endpoints.get(endpoint), self.wire_codec.encoding(endpoint));
         self.actions.push_back(Action::OpenStream {
             stream,
             endpoint,
@@ -57,6 +61,10 @@ impl<S: SnapshotSource> Transport<S> {
         self.state = State::Active;
         self.tracker.restart();
         self.next_batch_id = 1;
+        if let Err(e) = self.wire_codec.start_stream(self.stream_endpoint) {
+            self.halt(now, HaltError::Internal { cause: format!("the stream's zstd context: {e}") });
+            return;
+        }
         match self.snapshot.encode_snapshot() {
             Err(e) => {
                 self.halt(now, HaltError::Internal { cause: format!("the snapshot (batch 0): {e}") });
@@ -99,6 +107,7 @@ impl<S: SnapshotSource> Transport<S> {
             self.actions.push_back(Action::CloseStream { stream, mode });
         }
         self.pending_snapshot = None;
+        self.wire_codec.end_stream();
         self.deadlines.lifetime = None;
         self.deadlines.drain = None;
         self.stream_state_bytes = 0;
@@ -188,6 +197,7 @@ impl<S: SnapshotSource> Transport<S> {
         self.deadlines = Default::default();
         self.deadlines.shutdown = shutdown;
         self.pending_snapshot = None;
+        self.wire_codec.end_stream();
         self.stream_state_bytes = 0;
         self.state = State::Halted;
         self.metrics.halts.increment(error.label());
@@ -207,13 +217,17 @@ impl<S: SnapshotSource> Transport<S> {
     }
 
     /// PULL: batch 0 first, then the oldest unsent batch under the next id (§5, §7.2, §8.2).
+    /// With `zstd-stream` each is compressed here, in pull order (`encoding.md` §7.1).
     pub(super) fn pull(&mut self, now: Timestamp, stream: StreamId) -> Option<Transmit> {
-        if let Some(data) = self.pending_snapshot.take() {
+        if let Some(stored) = self.pending_snapshot.take() {
+            let data = self.wire_bytes(now, &stored, stored.len() as u64)?;
             self.metrics.bytes_sent =
                 self.metrics.bytes_sent.saturating_add(stateful_batch_len(0, data.len()));
             return Some(Transmit { stream, batch_id: 0, data });
         }
-        let growth = self.snapshot.stream_bytes(&self.tracker.next_unsent()?.state_changes);
+        let next = self.tracker.next_unsent()?;
+        let (stored, pre_compression_len) = (next.data.clone(), next.pre_compression_len);
+        let growth = self.snapshot.stream_bytes(&next.state_changes);
         if self.next_batch_id > 1
             && self.stream_state_bytes.saturating_add(growth) > self.config.max_stream_state_bytes
         {
@@ -222,10 +236,11 @@ impl<S: SnapshotSource> Transport<S> {
         }
         // next_batch_id ≤ max_batch_id ≤ u32::MAX here: the stream stops at max_batch_id.
         let batch_id = u32::try_from(self.next_batch_id).unwrap_or(u32::MAX);
+        let data = self.wire_bytes(now, &stored, pre_compression_len)?;
         self.next_batch_id += 1;
         self.stream_state_bytes = self.stream_state_bytes.saturating_add(growth);
         let batch = self.tracker.mark_next_sent(batch_id, now)?;
-        let transmit = Transmit { stream, batch_id, data: batch.data.clone() };
+        let transmit = Transmit { stream, batch_id, data };
         self.metrics.bytes_sent =
             self.metrics.bytes_sent.saturating_add(stateful_batch_len(batch_id, transmit.data.len()));
         self.metrics.records_sent = self.metrics.records_sent.saturating_add(u64::from(batch.records));
@@ -235,8 +250,62 @@ impl<S: SnapshotSource> Transport<S> {
         Some(transmit)
     }
 
+    /// The wire bytes of a stored batch (see [`WireCodec::encode`]); a compression failure
+    /// halts with `Internal`, keeping the batch.
+    fn wire_bytes(&mut self, now: Timestamp, stored: &Bytes, pre_compression_len: u64) -> Option<Bytes> {
+        match self.wire_codec.encode(stored) {
+            Ok(data) => {
+                if self.wire_codec.compresses_at_pull() {
+                    let m = &mut self.metrics;
+                    m.pre_compression_bytes = m.pre_compression_bytes.saturating_add(pre_compression_len);
+                    m.encoded_bytes = m.encoded_bytes.saturating_add(data.len() as u64);
+                }
+                Some(data)
+            }
+            Err(e) => {
+                self.halt(
+                    now,
+                    HaltError::Internal { cause: format!("compressing batch for the stream: {e}") },
+                );
+                None
+            }
+        }
+    }
+
+    /// CODEC_FALLBACK (`encoding.md` §7.1): a `zstd-stream` stream failed before any ack in a
+    /// way that says the receiver does not know the codec. The endpoint switches to per-batch
+    /// `zstd` and a new stream opens at once: no backoff, no protocol error counted, every
+    /// unacked batch replayed. Returns false (nothing done) for any other failure.
+    pub(super) fn codec_fallback(
+        &mut self,
+        now: Timestamp,
+        reason: Cow<'static, str>,
+        failure: &Failure,
+    ) -> bool {
+        let endpoint = self.stream_endpoint;
+        if self.stream_acked
+            || !self.wire_codec.encoding(endpoint).is_stream()
+            || !refuses_stream_codec(failure)
+        {
+            return false;
+        }
+        let (from, to) = self.wire_codec.fall_back(endpoint);
+        self.metrics.stream_errors.increment(reason);
+        self.metrics.codec_fallbacks.increment(endpoint.to_string());
+        let message = match failure {
+            Failure::Status { code, message } => format!("{}: {message}", code_name(*code)),
+            _ => String::new(),
+        };
+        self.actions.push_back(Action::CodecFallback { endpoint, from, to, message });
+        self.close_current(false);
+        self.metrics.rotations.increment("codec_fallback");
+        self.open(now);
+        true
+    }
+
     /// ACK on the current stream (§7.3).
     pub(super) fn ack(&mut self, now: Timestamp, batch_id: u32, status: i32) {
+        self.stream_acked = true;
         if batch_id == 0 {
             return;
         }
@@ -291,6 +360,7 @@ impl<S: SnapshotSource> Transport<S> {
         }
         self.deadlines = Default::default();
         self.pending_snapshot = None;
+        self.wire_codec.end_stream();
         self.stream_state_bytes = 0;
         let mut unacknowledged = Vec::new();
         let (mut records, mut raw_bytes) = (0u64, 0u64);

@@ -4,6 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use crate::codec::ContentEncoding;
 use crate::time::StreamId;
 
 /// The acked-state hook: the definitions a new stream must receive as batch 0 (§8).
@@ -253,6 +254,19 @@ pub enum Action {
     Acknowledge(Vec<AckEntry>),
     /// The core stopped on an error only the user can fix.
     Halted(HaltError),
+    /// An endpoint refused `zstd-stream` before any ack and now gets per-batch `zstd`
+    /// (`encoding.md` §7.1); a new stream is already being opened. Log it: it happens once per
+    /// endpoint (until the endpoint is replaced).
+    CodecFallback {
+        /// Endpoint index.
+        endpoint: usize,
+        /// The codec it refused.
+        from: ContentEncoding,
+        /// The codec it gets now.
+        to: ContentEncoding,
+        /// The receiver's status (code name and message).
+        message: String,
+    },
     /// Shutdown finished; these tokens (input order) were never acknowledged.
     ShutdownComplete {
         /// Tokens not acknowledged.

@@ -176,6 +176,7 @@ impl Sim {
                     self.unacknowledged = Some(unacknowledged);
                 }
                 Action::Halted(_) => {}
+                Action::CodecFallback { .. } => panic!("a per-batch transport never falls back"),
             }
         }
     }

@@ -253,7 +253,7 @@ fn metadata_carries_origin_protocol_and_extra_headers_of_the_selected_endpoint()
     e.extra_headers = vec![("dd-shadow-only".into(), "true".into())];
     let mut c = config();
     c.endpoints = vec![e];
-    c.content_encoding = stateful_logs::codec::ContentEncoding::Gzip;
+    c.compression = stateful_logs::codec::Compression::gzip(6);
     let mut h = Harness::new(c);
     let actions = h.drain();
     let [Action::OpenStream { metadata, .. }] = &actions[..] else { panic!() };

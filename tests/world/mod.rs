@@ -4,9 +4,8 @@
 //! include this file by path and run [`run_round_trip`], the property test's check.
 #![allow(dead_code)]
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use bytes::Bytes;
 use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, code};
 use stateful_logs::transport::{AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, Side};
 use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
@@ -20,25 +19,39 @@ pub struct World {
     pub stream: Option<StreamId>,
     /// Acks the receiver sent and the client has not read yet.
     pub acks_in_flight: Vec<(StreamId, u32)>,
-    /// Every batch the receiver delivered, kept alive so that a batch's identity (address of
-    /// its stored bytes) is never reused: a re-sent batch is the very same `Bytes`.
-    pub seen: HashSet<(usize, usize)>,
-    pub kept: Vec<Bytes>,
+    /// Per stream: regular batches the Pipeline had seen acknowledged when it opened. Every
+    /// unacked batch is re-sent in order on the next stream, so batch `n` of a stream is
+    /// batch `base + n` of the whole run; a position already delivered is a re-send (with
+    /// `zstd-stream` its bytes differ, so positions, not bytes, identify it).
+    pub stream_base: HashMap<StreamId, u64>,
+    /// The highest batch position the receiver delivered.
+    pub delivered_batches: u64,
     pub delivered: Vec<ReceivedLog>,
     pub duplicates: usize,
     pub outcomes: Vec<(u64, AckOutcome)>,
     pub shutdown_complete: Option<Vec<u64>>,
-    /// Batches pulled per stream, to find the bytes a receiver delivery came from.
-    pub pulled: Vec<(StreamId, u32, Bytes)>,
+    /// When set, a stream the receiver ends with an error is reported to the Pipeline as a
+    /// stream error (a driver's job); otherwise such an end fails the test.
+    pub forward_stream_ends: bool,
+    /// Every `CodecFallback` the Pipeline emitted.
+    pub fallbacks: Vec<Action>,
 }
 
 impl World {
     pub fn new(config: PipelineConfig) -> Self {
-        let receiver = Receiver::new(ReceiverConfig {
-            v1_delta_encoding: config.v1_delta_encoding,
-            ..ReceiverConfig::default()
-        })
-        .expect("valid receiver config");
+        let receiver =
+            ReceiverConfig { v1_delta_encoding: config.v1_delta_encoding, ..ReceiverConfig::default() };
+        Self::build(config, receiver, false)
+    }
+
+    /// A world whose receiver has `receiver` as its configuration; the streams it ends with
+    /// an error are reported to the Pipeline, as a driver would.
+    pub fn with_receiver(config: PipelineConfig, receiver: ReceiverConfig) -> Self {
+        Self::build(config, receiver, true)
+    }
+
+    fn build(config: PipelineConfig, receiver: ReceiverConfig, forward_stream_ends: bool) -> Self {
+        let receiver = Receiver::new(receiver).expect("valid receiver config");
         let p = Pipeline::new(config, 11, Timestamp(0)).expect("valid pipeline config");
         let mut w = World {
             p,
@@ -46,13 +59,14 @@ impl World {
             now: Timestamp(0),
             stream: None,
             acks_in_flight: Vec::new(),
-            seen: HashSet::new(),
-            kept: Vec::new(),
+            stream_base: HashMap::new(),
+            delivered_batches: 0,
             delivered: Vec::new(),
             duplicates: 0,
             outcomes: Vec::new(),
             shutdown_complete: None,
-            pulled: Vec::new(),
+            forward_stream_ends,
+            fallbacks: Vec::new(),
         };
         w.settle();
         w
@@ -60,9 +74,20 @@ impl World {
 
     /// Drains the Pipeline's actions and plays the driver's part.
     pub fn settle(&mut self) {
+        loop {
+            self.settle_pipeline();
+            if !self.drain_receiver() {
+                return;
+            }
+        }
+    }
+
+    fn settle_pipeline(&mut self) {
         while let Some(action) = self.p.poll_action() {
             match action {
                 Action::OpenStream { stream, path, metadata, .. } => {
+                    let acked = self.p.transport().metrics().ack_latency_ms.count;
+                    self.stream_base.insert(stream, acked);
                     self.r.handle_stream_start(self.now, stream, path, &metadata.0);
                     self.stream = Some(stream);
                     self.p.handle_stream_opened(self.now, stream);
@@ -80,39 +105,49 @@ impl World {
                     self.outcomes.extend(entries.iter().map(|e| (e.token, e.outcome)))
                 }
                 Action::Halted(e) => panic!("the pipeline halted: {e}"),
+                // The Pipeline already opened the replacement stream; nothing to do here.
+                fallback @ Action::CodecFallback { .. } => self.fallbacks.push(fallback),
                 Action::ShutdownComplete { unacknowledged } => self.shutdown_complete = Some(unacknowledged),
             }
         }
-        self.drain_receiver();
     }
 
-    pub fn drain_receiver(&mut self) {
+    /// Plays the receiver's actions; true when a stream end was reported to the Pipeline.
+    pub fn drain_receiver(&mut self) -> bool {
+        let mut reported = false;
         while let Some(action) = self.r.poll_action() {
             match action {
                 ReceiverAction::Deliver { stream, batch_id, logs } => {
-                    let data = self
-                        .pulled
-                        .iter()
-                        .rev()
-                        .find(|(s, id, _)| *s == stream && *id == batch_id)
-                        .map(|(_, _, d)| d.clone())
-                        .expect("a delivered batch was pulled");
-                    let identity = (data.as_ptr() as usize, data.len());
-                    if self.seen.insert(identity) {
+                    let base = self
+                        .stream_base
+                        .get(&stream)
+                        .copied()
+                        .expect("a delivered batch's stream was opened");
+                    let position = base + u64::from(batch_id);
+                    if position > self.delivered_batches {
+                        assert_eq!(position, self.delivered_batches + 1, "a batch was skipped");
+                        self.delivered_batches = position;
                         self.delivered.extend(logs);
                     } else {
                         self.duplicates += 1;
                     }
-                    self.kept.push(data);
                 }
                 ReceiverAction::SendStatus { stream, batch_id, .. } => {
                     self.acks_in_flight.push((stream, batch_id))
                 }
-                ReceiverAction::EndStream { code: c, message, .. } => {
-                    assert_eq!(c, code::OK, "the receiver rejected the client's data: {message}");
+                ReceiverAction::EndStream { stream, code: c, message } => {
+                    if self.forward_stream_ends && c != code::OK {
+                        self.acks_in_flight.retain(|(s, _)| *s != stream);
+                        let failure = Failure::Status { code: c, message };
+                        self.p.handle_stream_error(self.now, stream, Side::Recv, failure);
+                        reported = true;
+                    } else {
+                        assert_eq!(c, code::OK, "the receiver rejected the client's data: {message}");
+                    }
                 }
             }
         }
+        reported
     }
 
     pub fn record(&mut self, record: Record) {
@@ -142,7 +177,6 @@ impl World {
             && let Some(t) = self.p.poll_transmit(self.now, stream)
         {
             count += 1;
-            self.pulled.push((stream, t.batch_id, t.data.clone()));
             self.r.handle_batch(self.now, stream, t.batch_id, t.data);
             self.drain_receiver();
         }

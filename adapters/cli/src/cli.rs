@@ -48,7 +48,9 @@ impl From<ProfileArg> for stateful_logs::Profile {
 /// A batch compression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CompressionArg {
-    /// zstd level 1.
+    /// One zstd stream per gRPC stream, level 1 (the default; intakes without it get zstd).
+    ZstdStream,
+    /// zstd level 1, one frame per batch.
     Zstd,
     /// gzip level 6.
     Gzip,
@@ -60,6 +62,7 @@ impl From<CompressionArg> for stateful_logs::codec::Compression {
     fn from(c: CompressionArg) -> Self {
         use stateful_logs::codec::Compression;
         match c {
+            CompressionArg::ZstdStream => Compression::zstd_stream(1),
             CompressionArg::Zstd => Compression::zstd(1),
             CompressionArg::Gzip => Compression::gzip(6),
             CompressionArg::None => Compression::identity(),
@@ -101,7 +104,7 @@ pub struct ShipArgs {
     #[arg(long, value_enum, default_value_t = ProfileArg::V1)]
     pub profile: ProfileArg,
     /// Batch compression.
-    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    #[arg(long, value_enum, default_value_t = CompressionArg::ZstdStream)]
     pub compression: CompressionArg,
     /// Use TLS for every endpoint (implied by `https://`).
     #[arg(long)]
@@ -171,6 +174,13 @@ pub struct IntakeArgs {
     /// Delay every acknowledgement by this many milliseconds (fault injection, for tests).
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub ack_delay_ms: u64,
+    /// Refuse the `zstd-stream` content encoding, as an intake without it would (clients
+    /// then fall back to per-batch zstd); for tests.
+    #[arg(long)]
+    pub refuse_zstd_stream: bool,
+    /// The largest `zstd-stream` window a client may use: 2^LOG bytes (10 to 27).
+    #[arg(long, default_value_t = 23, value_name = "LOG", value_parser = clap::value_parser!(u8).range(10..=27))]
+    pub max_stream_window_log: u8,
     /// Seconds between statistics lines on stderr; 0 for none.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub stats_interval: u64,

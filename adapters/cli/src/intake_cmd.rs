@@ -30,7 +30,14 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
 
-    let config = ReceiverConfig { v1_delta_encoding: args.v1_delta_encoding, ..ReceiverConfig::default() };
+    let mut config = ReceiverConfig {
+        v1_delta_encoding: args.v1_delta_encoding,
+        max_stream_window_log: args.max_stream_window_log,
+        ..ReceiverConfig::default()
+    };
+    if args.refuse_zstd_stream {
+        config.encodings.retain(|e| !e.is_stream());
+    }
     let mut builder =
         Intake::builder().receiver_config(config).ack_delay(Duration::from_millis(args.ack_delay_ms));
     for key in &args.api_keys {

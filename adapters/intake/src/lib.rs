@@ -111,6 +111,13 @@ impl IntakeBuilder {
         self
     }
 
+    /// Acts as an intake without `zstd-stream` (`encoding.md` §7.1): a stream announcing it
+    /// ends at start with `INVALID_ARGUMENT`, and clients fall back to per-batch `zstd`.
+    pub fn refuse_stream_codec(mut self) -> Self {
+        self.receiver.encodings.retain(|e| !e.is_stream());
+        self
+    }
+
     /// Delays every ack by this long.
     pub fn ack_delay(mut self, delay: Duration) -> Self {
         self.ack_delay = delay;

@@ -119,11 +119,12 @@ impl Processor for PassThrough {
         {
             return self.end(stream, UNAUTHENTICATED, "missing or unknown dd-api-key");
         }
+        // The baseline is the HTTP intake's: per-batch codecs only.
         match header("dd-content-encoding").and_then(ContentEncoding::from_header) {
-            Some(encoding) => {
+            Some(encoding) if !encoding.is_stream() => {
                 self.streams.insert(stream, (profile, encoding));
             }
-            None => self.end(stream, INVALID_ARGUMENT, "missing or unknown dd-content-encoding"),
+            _ => self.end(stream, INVALID_ARGUMENT, "missing or unsupported dd-content-encoding"),
         }
     }
 

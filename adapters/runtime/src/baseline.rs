@@ -121,11 +121,13 @@ impl Core for JsonCore {
 
     fn build(settings: &CoreSettings, seed: u64, now: Timestamp) -> Result<Self, ConfigError> {
         let mut transport_config = settings.transport.clone();
-        transport_config.content_encoding = settings.compression.encoding;
-        settings.compression.validate()?;
+        // The baseline is the HTTP intake's: one frame per batch, so zstd-stream becomes zstd.
+        let compression = settings.compression.fallback();
+        transport_config.compression = compression;
+        compression.validate()?;
         Ok(JsonCore {
             transport: Transport::new(transport_config, NoState, seed, now)?,
-            compression: settings.compression,
+            compression,
             max_items: (settings.max_batch_items as usize).max(1),
             max_bytes: (settings.max_batch_bytes as usize).max(1),
             batch_wait_ms: duration_ms(settings.batch_wait),

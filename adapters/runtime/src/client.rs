@@ -122,7 +122,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Compression of the batches (zstd level 1 by default).
+    /// Compression of the batches (`zstd-stream` at level 1 by default; `zstd`, `gzip` or
+    /// identity for intakes without it, though an intake that refuses `zstd-stream` gets
+    /// per-batch `zstd` automatically).
     pub fn compression(mut self, compression: Compression) -> Self {
         self.settings.compression = compression;
         self
@@ -307,7 +309,7 @@ impl ClientBuilder {
         }
         let mut settings = self.settings.clone();
         settings.transport.endpoints = self.endpoint_list();
-        settings.transport.content_encoding = settings.compression.encoding;
+        settings.transport.compression = settings.compression;
         let origin = runtime.now();
         let pool = ConnectionPool::new(connector, self.connection.clone());
         let (acks_tx, acks) = async_channel::unbounded();

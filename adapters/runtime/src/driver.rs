@@ -441,6 +441,14 @@ where
                     let _ = self.outputs.acks.try_send(entry);
                 }
             }
+            Action::CodecFallback { endpoint, from, to, message } => {
+                tracing::warn!(
+                    pipeline = self.settings.pipeline,
+                    endpoint,
+                    "endpoint {endpoint} refused the {from} content encoding ({message}); \
+                     it gets {to} from now on, and the unacknowledged batches are sent again"
+                );
+            }
             Action::Halted(error) => {
                 tracing::error!(pipeline = self.settings.pipeline, reason = error.label(), "{error}");
                 if let Ok(mut status) = self.status.lock() {

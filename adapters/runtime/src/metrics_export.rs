@@ -20,12 +20,13 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
     for (name, value) in plain {
         counter!(name, "pipeline" => p.clone()).absolute(value);
     }
-    let labeled: [(&'static str, &'static str, &LabeledCounter); 6] = [
+    let labeled: [(&'static str, &'static str, &LabeledCounter); 7] = [
         ("stateful_logs_bytes_dropped", "reason", &m.bytes_dropped),
         ("stateful_logs_records_dropped", "reason", &m.records_dropped),
         ("stateful_logs_rotations", "reason", &m.rotations),
         ("stateful_logs_stream_errors", "reason", &m.stream_errors),
         ("stateful_logs_halts", "reason", &m.halts),
+        ("stateful_logs_codec_fallbacks", "endpoint", &m.codec_fallbacks),
         ("stateful_logs_ack_status_unexpected", "status", &m.ack_status_unexpected),
     ];
     for (name, label, values) in labeled {

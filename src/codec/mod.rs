@@ -1,8 +1,11 @@
-//! Whole-batch compression (spec `encoding.md` §7, `wire.md` §4).
+//! Batch compression (spec `encoding.md` §7, `wire.md` §4).
 //!
-//! A sender writes exactly one zstd frame or gzip member per batch. A receiver accepts one or
-//! more concatenated frames or members and stops at a decompressed-size limit, so a small
-//! "bomb" can never make it allocate more than the limit.
+//! With a per-batch codec a sender writes exactly one zstd frame or gzip member per batch; a
+//! receiver accepts one or more concatenated frames or members and stops at a
+//! decompressed-size limit, so a small "bomb" can never make it allocate more than the limit.
+//! With `zstd-stream` (§7.1, [`stream`]) one zstd context spans the whole gRPC stream.
+
+pub mod stream;
 
 use std::cell::RefCell;
 use std::fmt;
@@ -20,6 +23,9 @@ pub enum ContentEncoding {
     Gzip,
     /// The serialized sequence itself.
     Identity,
+    /// One zstd stream per gRPC stream, flushed at each batch (`encoding.md` §7.1): this
+    /// project's extension, and the sender's default.
+    ZstdStream,
 }
 
 impl ContentEncoding {
@@ -29,14 +35,26 @@ impl ContentEncoding {
             ContentEncoding::Zstd => "zstd",
             ContentEncoding::Gzip => "gzip",
             ContentEncoding::Identity => "identity",
+            ContentEncoding::ZstdStream => "zstd-stream",
         }
     }
 
     /// Parses a `dd-content-encoding` value, case-insensitively.
     pub fn from_header(value: &str) -> Option<Self> {
-        [ContentEncoding::Zstd, ContentEncoding::Gzip, ContentEncoding::Identity]
-            .into_iter()
-            .find(|e| value.eq_ignore_ascii_case(e.header_value()))
+        ContentEncoding::ALL.into_iter().find(|e| value.eq_ignore_ascii_case(e.header_value()))
+    }
+
+    /// Every encoding, in the order the receiver lists them.
+    pub const ALL: [ContentEncoding; 4] = [
+        ContentEncoding::Zstd,
+        ContentEncoding::Gzip,
+        ContentEncoding::Identity,
+        ContentEncoding::ZstdStream,
+    ];
+
+    /// Whether a batch's bytes depend on the earlier batches of its stream (§7.1).
+    pub const fn is_stream(self) -> bool {
+        matches!(self, ContentEncoding::ZstdStream)
     }
 }
 
@@ -46,35 +64,63 @@ impl fmt::Display for ContentEncoding {
     }
 }
 
+/// The default `zstd_stream_window_log`: a 1 MiB window per stream on each side.
+pub const DEFAULT_STREAM_WINDOW_LOG: u8 = 20;
+
 /// A content encoding with its level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Compression {
     /// The codec.
     pub encoding: ContentEncoding,
-    /// zstd: 1..=22 (default 1); gzip: 0..=9 (default 6); ignored for identity.
+    /// zstd and zstd-stream: 1..=22 (default 1); gzip: 0..=9 (default 6); ignored for identity.
     pub level: i32,
+    /// zstd-stream only: the sender's window is `2^window_log` bytes (10..=27, default 20).
+    pub window_log: u8,
 }
 
 impl Default for Compression {
+    /// `zstd-stream` at level 1 with a 1 MiB window (`encoding.md` §7.1).
     fn default() -> Self {
-        Compression::zstd(1)
+        Compression::zstd_stream(1)
     }
 }
 
 impl Compression {
+    /// One zstd stream per gRPC stream at `level`, window log 20 (the default codec).
+    pub const fn zstd_stream(level: i32) -> Self {
+        Compression { encoding: ContentEncoding::ZstdStream, level, window_log: DEFAULT_STREAM_WINDOW_LOG }
+    }
+
+    /// How pushed batches are stored: compressed with this codec, or, for `zstd-stream`,
+    /// serialized only (they are compressed when pulled for a stream, §7.1).
+    pub const fn storage(&self) -> Compression {
+        match self.encoding {
+            ContentEncoding::ZstdStream => Compression::identity(),
+            _ => *self,
+        }
+    }
+
+    /// The per-batch codec a `zstd-stream` sender falls back to: `zstd` at the same level.
+    pub const fn fallback(&self) -> Compression {
+        match self.encoding {
+            ContentEncoding::ZstdStream => Compression { encoding: ContentEncoding::Zstd, ..*self },
+            _ => *self,
+        }
+    }
+
     /// zstd at `level` (1 is the default).
     pub const fn zstd(level: i32) -> Self {
-        Compression { encoding: ContentEncoding::Zstd, level }
+        Compression { encoding: ContentEncoding::Zstd, level, window_log: DEFAULT_STREAM_WINDOW_LOG }
     }
 
     /// gzip at `level` (6 is the default).
     pub const fn gzip(level: i32) -> Self {
-        Compression { encoding: ContentEncoding::Gzip, level }
+        Compression { encoding: ContentEncoding::Gzip, level, window_log: DEFAULT_STREAM_WINDOW_LOG }
     }
 
     /// No compression.
     pub const fn identity() -> Self {
-        Compression { encoding: ContentEncoding::Identity, level: 0 }
+        Compression { encoding: ContentEncoding::Identity, level: 0, window_log: DEFAULT_STREAM_WINDOW_LOG }
     }
 
     /// The default level of `encoding`.
@@ -83,16 +129,31 @@ impl Compression {
             ContentEncoding::Zstd => Compression::zstd(1),
             ContentEncoding::Gzip => Compression::gzip(6),
             ContentEncoding::Identity => Compression::identity(),
+            ContentEncoding::ZstdStream => Compression::zstd_stream(1),
         }
     }
 
     /// Checks that the codec accepts the level.
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self.encoding {
-            ContentEncoding::Zstd if !(1..=22).contains(&self.level) => Err(ConfigError::new(
-                "compression.level",
-                format!("zstd level {} is out of range; use 1 (fast, the default) to 22", self.level),
-            )),
+            ContentEncoding::Zstd | ContentEncoding::ZstdStream if !(1..=22).contains(&self.level) => {
+                Err(ConfigError::new(
+                    "compression.level",
+                    format!(
+                        "{} level {} is out of range; use 1 (fast, the default) to 22",
+                        self.encoding, self.level
+                    ),
+                ))
+            }
+            ContentEncoding::ZstdStream if !stream::WINDOW_LOG_RANGE.contains(&self.window_log) => {
+                Err(ConfigError::new(
+                    "compression.zstd_stream_window_log",
+                    format!(
+                        "window log {} is out of range; use 10 to 27 (20, a 1 MiB window, is the default)",
+                        self.window_log
+                    ),
+                ))
+            }
             ContentEncoding::Gzip if !(0..=9).contains(&self.level) => Err(ConfigError::new(
                 "compression.level",
                 format!("gzip level {} is out of range; use 0 to 9 (6 is the default)", self.level),
@@ -101,10 +162,14 @@ impl Compression {
         }
     }
 
-    /// Compresses `data` into one frame or member.
+    /// Compresses `data` into one frame or member. For `zstd-stream` this is the first batch
+    /// of a fresh stream (a stream's later batches go through a [`stream::StreamCompressor`]).
     pub fn compress(&self, data: &[u8]) -> Result<Vec<u8>, CompressError> {
         match self.encoding {
             ContentEncoding::Zstd => zstd_compress(data, self.level).map_err(CompressError),
+            ContentEncoding::ZstdStream => {
+                stream::StreamCompressor::new(self.level, self.window_log)?.compress_batch(data)
+            }
             ContentEncoding::Gzip => {
                 let level = flate2::Compression::new(self.level.clamp(0, 9).unsigned_abs());
                 let mut encoder =
@@ -162,7 +227,9 @@ pub enum DecompressError {
 }
 
 /// Decompresses one or more concatenated frames or members, refusing more than `limit` bytes
-/// of output without ever holding more than `limit + 1` of them.
+/// of output without ever holding more than `limit + 1` of them. For `zstd-stream` the data
+/// is the first batch of a stream (later ones need the stream's
+/// [`stream::StreamDecompressor`]).
 pub fn decompress(encoding: ContentEncoding, data: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
     let corrupt = |e: std::io::Error| DecompressError::Corrupt { encoding, detail: e.to_string() };
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
@@ -173,6 +240,10 @@ pub fn decompress(encoding: ContentEncoding, data: &[u8], limit: usize) -> Resul
                 return Err(DecompressError::TooLarge { limit });
             }
             return Ok(data.to_vec());
+        }
+        ContentEncoding::ZstdStream => {
+            let max_log = *stream::WINDOW_LOG_RANGE.end();
+            return stream::StreamDecompressor::new(max_log)?.decompress_batch(data, limit);
         }
         ContentEncoding::Zstd => {
             if data.is_empty() {
