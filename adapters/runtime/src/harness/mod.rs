@@ -35,6 +35,8 @@ pub trait BuildClient {
 
 /// A core the suite can drive: it makes records and reads the intake's logs back.
 pub trait TestCore: Core {
+    /// The `dd-content-encoding` its streams announce with the default settings.
+    const CONTENT_ENCODING: &'static str;
     /// The record of producer `producer`'s `seq`-th line, with its ack token.
     fn record(producer: u32, seq: u32) -> Self::Record;
     /// The intake this core's streams need (receiver or pass-through).
@@ -115,7 +117,8 @@ macro_rules! e2e_suite {
             requests_are_written_before_response_headers,
             tls_with_a_private_ca_delivers,
             tls_with_an_unknown_issuer_halts,
-            keepalive_detects_a_silent_connection
+            keepalive_detects_a_silent_connection,
+            an_intake_without_zstd_stream_gets_zstd_and_every_line
         );
     };
     (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
@@ -148,6 +151,7 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     tls_with_a_private_ca_delivers::<B, C>(adapter).await;
     tls_with_an_unknown_issuer_halts::<B, C>(adapter).await;
     keepalive_detects_a_silent_connection::<B, C>(adapter).await;
+    an_intake_without_zstd_stream_gets_zstd_and_every_line::<B, C>(adapter).await;
 }
 
 /// The record of line `seq` of `producer`: status, service, host and a tag besides the text.
@@ -172,6 +176,9 @@ pub fn check_test_log(log: &ReceivedLog, producer: u32, seq: u32) {
 
 /// The JSON baseline as a test core (pass-through intake).
 impl TestCore for crate::baseline::JsonCore {
+    // The HTTP intake's codec: one frame per batch.
+    const CONTENT_ENCODING: &'static str = "zstd";
+
     fn record(producer: u32, seq: u32) -> Self::Record {
         test_record(producer, seq)
     }
@@ -187,6 +194,8 @@ impl TestCore for crate::baseline::JsonCore {
 
 /// The stateful encoding: the core's Pipeline against the core's Receiver.
 impl TestCore for stateful_logs::Pipeline {
+    const CONTENT_ENCODING: &'static str = "zstd-stream";
+
     fn record(producer: u32, seq: u32) -> Self::Record {
         test_record(producer, seq)
     }

@@ -70,7 +70,7 @@ pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adap
     let headers = intake.last_metadata();
     let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     assert_eq!(header("dd-api-key"), Some("test-key"));
-    assert_eq!(header("dd-content-encoding"), Some("zstd"));
+    assert_eq!(header("dd-content-encoding"), Some(C::CONTENT_ENCODING));
     assert_eq!(header("dd-shadow-only"), Some("true"));
     assert!(header("user-agent").is_some_and(|ua| ua.starts_with(crate::DEFAULT_USER_AGENT)), "{headers:?}");
     assert!(check.streams.len() >= 3, "each pipeline has its own stream: {:?}", check.streams);
@@ -396,5 +396,25 @@ pub async fn keepalive_detects_a_silent_connection<B: BuildClient, C: TestCore>(
     deliveries.wait_for(&intake, &[(0, 200)]).await;
     acks.wait_for(&client, &[(0, 200)]).await;
     assert!(intake.stats().connections_accepted >= 2, "a new connection replaced the silent one");
+    shutdown_clean(client).await;
+}
+
+/// An intake that does not know `zstd-stream` refuses it at the stream's start; the client
+/// switches that endpoint to per-batch `zstd` at once (no backoff) and every line arrives.
+pub async fn an_intake_without_zstd_stream_gets_zstd_and_every_line<B: BuildClient, C: TestCore>(
+    adapter: &B,
+) {
+    let patience = &Patience::of(adapter.runtime());
+    let intake = bind(C::intake().refuse_stream_codec()).await;
+    let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(2));
+    let check = deliver_all(patience, &client, &intake, 2, 150).await;
+    let headers = intake.last_metadata();
+    let encoding = headers.iter().find(|(n, _)| n == "dd-content-encoding").map(|(_, v)| v.as_str());
+    assert_eq!(encoding, Some("zstd"), "the last stream announces per-batch zstd");
+    assert_eq!(check.duplicates, 0, "nothing was delivered on a refused stream");
+    // With zstd-stream, each pipeline's first stream is refused: one more stream each.
+    let started = intake.stats().streams_started;
+    let refused = if C::CONTENT_ENCODING == "zstd-stream" { 2 } else { 0 };
+    assert_eq!(started, 2 + refused, "{:?}", check.streams);
     shutdown_clean(client).await;
 }
