@@ -12,10 +12,11 @@
 
 use bytes::Bytes;
 
+use crate::codec::Compression;
 use crate::pipeline::RejectReason;
 use crate::proto::stateful::batch_status::Status;
 use crate::record::Record;
-use crate::translator::TranslatorMetrics;
+use crate::translator::{TranslatorConfig, TranslatorMetrics};
 use crate::transport::Action;
 use crate::{Pipeline, PipelineConfig, StreamId, Timestamp};
 
@@ -201,6 +202,55 @@ pub fn measure_pipeline_with(
     })
 }
 
+/// The wire sizes `stateful-logs bench` and the `wire_size` example report for one file, in
+/// bytes per record: the translator with patterns on and in raw mode, each with `zstd-stream`
+/// and with per-batch `zstd` (at `base`'s level), the HTTP JSON + zstd-1 baseline at `base`'s
+/// batch size, and the whole file with `zstd -19` (§11).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileSizes {
+    /// Records in the file.
+    pub records: usize,
+    /// Patterns on, `zstd-stream`.
+    pub patterns_stream: f64,
+    /// Patterns on, per-batch `zstd`.
+    pub patterns_zstd: f64,
+    /// Raw mode (patterns off, the Pipeline's default), `zstd-stream` (the default codec).
+    pub raw_stream: f64,
+    /// Raw mode, per-batch `zstd`.
+    pub raw_zstd: f64,
+    /// HTTP JSON + zstd-1.
+    pub baseline: f64,
+    /// The whole file, `zstd -19`.
+    pub zstd19: f64,
+    /// Patterns defined with patterns on and `zstd-stream`.
+    pub patterns_defined: u64,
+}
+
+/// Measures [`FileSizes`] for the records of `data` (named `file_name`, §11 mapping), every
+/// variant built from `base` (its profile, batch size and compression level).
+pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result<FileSizes, MeasureError> {
+    let records = benchmark_records(file_name, data);
+    let level = base.compression.level;
+    let run = |patterns: bool, compression: Compression| {
+        let mut config = base.clone();
+        config.translator = if patterns { TranslatorConfig::default() } else { TranslatorConfig::raw() };
+        config.compression = compression;
+        measure_pipeline(config, records.iter().cloned())
+    };
+    let patterns_stream = run(true, Compression::zstd_stream(level))?;
+    let per = |bytes: u64| bytes as f64 / records.len().max(1) as f64;
+    Ok(FileSizes {
+        records: records.len(),
+        patterns_stream: patterns_stream.bytes_per_record(),
+        patterns_zstd: run(true, Compression::zstd(level))?.bytes_per_record(),
+        raw_stream: run(false, Compression::zstd_stream(level))?.bytes_per_record(),
+        raw_zstd: run(false, Compression::zstd(level))?.bytes_per_record(),
+        baseline: per(http_json_baseline(&records, base.max_batch_items as usize)?),
+        zstd19: per(whole_file_zstd(data, 19)?),
+        patterns_defined: patterns_stream.translator.patterns_added,
+    })
+}
+
 struct Driver<'a> {
     p: Pipeline,
     stream: Option<StreamId>,
@@ -279,6 +329,7 @@ mod tests {
         let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("k"));
         let mut config = PipelineConfig::new(vec![endpoint]).with_profile(Profile::V1);
         config.max_batch_items = 7;
+        config.translator = crate::translator::TranslatorConfig::default();
         let m = measure_pipeline(config, records).unwrap();
         assert_eq!(m.records, 30);
         // The first two logs of the shape go raw while its pattern waits for a third.

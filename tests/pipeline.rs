@@ -12,6 +12,7 @@ fn config(max_items: u32) -> PipelineConfig {
     let mut c = PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("key"))]);
     c.transport.lifetime_jitter_percent = 0;
     c.max_batch_items = max_items;
+    c.translator = stateful_logs::translator::TranslatorConfig::default();
     c
 }
 

@@ -28,7 +28,11 @@ pub struct PipelineConfig {
     pub max_batch_bytes: u64,
     /// Flush deadline after a batch's first record (5 s).
     pub batch_wait: Duration,
-    /// The translator's settings.
+    /// The translator's settings. Default: [`TranslatorConfig::raw`], patterns off: measured
+    /// on the Loghub files at the default batch of 1,000, text logs sent as raw text are
+    /// smaller with either codec (with `zstd-stream` 7 % smaller than with patterns, and about
+    /// five times faster to encode). Patterns pay with per-batch codecs at small batches
+    /// (about 100 records); [`TranslatorConfig::default`] turns them on.
     pub translator: TranslatorConfig,
     /// `v1` only: encode each batch also with its pattern logs as raw text logs and send the
     /// smaller (true). Costs a second serialization and compression per batch.
@@ -46,7 +50,7 @@ impl PipelineConfig {
             max_batch_items: 1000,
             max_batch_bytes: 5_000_000,
             batch_wait: Duration::from_secs(5),
-            translator: TranslatorConfig::default(),
+            translator: TranslatorConfig::raw(),
             smallest_rendering: true,
         }
     }

@@ -274,11 +274,13 @@ pub fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// A pipeline of `profile` for one test endpoint, without lifetime jitter.
+/// A pipeline of `profile` for one test endpoint, without lifetime jitter, with patterns on
+/// (the round trips exist to exercise them; the Pipeline's default is raw text).
 pub fn base_config(profile: Profile) -> PipelineConfig {
     let mut c = PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("key"))])
         .with_profile(profile);
     c.transport.lifetime_jitter_percent = 0;
+    c.translator = stateful_logs::translator::TranslatorConfig::default();
     c
 }
 

@@ -111,15 +111,24 @@ fn bench_json_parses_and_every_loghub_file_is_lossless() {
         for field in [
             "wire_bytes_per_record",
             "baseline_bytes_per_record",
-            "raw_mode_bytes_per_record",
+            "raw_zstd_stream_bytes_per_record",
+            "raw_zstd_bytes_per_record",
+            "patterns_zstd_stream_bytes_per_record",
+            "patterns_zstd_bytes_per_record",
+            "zstd19_bytes_per_record",
             "size_ratio",
             "records_per_sec",
+            "patterns_records_per_sec",
             "baseline_records_per_sec",
             "speed_ratio",
         ] {
             assert!(row[field].as_f64().is_some_and(|v| v > 0.0), "{file:?}: {field} = {}", row[field]);
         }
         assert_eq!(row["lossless"], serde_json::Value::Bool(true), "{file:?}: {}", row["lossless_error"]);
+        // The default (raw mode, zstd-stream) is never larger than raw mode with per-batch zstd.
+        let (stream, per_batch) =
+            (&row["raw_zstd_stream_bytes_per_record"], &row["raw_zstd_bytes_per_record"]);
+        assert!(stream.as_f64() <= per_batch.as_f64(), "{file:?}: {stream} > {per_batch}");
     }
 }
 
