@@ -61,6 +61,8 @@ fn batches(profile: Profile, compression: Compression, records: &[Record]) -> Ve
             .with_profile(profile);
     config.compression = compression;
     config.max_batch_items = 4;
+    // Patterns on, so that the receiver's seeds hold pattern datums too.
+    config.translator = stateful_logs::translator::TranslatorConfig::default();
     let mut p = Pipeline::new(config, 1, Timestamp(0)).expect("valid config");
     let Some(Action::OpenStream { stream, .. }) = p.poll_action() else { panic!("OpenStream first") };
     let now = Timestamp(0);
@@ -102,6 +104,7 @@ fn main() {
             for (compression, encoding) in [
                 (Compression::identity(), ContentEncoding::Identity),
                 (Compression::zstd(1), ContentEncoding::Zstd),
+                (Compression::zstd_stream(1), ContentEncoding::ZstdStream),
             ] {
                 let batches = batches(profile, compression, &records);
                 let name = format!("{tag}-{}", encoding.header_value());

@@ -191,9 +191,14 @@ pub fn seed(profile: Profile, encoding: ContentEncoding, batches: &[(u32, Bytes)
         ContentEncoding::Zstd => 0,
         ContentEncoding::Gzip => 1,
         ContentEncoding::Identity => 2,
+        // The header as text: the stream's batches are given already compressed.
+        ContentEncoding::ZstdStream => 3,
     };
     let mut w = Writer::new();
     w.u8(u8::from(profile == Profile::V2) | (encoding_bits << 1));
+    if encoding_bits == 3 {
+        w.chunk(encoding.header_value().as_bytes());
+    }
     w.u8(31 << 1); // max_json_depth 32, two streams
     for (batch_id, data) in batches {
         w.u8(OP_BATCH | 0xF0).u32(*batch_id).u32(data.len() as u32).bytes(data);
