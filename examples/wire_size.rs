@@ -2,7 +2,8 @@
 //! patterns on and in raw mode (the default), each with `zstd-stream` (the default codec) and
 //! per-batch `zstd`, next to the HTTP JSON + zstd-1 baseline and the whole file with zstd -19;
 //! plus the encode throughput of the default, of patterns on (both `zstd-stream`) and of the
-//! baseline encoder, measured in the same run.
+//! baseline encoder, measured in the same run, and the Receiver's decode throughput of the
+//! default's stream.
 //!
 //! `cargo run --release --example wire_size [DIR]` (default: `corpora/loghub`).
 
@@ -10,12 +11,14 @@ mod loghub;
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use stateful_logs::measure::{
-    FileSizes, benchmark_records, file_sizes, http_json_baseline, measure_pipeline,
+    FileSizes, benchmark_records, file_sizes, http_json_baseline, measure_pipeline, measure_pipeline_with,
 };
+use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
 use stateful_logs::translator::TranslatorConfig;
-use stateful_logs::transport::{ApiKey, EndpointConfig};
-use stateful_logs::{PipelineConfig, Profile, Record};
+use stateful_logs::transport::{ApiKey, EndpointConfig, build_metadata};
+use stateful_logs::{PipelineConfig, Profile, Record, StreamId, Timestamp};
 
 /// Each throughput is the best of this many runs.
 const RUNS: usize = 3;
@@ -45,6 +48,41 @@ struct Row {
     default_rps: f64,
     patterns_rps: f64,
     baseline_rps: f64,
+    receiver_rps: f64,
+}
+
+/// Records per second of a Receiver decoding the default's stream of `records` (best of
+/// `RUNS`), checking that every record arrives.
+fn receiver_rate(config: PipelineConfig, records: &[Record]) -> Result<f64, Box<dyn std::error::Error>> {
+    let endpoint = config.transport.endpoints[0].clone();
+    let path = config.profile().path();
+    let metadata = build_metadata(&endpoint, config.compression.encoding);
+    let mut batches = Vec::new();
+    measure_pipeline_with(config, records.to_vec(), |data| batches.push(Bytes::copy_from_slice(data)))?;
+    let mut fastest = Duration::MAX;
+    for _ in 0..RUNS {
+        let mut receiver = Receiver::new(ReceiverConfig::default())?;
+        let (stream, now) = (StreamId(1), Timestamp(0));
+        let start = Instant::now();
+        receiver.handle_stream_start(now, stream, path, &metadata.0);
+        let mut delivered = 0;
+        // The measure sends no empty batch 0, so the ids are 1, 2, … (§8.1).
+        for (id, data) in (1u32..).zip(&batches) {
+            receiver.handle_batch(now, stream, id, data.clone());
+            while let Some(action) = receiver.poll_action() {
+                match action {
+                    ReceiverAction::Deliver { logs, .. } => delivered += logs.len(),
+                    ReceiverAction::EndStream { message, .. } => return Err(message.into()),
+                    ReceiverAction::SendStatus { .. } => {}
+                }
+            }
+        }
+        fastest = fastest.min(start.elapsed());
+        if delivered != records.len() {
+            return Err(format!("the receiver delivered {delivered} of {} records", records.len()).into());
+        }
+    }
+    Ok(records.len() as f64 / fastest.as_secs_f64().max(1e-9))
 }
 
 fn geomean(values: impl Iterator<Item = f64>) -> f64 {
@@ -52,9 +90,9 @@ fn geomean(values: impl Iterator<Item = f64>) -> f64 {
     (sum / n.max(1) as f64).exp()
 }
 
-fn print_row(name: &str, records: &str, s: &FileSizes, rates: [f64; 3]) {
+fn print_row(name: &str, records: &str, s: &FileSizes, rates: [f64; 4]) {
     println!(
-        "{:<18} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>7.2} {:>11.0} {:>11.0} {:>11.0} {:>6.2}",
+        "{:<18} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>7.2} {:>11.0} {:>11.0} {:>11.0} {:>6.2} {:>11.0}",
         name,
         records,
         s.raw_stream,
@@ -69,6 +107,7 @@ fn print_row(name: &str, records: &str, s: &FileSizes, rates: [f64; 3]) {
         rates[1],
         rates[2],
         rates[0] / rates[2],
+        rates[3],
     );
 }
 
@@ -80,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "\nbatch size {batch}, bytes per record (raw = patterns off, the default; stream = zstd-stream, the default codec)"
         );
         println!(
-            "{:<18} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>11} {:>11} {:>11} {:>6}",
+            "{:<18} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>11} {:>11} {:>11} {:>6} {:>11}",
             "file",
             "records",
             "raw+str",
@@ -94,7 +133,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "ours rec/s",
             "pat rec/s",
             "JSON rec/s",
-            "speed"
+            "speed",
+            "recv rec/s"
         );
         let mut rows = Vec::new();
         for (name, data) in &inputs {
@@ -106,8 +146,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             patterns.translator = TranslatorConfig::default();
             let patterns_rps = best_rate(&records, |r| measure_pipeline(patterns.clone(), r));
             let baseline_rps = best_rate(&records, |r| http_json_baseline(&r, batch as usize));
-            print_row(name, &sizes.records.to_string(), &sizes, [default_rps, patterns_rps, baseline_rps]);
-            rows.push(Row { name: name.clone(), sizes, default_rps, patterns_rps, baseline_rps });
+            let receiver_rps = receiver_rate(config(batch), &records)?;
+            let rates = [default_rps, patterns_rps, baseline_rps, receiver_rps];
+            print_row(name, &sizes.records.to_string(), &sizes, rates);
+            rows.push(Row {
+                name: name.clone(),
+                sizes,
+                default_rps,
+                patterns_rps,
+                baseline_rps,
+                receiver_rps,
+            });
         }
         let g = |f: fn(&FileSizes) -> f64| geomean(rows.iter().map(|r| f(&r.sizes)));
         let mean = FileSizes {
@@ -124,6 +173,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             geomean(rows.iter().map(|r| r.default_rps)),
             geomean(rows.iter().map(|r| r.patterns_rps)),
             geomean(rows.iter().map(|r| r.baseline_rps)),
+            geomean(rows.iter().map(|r| r.receiver_rps)),
         ];
         print_row("geometric mean", "", &mean, rates);
         let larger: Vec<&str> = rows

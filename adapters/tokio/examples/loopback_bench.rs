@@ -4,7 +4,7 @@
 //! driver and gRPC stack. Both run in one process, alternately.
 //!
 //! ```text
-//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds] [raw]
+//! cargo run --release -p stateful-logs-tokio --example loopback_bench [copies] [rounds] [patterns]
 //! ```
 //! `copies` (default 10) repeats the Loghub corpus (16,000 benchmark records of `encoding.md`
 //! §11: status, hostname, service, source and tags besides the line) that many times per run.
@@ -109,8 +109,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let copies: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10);
     let rounds: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3);
-    // `raw` as third argument: the stateful side without patterns (raw mode, `encoding.md` §9.1).
-    let patterns = args.next().as_deref() != Some("raw");
+    // `patterns` as third argument: the stateful side with patterns on (the default is raw
+    // mode, `encoding.md` §9.1).
+    let patterns = args.next().as_deref() == Some("patterns");
     let mut records = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(CORPUS)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -122,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         records.extend(benchmark_records(&name, &std::fs::read(&file)?));
     }
     println!(
-        "{} Loghub records (encoding.md §11) x {copies} copies, {rounds} rounds, 1 pipeline, zstd level 1, patterns {}",
+        "{} Loghub records (encoding.md §11) x {copies} copies, {rounds} rounds, 1 pipeline, zstd-stream level 1 (JSON: zstd level 1 per batch), patterns {}",
         records.len(),
         if patterns { "on" } else { "off" }
     );
