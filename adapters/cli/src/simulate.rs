@@ -31,13 +31,16 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, CliError> {
         let wall = started.elapsed();
         println!("{}", result.summary);
         println!("  wall time                   {:.1} s", wall.as_secs_f64());
-        if let (Some(before), Some(built)) = (rss_before, rss_built) {
+        // Memory freed by an earlier run is reused by the next, so only the first run's
+        // growth measures a client.
+        if let (true, Some(before), Some(built)) = (results.is_empty(), rss_before, rss_built) {
             let per_client = built.saturating_sub(before) / u64::from(args.clients);
             let peak = resident_bytes("VmHWM").unwrap_or(0);
             println!(
-                "  memory                      {} bytes resident per client once built; process peak {} MiB",
+                "  memory                      {} bytes resident per client once built; process peak {} MiB ({} bytes per client)",
                 per_client,
-                peak / (1024 * 1024)
+                peak / (1024 * 1024),
+                peak / u64::from(args.clients)
             );
         }
         println!();
