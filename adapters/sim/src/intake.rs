@@ -152,12 +152,15 @@ impl Intake {
         self.queue.push_back(Queued { client: id, batch: event });
         ctx.counters.peak_intake_queue = ctx.counters.peak_intake_queue.max(self.queue.len() as u64);
         if !self.busy {
+            // Idle since its last batch: the processor starts now.
+            self.free_at_ns = self.free_at_ns.max(now * 1_000_000);
             self.start_next(now, clients, ctx);
         }
     }
 
-    /// Starts processing the oldest queued batch whose stream still stands; batches of
-    /// streams closed, cut or silenced meanwhile are dropped without costing time.
+    /// Starts processing the oldest queued batch whose stream still stands, when the last one
+    /// finished (`free_at_ns`, kept in ns: a batch takes less than the clock's millisecond);
+    /// batches of streams closed, cut or silenced meanwhile are dropped without costing time.
     fn start_next(&mut self, now: u64, clients: &mut [SimClient], ctx: &mut Ctx) {
         while let Some(front) = self.queue.front() {
             let link = clients[front.client as usize].link_mut(front.batch.stream);
@@ -170,11 +173,10 @@ impl Intake {
         self.busy = !self.queue.is_empty();
         if self.busy {
             let service = if self.slow { self.slow_service_ns } else { self.service_ns };
-            self.free_at_ns = self.free_at_ns.max(now * 1_000_000) + service;
-            ctx.queue.push(
-                self.free_at_ns.div_ceil(1_000_000),
-                Event::BatchDone { intake: self.index, epoch: self.epoch },
-            );
+            self.free_at_ns += service;
+            // Several batches may finish within one millisecond of the clock.
+            let done = self.free_at_ns.div_ceil(1_000_000).max(now);
+            ctx.queue.push(done, Event::BatchDone { intake: self.index, epoch: self.epoch });
         }
     }
 
