@@ -120,7 +120,8 @@ impl SimClient {
         let seq = self.next_seq;
         self.next_seq += 1;
         let records = u64::from(config.records_per_batch);
-        let len = (config.records_per_batch * config.wire_bytes_per_record).max(8) as usize;
+        let len = (u64::from(config.records_per_batch) * u64::from(config.wire_bytes_per_record)).max(8);
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
         let mut data = vec![0u8; len];
         data[..8].copy_from_slice(&seq.to_le_bytes());
         let changes = if seq.is_multiple_of(50) {

@@ -191,10 +191,11 @@ impl SimConfig {
                 return Err(SimError::Invalid { setting, reason: "must be at least 1".into() });
             }
         }
-        if self.wire_bytes_per_record < 2 {
+        if u64::from(self.records_per_batch) * u64::from(self.wire_bytes_per_record) > 5_000_000 {
             return Err(SimError::Invalid {
                 setting: "wire_bytes_per_record",
-                reason: "must be at least 2 (a batch carries its 8-byte sequence number)".into(),
+                reason: "times records_per_batch must not exceed 5,000,000 (the Pipeline's max_batch_bytes)"
+                    .into(),
             });
         }
         self.transport_config(0).validate()?;

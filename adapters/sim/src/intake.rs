@@ -43,8 +43,8 @@ impl Intake {
         let clients = u64::from(config.clients);
         let interval_ms = config.batch_interval.as_millis() as u64;
         // Batches per second of one intake's share: clients / intakes / interval.
-        let service_ns =
-            interval_ms * 1_000_000 * intakes / (clients * u64::from(config.batch_capacity_factor));
+        let service_ns = interval_ms.saturating_mul(1_000_000 * intakes)
+            / (clients * u64::from(config.batch_capacity_factor));
         let open_capacity = clients.div_ceil(u64::from(config.open_capacity_divisor) * intakes).max(1);
         Intake {
             index,

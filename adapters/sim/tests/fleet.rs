@@ -108,6 +108,10 @@ fn invalid_settings_are_refused_with_the_setting_named() {
     config.stream_lifetime = std::time::Duration::from_secs(2);
     let Err(error) = Simulation::new(config) else { panic!("a lifetime below the drain timeout accepted") };
     assert!(error.to_string().contains("drain_timeout"), "{error}");
+    let mut config = SimConfig::new(10, ScenarioName::Steady);
+    config.wire_bytes_per_record = 1_000_000;
+    let Err(error) = Simulation::new(config) else { panic!("10 MB batches accepted") };
+    assert!(error.to_string().contains("max_batch_bytes"), "{error}");
 }
 
 #[test]
