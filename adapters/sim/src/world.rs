@@ -27,6 +27,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// An empty context whose links draw from `rng`.
+    pub(crate) fn new(queue: EventQueue, rng: SplitMix64, link: LinkConfig) -> Ctx {
+        Ctx { queue, counters: Counters::default(), series: Series::default(), rng, link }
+    }
+
     /// One message's one-way delay on a link whose fixed latency is `base_ms`.
     pub(crate) fn delay(&mut self, base_ms: u64) -> u64 {
         let jitter = self.rng.uniform(0, self.link.jitter_ms);
@@ -78,13 +83,7 @@ impl Simulation {
         queue.push(scenario.produce_until_ms, Event::StopProducing);
         queue.push(1000, Event::Sample);
         let intakes = (0..config.intakes).map(|i| Intake::new(i, &config)).collect();
-        let ctx = Ctx {
-            queue,
-            counters: Counters::default(),
-            series: Series::default(),
-            rng,
-            link: config.link.clone(),
-        };
+        let ctx = Ctx::new(queue, rng, config.link.clone());
         Ok(Simulation { config, scenario, clients, intakes, ctx, stopped: false, now: 0 })
     }
 
