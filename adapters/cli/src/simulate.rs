@@ -22,7 +22,10 @@ pub fn run(args: SimulateArgs) -> Result<ExitCode, CliError> {
     let plot = args.plot.unwrap_or_else(|| PathBuf::from(format!("simulate-{scenario}.svg")));
     let mut results = Vec::new();
     for &policy in policies {
-        let config = SimConfig::new(args.clients, scenario).with_policy(policy).with_seed(args.seed);
+        let config = SimConfig::new(args.clients, scenario)
+            .with_policy(policy)
+            .with_seed(args.seed)
+            .with_core(args.core.into());
         let rss_before = resident_bytes("VmRSS");
         let started = Instant::now();
         let simulation = Simulation::new(config)?;

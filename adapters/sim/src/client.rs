@@ -1,16 +1,13 @@
-//! One simulated client: a real `Transport` fed by a batch producer, the client side of its
+//! One simulated client: a real core fed by a batch producer, the client side of its
 //! streams, and the bookkeeping that checks every record it produced.
 
 use std::collections::{BTreeSet, VecDeque};
 
-use bytes::Bytes;
-use stateful_logs::transport::testing::{self, Changes, SimpleState};
-use stateful_logs::transport::{
-    AckEntry, AckOutcome, Action, EncodedBatch, Full, State, Transmit, Transport,
-};
+use stateful_logs::transport::{AckEntry, AckOutcome, Action, State, Transmit};
 use stateful_logs::{ConfigError, Timestamp};
 
 use crate::config::SimConfig;
+use crate::core::{Core, Held};
 use crate::queue::Event;
 use crate::world::Ctx;
 
@@ -36,7 +33,7 @@ pub(crate) struct LinkStream {
 /// A simulated client.
 pub(crate) struct SimClient {
     /// The real core.
-    pub core: Transport<SimpleState>,
+    pub core: Core,
     /// When the client started, ms.
     pub start_ms: u64,
     /// Its link's fixed one-way latency, ms.
@@ -46,7 +43,10 @@ pub(crate) struct SimClient {
     /// Its streams that the intake side may still see.
     pub links: Vec<LinkStream>,
     /// Batches the core had no room for, oldest first (the producer's backlog).
-    pub held: VecDeque<EncodedBatch<Changes>>,
+    pub held: VecDeque<Held>,
+    /// A Pipeline's batches are opaque: the stream whose batch 1 carries the batch after the
+    /// last acknowledged one when it was first pulled, and that batch's sequence number.
+    stream_base: Option<(u64, u64)>,
     /// Batches produced so far (batch `s` carries tokens `s·r .. (s+1)·r`).
     pub next_seq: u64,
     /// The next token the core must acknowledge (tokens come back in order, once each).
@@ -68,8 +68,7 @@ impl SimClient {
         latency_ms: u64,
     ) -> Result<Self, ConfigError> {
         let seed = client_seed(config.seed, id);
-        let core =
-            Transport::new(config.transport_config(id), SimpleState::new(), seed, Timestamp(start_ms))?;
+        let core = Core::new(config, id, seed, Timestamp(start_ms))?;
         Ok(SimClient {
             core,
             start_ms,
@@ -77,6 +76,7 @@ impl SimClient {
             timer_at: None,
             links: Vec::new(),
             held: VecDeque::new(),
+            stream_base: None,
             next_seq: 0,
             next_ack_token: 0,
             delivered_upto: 0,
@@ -113,27 +113,15 @@ impl SimClient {
             && now.saturating_sub(self.produced_at(oldest_unacked, interval_ms)) > max_lag_ms
     }
 
-    /// Produces the next batch: `records_per_batch` records with consecutive tokens; its data
-    /// starts with the sequence number so that an intake can tell which records it got.
-    /// Every 50th batch defines a pattern, so that batch 0 of a new stream carries state.
+    /// Produces the next batch (`Core::make_batch`) and hands it to the core, or keeps it
+    /// behind the batches already waiting.
     pub(crate) fn produce(&mut self, now: u64, config: &SimConfig, ctx: &mut Ctx) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let records = u64::from(config.records_per_batch);
-        let len = (u64::from(config.records_per_batch) * u64::from(config.wire_bytes_per_record)).max(8);
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        let mut data = vec![0u8; len];
-        data[..8].copy_from_slice(&seq.to_le_bytes());
-        let changes = if seq.is_multiple_of(50) {
-            vec![testing::define(seq / 50, "user <*> logged in from <*> after <*> ms")]
-        } else {
-            Vec::new()
-        };
-        let tokens = (seq * records..(seq + 1) * records).collect();
-        let batch = testing::batch(Bytes::from(data), changes, config.records_per_batch, tokens);
-        ctx.counters.records_produced += records;
+        let batch = self.core.make_batch(seq, config, now);
+        ctx.counters.records_produced += u64::from(config.records_per_batch);
         if self.held.is_empty() {
-            if let Err(Full(batch)) = self.core.push_batch(Timestamp(now), batch) {
+            if let Err(batch) = self.core.push(Timestamp(now), batch) {
                 self.held.push_back(batch);
             }
         } else {
@@ -167,7 +155,7 @@ impl SimClient {
         loop {
             let mut moved = false;
             while let Some(batch) = self.held.pop_front() {
-                if let Err(Full(batch)) = self.core.push_batch(t, batch) {
+                if let Err(batch) = self.core.push(t, batch) {
                     self.held.push_front(batch);
                     break;
                 }
@@ -181,7 +169,7 @@ impl SimClient {
             {
                 while let Some(transmit) = self.core.poll_transmit(t, stream) {
                     moved = true;
-                    self.send(id, now, transmit, ctx);
+                    self.send(id, now, transmit, config, ctx);
                 }
             }
             if !moved {
@@ -230,16 +218,15 @@ impl SimClient {
         }
     }
 
-    fn send(&mut self, id: u32, now: u64, transmit: Transmit, ctx: &mut Ctx) {
+    fn send(&mut self, id: u32, now: u64, transmit: Transmit, config: &SimConfig, ctx: &mut Ctx) {
         if transmit.batch_id == 0 {
             // Batch 0 (the snapshot) carries no records; the intake only needs it first.
             return;
         }
-        let Some(seq) = transmit.data.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+        let Some(seq) = self.sequence_of(&transmit, config) else {
             ctx.counters.malformed_batches += 1;
             return;
         };
-        let seq = u64::from_le_bytes(seq);
         let latency = self.latency_ms;
         let stream = transmit.stream.0;
         if let Some(link) = self.link_mut(stream) {
@@ -249,6 +236,27 @@ impl SimClient {
             ctx.queue
                 .push(arrive, Event::BatchArrive { client: id, stream, batch_id: transmit.batch_id, seq });
         }
+    }
+
+    /// Which batch of the producer a transmit carries: read from its bytes for synthetic
+    /// batches; for a Pipeline's, counted from the stream's first batch, which is the oldest
+    /// unacknowledged one (a new stream re-sends from there, in order, one producer batch per
+    /// flush).
+    fn sequence_of(&mut self, transmit: &Transmit, config: &SimConfig) -> Option<u64> {
+        if self.core.batches_are_synthetic() {
+            let bytes = transmit.data.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok())?;
+            return Some(u64::from_le_bytes(bytes));
+        }
+        let stream = transmit.stream.0;
+        let base = match self.stream_base {
+            Some((s, base)) if s == stream => base,
+            _ => {
+                let base = self.next_ack_token / u64::from(config.records_per_batch);
+                self.stream_base = Some((stream, base));
+                base
+            }
+        };
+        Some(base + u64::from(transmit.batch_id) - 1)
     }
 
     fn acknowledged(&mut self, now: u64, entries: &[AckEntry], config: &SimConfig, ctx: &mut Ctx) {

@@ -1,9 +1,11 @@
 //! # stateful-logs-sim: a fleet of real cores against intakes that fail
 //!
-//! A deterministic discrete-event simulator. It runs N real [`stateful_logs::transport::Transport`]s
-//! (the state machine that decides streams, acks, rotation with lifetime jitter, ack
-//! timeouts, backoff and failover; nothing of it is mocked) against simulated intakes, on a
-//! simulated clock that jumps from one event to the next:
+//! A deterministic discrete-event simulator. It runs N real cores against simulated intakes,
+//! on a simulated clock that jumps from one event to the next. A core is a
+//! [`stateful_logs::transport::Transport`] (the state machine that decides streams, acks,
+//! rotation with lifetime jitter, ack timeouts, backoff and failover; nothing of it is
+//! mocked) carrying synthetic batches, or with [`CoreKind::Pipeline`] a whole
+//! [`stateful_logs::Pipeline`] encoding log lines around the same Transport.
 //!
 //! - **clients**: each one core with every intake as an endpoint (its primary first), and a
 //!   producer that flushes one batch of records with ack tokens every few seconds; the
@@ -33,6 +35,7 @@
 
 mod client;
 mod config;
+mod core;
 mod intake;
 pub mod plot;
 mod queue;
@@ -40,7 +43,7 @@ mod report;
 mod scenario;
 mod world;
 
-pub use config::{LinkConfig, Policy, ScenarioName, SimConfig, SimError};
+pub use config::{CoreKind, LinkConfig, Policy, ScenarioName, SimConfig, SimError};
 pub use report::{Counters, Series, Summary};
 pub use scenario::{IntakeChange, Scenario, Step};
 pub use world::{MAX_LAG_MS, RunResult, Simulation};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::config::{Policy, ScenarioName};
+use crate::config::{CoreKind, Policy, ScenarioName};
 
 /// Counters of a run, summed over the fleet.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,6 +83,8 @@ pub struct Summary {
     pub description: String,
     /// The policy.
     pub policy: Policy,
+    /// What the clients run.
+    pub core: CoreKind,
     /// Clients.
     pub clients: u32,
     /// Intakes.
@@ -171,7 +173,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.counters;
         let ack_timeout = self.ack_timeout_s.map_or_else(|| "off".to_owned(), |s| format!("{s} s"));
-        writeln!(f, "scenario {} ({}), policy {}", self.scenario, self.description, self.policy)?;
+        writeln!(
+            f,
+            "scenario {} ({}), policy {}, core {}",
+            self.scenario,
+            self.description,
+            self.policy,
+            self.core.name()
+        )?;
         writeln!(
             f,
             "  {} clients, {} intakes, seed {}; stream lifetime {} s, lifetime jitter {} %, ack timeout {}",

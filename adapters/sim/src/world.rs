@@ -2,7 +2,7 @@
 //! it, schedule what follows; the clock jumps from event to event.
 
 use stateful_logs::rng::SplitMix64;
-use stateful_logs::transport::{Failure, Side};
+use stateful_logs::transport::Failure;
 use stateful_logs::{StreamId, Timestamp};
 
 use crate::client::SimClient;
@@ -171,17 +171,12 @@ impl Simulation {
                 );
             }
             Event::AckArrive { client, stream, batch_id } => {
-                self.clients[client as usize].core.handle_ack(t, StreamId(stream), batch_id, 0);
+                self.clients[client as usize].core.handle_ack(t, StreamId(stream), batch_id);
                 self.sync(client);
             }
             Event::StreamCut { client, stream } => {
                 let failure = Failure::Status { code: 14, message: "intake restarting".into() };
-                self.clients[client as usize].core.handle_stream_error(
-                    t,
-                    StreamId(stream),
-                    Side::Recv,
-                    failure,
-                );
+                self.clients[client as usize].core.handle_stream_error(t, StreamId(stream), failure);
                 self.sync(client);
             }
             Event::CloseArrive { client, stream } => self.clients[client as usize].remove_link(stream),
@@ -250,6 +245,7 @@ impl Simulation {
             scenario: config.scenario,
             description: scenario.description.clone(),
             policy: config.policy,
+            core: config.core,
             clients: config.clients,
             intakes: config.intakes,
             seed: config.seed,

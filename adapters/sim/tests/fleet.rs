@@ -2,7 +2,7 @@
 //! recovers, runs are deterministic, and the policies differ where they should. Only
 //! relations between simulated quantities are asserted, never wall time.
 
-use stateful_logs_sim::{Policy, RunResult, ScenarioName, SimConfig, Simulation, Summary};
+use stateful_logs_sim::{CoreKind, Policy, RunResult, ScenarioName, SimConfig, Simulation, Summary};
 
 const CLIENTS: u32 = 200;
 
@@ -130,4 +130,20 @@ fn the_plot_is_an_svg_with_both_runs() {
     assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
     assert!(svg.contains("ours") && svg.contains("reference") && svg.contains("stream opens/s"));
     assert!(svg.contains("<polyline"), "line series drawn");
+}
+
+#[test]
+fn whole_pipelines_make_the_same_transport_decisions_and_lose_nothing() {
+    for scenario in [ScenarioName::Outage, ScenarioName::Silent] {
+        let config = SimConfig::new(100, scenario);
+        let bare = Simulation::new(config.clone()).expect("valid").run().summary;
+        let pipelines = Simulation::new(config.with_core(CoreKind::Pipeline)).expect("valid").run().summary;
+        assert_invariants(&pipelines);
+        // The producer's timing and the cores' seeds are the same: so are the streams.
+        assert_eq!(pipelines.counters.opens, bare.counters.opens, "{pipelines}\n{bare}");
+        assert_eq!(pipelines.recovery_s, bare.recovery_s);
+        assert_eq!(pipelines.ack_timeouts, bare.ack_timeouts);
+        // Only the bytes differ: real encoded log lines instead of 12 bytes per record.
+        assert_ne!(pipelines.peak_inflight_bytes_per_client, bare.peak_inflight_bytes_per_client);
+    }
 }
