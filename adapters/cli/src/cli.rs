@@ -269,7 +269,7 @@ pub struct SimulateArgs {
     #[arg(long, value_enum, default_value_t = PolicyArg::Ours)]
     pub policy: PolicyArg,
     /// What each client runs: a bare Transport carrying synthetic batches, or a whole
-    /// Pipeline encoding log lines (slower: about 25 µs more per batch).
+    /// Pipeline encoding log lines (about 20 times slower and 3 times the memory).
     #[arg(long, value_enum, default_value_t = CoreArg::Transport)]
     pub core: CoreArg,
     /// Write the plot (SVG) here [default: simulate-<scenario>.svg].

@@ -36,8 +36,8 @@ impl fmt::Display for Policy {
 pub enum CoreKind {
     /// A bare `Transport` carrying synthetic batches whose bytes name their records (cheap).
     Transport,
-    /// A whole `Pipeline` encoding short log lines (translator, batcher, zstd, Transport);
-    /// about 25 µs per batch and 36 KB per client more.
+    /// A whole `Pipeline` encoding short log lines (translator, batcher, zstd, Transport):
+    /// the same decisions, about 20 times the time and 3 times the memory.
     Pipeline,
 }
 
