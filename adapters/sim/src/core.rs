@@ -100,7 +100,8 @@ impl Core {
                     return Err(Held::Records(records));
                 }
                 for record in records {
-                    // Cannot be refused: the open batch is empty and the tracker has room.
+                    // Cannot be refused: the open batch is empty and the tracker has room (were
+                    // one refused, its token would never be acked and the run would report it).
                     let _ = p.handle_record(now, record);
                 }
                 p.flush(now);
