@@ -25,6 +25,8 @@ pub enum Command {
     Intake(IntakeArgs),
     /// Measure wire bytes and encode throughput against the HTTP JSON + zstd-1 baseline.
     Bench(BenchArgs),
+    /// Simulate a fleet of clients (real cores) against intakes that fail, deterministically.
+    Simulate(SimulateArgs),
 }
 
 /// A wire profile.
@@ -201,4 +203,86 @@ pub struct BenchArgs {
     /// One JSON object per line and file instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A fleet simulation scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// No incident: the fleet starts within 5 s and rotates its streams.
+    Steady,
+    /// Every intake down for 60 s.
+    Outage,
+    /// Intake 0 silently stops acknowledging for 300 s.
+    Silent,
+    /// The 4 intakes restart one after another, 30 s down each.
+    RollingRestart,
+    /// Intake 0 processes batches at 1/20 of its load for 300 s.
+    Slow,
+}
+
+impl From<ScenarioArg> for stateful_logs_sim::ScenarioName {
+    fn from(s: ScenarioArg) -> Self {
+        use stateful_logs_sim::ScenarioName;
+        match s {
+            ScenarioArg::Steady => ScenarioName::Steady,
+            ScenarioArg::Outage => ScenarioName::Outage,
+            ScenarioArg::Silent => ScenarioName::Silent,
+            ScenarioArg::RollingRestart => ScenarioName::RollingRestart,
+            ScenarioArg::Slow => ScenarioName::Slow,
+        }
+    }
+}
+
+/// Which core configuration the simulated clients run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// This project's defaults: lifetime jitter 10 %, ack timeout 30 s.
+    Ours,
+    /// Like the reference agent: no lifetime jitter, no ack timeout.
+    Reference,
+    /// Both, one after the other, compared in one table and one plot.
+    Both,
+}
+
+/// What a simulated client runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoreArg {
+    /// A bare Transport with synthetic batches.
+    Transport,
+    /// A whole Pipeline (translator, batcher, zstd, Transport).
+    Pipeline,
+}
+
+impl From<CoreArg> for stateful_logs_sim::CoreKind {
+    fn from(c: CoreArg) -> Self {
+        match c {
+            CoreArg::Transport => stateful_logs_sim::CoreKind::Transport,
+            CoreArg::Pipeline => stateful_logs_sim::CoreKind::Pipeline,
+        }
+    }
+}
+
+/// Arguments of `simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Simulated clients, one real core each (1 to 100,000; about 40 KB each).
+    #[arg(long, default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub clients: u32,
+    /// The incident to simulate.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub scenario: ScenarioArg,
+    /// Seeds every random choice: the same seed prints the same summary.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// The clients' core configuration.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Ours)]
+    pub policy: PolicyArg,
+    /// What each client runs: a bare Transport carrying synthetic batches, or a whole
+    /// Pipeline encoding log lines (about 20 times slower and 3 times the memory).
+    #[arg(long, value_enum, default_value_t = CoreArg::Transport)]
+    pub core: CoreArg,
+    /// Write the plot (SVG) here [default: simulate-<scenario>.svg].
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }

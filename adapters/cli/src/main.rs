@@ -3,7 +3,8 @@
 //! `demo` ships the bundled Loghub samples to a local intake and shows what the stateful
 //! encoding saves; `ship` sends lines of a file or stdin to an intake; `intake` runs the
 //! reference intake; `bench` measures wire bytes and throughput against the HTTP JSON + zstd-1
-//! baseline. `stateful-logs COMMAND --help` describes each.
+//! baseline; `simulate` runs a fleet of real cores against simulated intakes that fail.
+//! `stateful-logs COMMAND --help` describes each.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ mod metrics_setup;
 mod records;
 mod roundtrip;
 mod ship;
+mod simulate;
 mod verify;
 
 use std::process::ExitCode;
@@ -61,6 +63,9 @@ pub enum CliError {
     /// Some records were not acknowledged.
     #[error("{0}")]
     Incomplete(String),
+    /// A fleet simulation could not run.
+    #[error(transparent)]
+    Simulation(#[from] stateful_logs_sim::SimError),
 }
 
 impl CliError {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
             Command::Ship(args) => ship::run(args).await,
             Command::Intake(args) => intake_cmd::run(args).await,
             Command::Bench(args) => bench::run(args),
+            Command::Simulate(args) => simulate::run(args),
         }
     });
     // Background tasks (intake connections, metrics listener) end with the runtime.

@@ -9,7 +9,7 @@ use support::*;
 
 #[test]
 fn help_works_for_every_command() {
-    for command in [&[][..], &["demo"], &["ship"], &["intake"], &["bench"]] {
+    for command in [&[][..], &["demo"], &["ship"], &["intake"], &["bench"], &["simulate"]] {
         let output = Command::new(BIN).args(command).arg("--help").output().expect("run --help");
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{command:?} --help failed");
@@ -165,4 +165,44 @@ fn the_demo_with_faults_loses_nothing() {
         .find_map(|line| line.trim().strip_prefix("streams opened"))
         .and_then(|n| n.trim().parse::<u64>().ok());
     assert!(streams.is_some_and(|n| n > 1), "the faults replaced streams: {stdout}");
+}
+
+/// The summary lines of `simulate` that the seed determines (not the wall time or memory).
+fn simulated_lines(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| !l.contains("wall time") && !l.contains("resident per client"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn simulate_prints_the_same_summary_for_the_same_seed_and_writes_the_plot() {
+    let dir = temp_dir("simulate");
+    let plot = dir.join("outage.svg");
+    let run = || {
+        let output = Command::new(BIN)
+            .args(["simulate", "--clients", "40", "--scenario", "outage", "--seed", "9", "--policy", "both"])
+            .arg("--plot")
+            .arg(&plot)
+            .output()
+            .expect("run simulate");
+        assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    };
+    let first = simulated_lines(&run());
+    assert_eq!(first, simulated_lines(&run()));
+    let text = first.join("\n");
+    assert!(text.contains("records lost                0"), "{text}");
+    assert!(text.contains("| outage (40 clients) | ours | reference |"), "{text}");
+    assert!(std::fs::read_to_string(&plot).expect("the plot").starts_with("<svg"));
+}
+
+#[test]
+fn simulate_refuses_zero_clients_with_a_clear_message() {
+    let output =
+        Command::new(BIN).args(["simulate", "--clients", "0", "--scenario", "steady"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid value '0' for '--clients <N>'"), "{stderr}");
 }

@@ -1,0 +1,202 @@
+//! The core a simulated client runs: a bare `Transport` carrying synthetic batches (the
+//! default: cheap, and the intake reads each batch's sequence number from its bytes), or a
+//! whole `Pipeline` (translator, batcher, compression, Transport) encoding real log lines.
+
+use bytes::Bytes;
+use stateful_logs::transport::testing::{self, Changes, SimpleState};
+use stateful_logs::transport::{
+    Action, EncodedBatch, Failure, Full, Metrics, Side, State, Transmit, Transport,
+};
+use stateful_logs::{ConfigError, Pipeline, PipelineConfig, Record, StreamId, Timestamp};
+
+use crate::config::{CoreKind, SimConfig};
+
+/// One batch's worth of production, kept while the core has no room for it.
+pub(crate) enum Held {
+    /// A synthetic batch for a `Transport`.
+    Batch(EncodedBatch<Changes>),
+    /// The records of one batch for a `Pipeline`, flushed together.
+    Records(Vec<Record>),
+}
+
+/// A client's core.
+pub(crate) enum Core {
+    /// A bare Transport.
+    Transport(Box<Transport<SimpleState>>),
+    /// A whole Pipeline.
+    Pipeline(Box<Pipeline>),
+}
+
+impl Core {
+    /// The core of `client`, seeded with `seed`, started at `now`.
+    pub(crate) fn new(
+        config: &SimConfig,
+        client: u32,
+        seed: u64,
+        now: Timestamp,
+    ) -> Result<Core, ConfigError> {
+        let transport = config.transport_config(client);
+        Ok(match config.core {
+            CoreKind::Transport => {
+                Core::Transport(Box::new(Transport::new(transport, SimpleState::new(), seed, now)?))
+            }
+            CoreKind::Pipeline => {
+                let mut pipeline = PipelineConfig::new(Vec::new());
+                pipeline.transport = transport;
+                Core::Pipeline(Box::new(Pipeline::new(pipeline, seed, now)?))
+            }
+        })
+    }
+
+    /// Batch `seq` of the producer: synthetic for a Transport (its data starts with `seq`;
+    /// every 50th defines a pattern, so that batch 0 carries state), short log lines for a
+    /// Pipeline. Tokens `seq·r .. (seq+1)·r`.
+    pub(crate) fn make_batch(&self, seq: u64, config: &SimConfig, now: u64) -> Held {
+        let records = u64::from(config.records_per_batch);
+        let tokens = seq * records..(seq + 1) * records;
+        match self {
+            Core::Transport(_) => {
+                let len = (records * u64::from(config.wire_bytes_per_record)).max(8);
+                let mut data = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+                data[..8].copy_from_slice(&seq.to_le_bytes());
+                let changes = if seq.is_multiple_of(50) {
+                    vec![testing::define(seq / 50, "user <*> logged in from <*> after <*> ms")]
+                } else {
+                    Vec::new()
+                };
+                Held::Batch(testing::batch(
+                    Bytes::from(data),
+                    changes,
+                    config.records_per_batch,
+                    tokens.collect(),
+                ))
+            }
+            Core::Pipeline(_) => Held::Records(
+                tokens
+                    .map(|token| {
+                        let line = format!(
+                            "user u{} logged in from 10.0.{}.{} after {} ms",
+                            token % 97,
+                            token % 7,
+                            seq % 251,
+                            (token * 13) % 1000
+                        );
+                        Record::new(now as i64, line).with_ack_token(token)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Hands a batch to the core, or back when it has no room (then nothing of it was taken).
+    pub(crate) fn push(&mut self, now: Timestamp, held: Held) -> Result<(), Held> {
+        match (self, held) {
+            (Core::Transport(t), Held::Batch(batch)) => {
+                t.push_batch(now, batch).map_err(|Full(b)| Held::Batch(b))
+            }
+            (Core::Pipeline(p), Held::Records(records)) => {
+                // Only whole batches: one flush per batch keeps batch k = the k-th batch.
+                if !p.transport().has_room() || !p.input_ready() {
+                    return Err(Held::Records(records));
+                }
+                for record in records {
+                    // Cannot be refused: the open batch is empty and the tracker has room (were
+                    // one refused, its token would never be acked and the run would report it).
+                    let _ = p.handle_record(now, record);
+                }
+                p.flush(now);
+                Ok(())
+            }
+            (_, held) => Err(held),
+        }
+    }
+
+    /// Whether this core's batches carry their sequence number in their bytes.
+    pub(crate) fn batches_are_synthetic(&self) -> bool {
+        matches!(self, Core::Transport(_))
+    }
+
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
+        match self {
+            Core::Transport(t) => t.poll_action(),
+            Core::Pipeline(p) => p.poll_action(),
+        }
+    }
+
+    pub(crate) fn poll_transmit(&mut self, now: Timestamp, stream: StreamId) -> Option<Transmit> {
+        match self {
+            Core::Transport(t) => t.poll_transmit(now, stream),
+            Core::Pipeline(p) => p.poll_transmit(now, stream),
+        }
+    }
+
+    pub(crate) fn poll_timeout(&self) -> Option<Timestamp> {
+        match self {
+            Core::Transport(t) => t.poll_timeout(),
+            Core::Pipeline(p) => p.poll_timeout(),
+        }
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Timestamp) {
+        match self {
+            Core::Transport(t) => t.handle_timeout(now),
+            Core::Pipeline(p) => p.handle_timeout(now),
+        }
+    }
+
+    pub(crate) fn handle_stream_opened(&mut self, now: Timestamp, stream: StreamId) {
+        match self {
+            Core::Transport(t) => t.handle_stream_opened(now, stream),
+            Core::Pipeline(p) => p.handle_stream_opened(now, stream),
+        }
+    }
+
+    pub(crate) fn handle_stream_open_failed(&mut self, now: Timestamp, stream: StreamId, failure: Failure) {
+        match self {
+            Core::Transport(t) => t.handle_stream_open_failed(now, stream, failure),
+            Core::Pipeline(p) => p.handle_stream_open_failed(now, stream, failure),
+        }
+    }
+
+    pub(crate) fn handle_ack(&mut self, now: Timestamp, stream: StreamId, batch_id: u32) {
+        match self {
+            Core::Transport(t) => t.handle_ack(now, stream, batch_id, 0),
+            Core::Pipeline(p) => p.handle_ack(now, stream, batch_id, 0),
+        }
+    }
+
+    pub(crate) fn handle_stream_error(&mut self, now: Timestamp, stream: StreamId, failure: Failure) {
+        match self {
+            Core::Transport(t) => t.handle_stream_error(now, stream, Side::Recv, failure),
+            Core::Pipeline(p) => p.handle_stream_error(now, stream, Side::Recv, failure),
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        match self {
+            Core::Transport(t) => t.state(),
+            Core::Pipeline(p) => p.state(),
+        }
+    }
+
+    pub(crate) fn current_stream(&self) -> Option<StreamId> {
+        match self {
+            Core::Transport(t) => t.current_stream(),
+            Core::Pipeline(p) => p.transport().current_stream(),
+        }
+    }
+
+    pub(crate) fn tracker_bytes(&self) -> u64 {
+        match self {
+            Core::Transport(t) => t.tracker_bytes(),
+            Core::Pipeline(p) => p.transport().tracker_bytes(),
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        match self {
+            Core::Transport(t) => t.metrics(),
+            Core::Pipeline(p) => p.transport().metrics(),
+        }
+    }
+}
