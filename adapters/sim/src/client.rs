@@ -214,7 +214,8 @@ impl SimClient {
             }
             Action::Acknowledge(entries) => self.acknowledged(now, &entries, config, ctx),
             Action::Halted(_) => ctx.counters.halts += 1,
-            Action::ShutdownComplete { .. } => {}
+            // The simulated intakes know every codec: a fallback never happens here.
+            Action::CodecFallback { .. } | Action::ShutdownComplete { .. } => {}
         }
     }
 
