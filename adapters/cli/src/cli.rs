@@ -108,6 +108,10 @@ pub struct ShipArgs {
     /// Batch compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::ZstdStream)]
     pub compression: CompressionArg,
+    /// `zstd-stream` window: 2^LOG bytes per stream on both sides (10 to 27; the intake's
+    /// limit is 23 by default).
+    #[arg(long, default_value_t = 20, value_name = "LOG", value_parser = clap::value_parser!(u8).range(10..=27))]
+    pub zstd_stream_window_log: u8,
     /// Use TLS for every endpoint (implied by `https://`).
     #[arg(long)]
     pub tls: bool,

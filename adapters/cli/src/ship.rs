@@ -63,7 +63,10 @@ fn build_client(args: &ShipArgs) -> Result<Client, CliError> {
     })?;
     let mut builder = ClientBuilder::new()
         .profile(args.profile.into())
-        .compression(args.compression.into())
+        .compression(stateful_logs::codec::Compression {
+            window_log: args.zstd_stream_window_log,
+            ..args.compression.into()
+        })
         .v1_delta_encoding(args.v1_delta_encoding)
         .batching(args.batch_size, 5_000_000, Duration::from_secs(5));
     for url in &args.endpoints {
