@@ -130,6 +130,18 @@ impl Script {
         while self.p.poll_transmit(self.now, stream).is_some() {}
     }
 
+    /// The pending open fails (connection refused); after the backoff, the next open's
+    /// endpoint and announced encoding.
+    fn refuse_open_and_reopen(&mut self) -> (usize, String) {
+        self.p.handle_stream_open_failed(self.now, self.current(), Failure::Connection("refused".into()));
+        self.drain();
+        self.now = self.now.add_millis(5_000);
+        self.p.handle_timeout(self.now);
+        self.drain();
+        let (_, endpoint, encoding) = self.opens.last().unwrap().clone();
+        (endpoint, encoding)
+    }
+
     fn fail(&mut self, code: i32, message: &str) {
         let failure = Failure::Status { code, message: message.into() };
         self.p.handle_stream_error(self.now, self.current(), Side::Recv, failure);
@@ -196,22 +208,12 @@ fn the_fallback_is_per_endpoint_and_update_endpoint_restores_the_stream_codec() 
     s.fail(3, "dd-content-encoding \"zstd-stream\" is not supported");
     assert_eq!(s.opens[1].2, "zstd", "endpoint 0 falls back");
     // A failure of the zstd stream fails over to endpoint 1, which still gets zstd-stream.
-    s.p.handle_stream_open_failed(s.now, s.current(), Failure::Connection("refused".into()));
-    s.drain();
-    s.now = s.now.add_millis(5_000);
-    s.p.handle_timeout(s.now);
-    s.drain();
-    let (_, endpoint, encoding) = s.opens.last().unwrap().clone();
+    let (endpoint, encoding) = s.refuse_open_and_reopen();
     assert_eq!((endpoint, encoding.as_str()), (1, "zstd-stream"));
     s.p.update_endpoint(0, EndpointConfig::new("intake-0", 443, ApiKey::new("new-key"))).unwrap();
     assert_eq!(s.p.transport().metrics().codec_fallbacks.get("0"), 1);
     // Back on endpoint 0 (replaced), the stream codec is tried again.
-    s.p.handle_stream_open_failed(s.now, s.current(), Failure::Connection("refused".into()));
-    s.drain();
-    s.now = s.now.add_millis(5_000);
-    s.p.handle_timeout(s.now);
-    s.drain();
-    let (_, endpoint, encoding) = s.opens.last().unwrap().clone();
+    let (endpoint, encoding) = s.refuse_open_and_reopen();
     assert_eq!((endpoint, encoding.as_str()), (0, "zstd-stream"));
 }
 
