@@ -159,4 +159,36 @@ proptest! {
             prop_assert_eq!(committed, (a.pattern_id, a.change, a.template.to_owned(), a.values.clone()));
         }
     }
+
+    /// Invariant: the fast path of `prepare` (a hinted cluster's first pattern matched while
+    /// stepping through the tokens) decides exactly what the full path decides: same ids,
+    /// changes, templates, offsets and values, with removals in between, on similar lines
+    /// mixed with arbitrary ones.
+    #[test]
+    fn fast_path_decides_exactly_as_the_full_path(
+        config in config(),
+        lines in prop::collection::vec((prop_oneof![4 => similar_line(), 1 => any::<String>()], any::<bool>()), 1..60),
+    ) {
+        let mut fast = PatternStore::new(config);
+        let mut full = PatternStore::new(config);
+        full.set_fast_path(false);
+        for (i, (line, remove)) in lines.iter().enumerate() {
+            let now = Timestamp(i as u64);
+            let prepared = fast.prepare(line).unwrap();
+            let fast_values = fast.prepared_values(&prepared);
+            let mf = fast.commit(prepared, now);
+            let rf = (mf.pattern_id, mf.change, mf.template.to_owned(), mf.pos_list.to_vec(), mf.values.clone());
+            let prepared = full.prepare(line).unwrap();
+            prop_assert_eq!(&fast_values, &full.prepared_values(&prepared));
+            let mg = full.commit(prepared, now);
+            let rg = (mg.pattern_id, mg.change, mg.template.to_owned(), mg.pos_list.to_vec(), mg.values.clone());
+            prop_assert_eq!(&rf, &rg, "{:?}", line);
+            // Removing now and then makes hints point at freed or reused cluster slots.
+            if *remove && i % 3 == 0 && rf.1 != Change::Deferred {
+                fast.remove(rf.0);
+                full.remove(rf.0);
+            }
+        }
+        prop_assert_eq!(snapshot(&fast), snapshot(&full));
+    }
 }

@@ -4,7 +4,7 @@
 use crate::hashing::{SeededSet, seeded};
 
 use super::signature::Signature;
-use super::tokenizer::{Token, TokenType};
+use super::tokenizer::{Token, TokenType, shape_type, token_at, token_ends_at};
 use crate::Timestamp;
 
 /// A pattern: a template with wildcard positions, plus the bookkeeping eviction needs.
@@ -167,6 +167,68 @@ impl Pattern {
             start = end;
         }
         comparison
+    }
+
+    /// Whether `text` matches this pattern with nothing to widen, checked while stepping
+    /// through its tokens instead of tokenizing it first: every token at a non-wildcard
+    /// position has exactly that position's text, every wildcard token has its type in
+    /// `types` (the cluster's signature), and the text ends with the last position. Exactly
+    /// then `compare` finds no Conflict and nothing to widen for `tokenize(text)`: a token's
+    /// type follows from its text, so equal texts have the signature's types. On a match the
+    /// values go to `values` (cleared first) and the first token's length is returned.
+    pub(crate) fn match_text<'t>(
+        &self,
+        types: &[TokenType],
+        text: &'t str,
+        values: &mut Vec<&'t str>,
+    ) -> Option<usize> {
+        values.clear();
+        if types.len() != self.ends.len() {
+            return None;
+        }
+        let bytes = text.as_bytes();
+        let skeleton = self.skeleton.as_bytes();
+        let mut spans = self.wire.spans.iter().copied();
+        let mut span = spans.next();
+        let (mut pos, mut skeleton_start, mut value_start, mut first_len) = (0usize, 0usize, 0usize, 0usize);
+        for (i, ((&end, &is_wildcard), &kind)) in self.ends.iter().zip(&self.wildcard).zip(types).enumerate()
+        {
+            if pos >= bytes.len() {
+                return None;
+            }
+            let token_end = if is_wildcard {
+                let (shape, token_end) = token_at(text, pos);
+                if shape_type(shape, &text[pos..token_end]) != kind {
+                    return None;
+                }
+                token_end
+            } else {
+                let expected = &skeleton[skeleton_start..end as usize];
+                // The bytes first: a differing log usually differs there, before any scan.
+                if expected.is_empty()
+                    || !bytes[pos..].starts_with(expected)
+                    || !token_ends_at(text, pos, pos + expected.len())
+                {
+                    return None;
+                }
+                skeleton_start = end as usize;
+                pos + expected.len()
+            };
+            if i == 0 {
+                first_len = token_end;
+            }
+            if let Some((first, last)) = span {
+                if i == first {
+                    value_start = pos;
+                }
+                if i == last {
+                    values.push(&text[value_start..token_end]);
+                    span = spans.next();
+                }
+            }
+            pos = token_end;
+        }
+        (pos == bytes.len()).then_some(first_len)
     }
 
     /// The definition this pattern would have with every position where `tokens` differ
