@@ -176,6 +176,11 @@ impl Pattern {
     /// then `compare` finds no Conflict and nothing to widen for `tokenize(text)`: a token's
     /// type follows from its text, so equal texts have the signature's types. On a match the
     /// values go to `values` (cleared first) and the first token's length is returned.
+    ///
+    /// A run of non-wildcard positions is compared as one byte string. Its texts are
+    /// consecutive tokens of the log the pattern was made from, so tokenizing the same bytes
+    /// from the run's start gives the same tokens wherever the tokenizer's lookahead stays
+    /// inside the run; only the tokens ending near the run's end need their end checked.
     pub(crate) fn match_text<'t>(
         &self,
         types: &[TokenType],
@@ -183,50 +188,63 @@ impl Pattern {
         values: &mut Vec<&'t str>,
     ) -> Option<usize> {
         values.clear();
-        if types.len() != self.ends.len() {
+        let n = self.ends.len();
+        if types.len() != n || self.wildcard.len() != n {
             return None;
         }
         let bytes = text.as_bytes();
         let skeleton = self.skeleton.as_bytes();
         let mut spans = self.wire.spans.iter().copied();
         let mut span = spans.next();
-        let (mut pos, mut skeleton_start, mut value_start, mut first_len) = (0usize, 0usize, 0usize, 0usize);
-        for (i, ((&end, &is_wildcard), &kind)) in self.ends.iter().zip(&self.wildcard).zip(types).enumerate()
-        {
+        let (mut i, mut pos, mut value_start, mut first_len) = (0usize, 0usize, 0usize, 0usize);
+        while i < n {
             if pos >= bytes.len() {
                 return None;
             }
-            let token_end = if is_wildcard {
-                let (shape, token_end) = token_at(text, pos);
-                if shape_type(shape, &text[pos..token_end]) != kind {
+            let skeleton_start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            if self.wildcard[i] {
+                let (shape, end) = token_at(text, pos);
+                if shape_type(shape, &text[pos..end]) != types[i] {
                     return None;
                 }
-                token_end
-            } else {
-                let expected = &skeleton[skeleton_start..end as usize];
-                // The bytes first: a differing log usually differs there, before any scan.
-                if expected.is_empty()
-                    || !bytes[pos..].starts_with(expected)
-                    || !token_ends_at(text, pos, pos + expected.len())
-                {
+                if let Some((first, last)) = span {
+                    if i == first {
+                        value_start = pos;
+                    }
+                    if i == last {
+                        values.push(&text[value_start..end]);
+                        span = spans.next();
+                    }
+                }
+                if i == 0 {
+                    first_len = end;
+                }
+                pos = end;
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < n && !self.wildcard[j] {
+                j += 1;
+            }
+            let run = &skeleton[skeleton_start..self.ends[j - 1] as usize];
+            if run.is_empty() || !bytes[pos..].starts_with(run) {
+                return None;
+            }
+            let run_end = pos + run.len();
+            let mut token_start = pos;
+            for &end in &self.ends[i..j] {
+                let token_end = pos + (end as usize - skeleton_start);
+                if token_end + TOKEN_LOOKAHEAD >= run_end && !token_ends_at(text, token_start, token_end) {
                     return None;
                 }
-                skeleton_start = end as usize;
-                pos + expected.len()
-            };
+                token_start = token_end;
+            }
             if i == 0 {
-                first_len = token_end;
+                first_len = pos + (self.ends[0] as usize - skeleton_start);
             }
-            if let Some((first, last)) = span {
-                if i == first {
-                    value_start = pos;
-                }
-                if i == last {
-                    values.push(&text[value_start..token_end]);
-                    span = spans.next();
-                }
-            }
-            pos = token_end;
+            pos = run_end;
+            i = j;
         }
         (pos == bytes.len()).then_some(first_len)
     }
@@ -362,6 +380,11 @@ impl WireForm {
         values
     }
 }
+
+/// How many bytes past a character boundary the tokenizer may read to decide it: the
+/// character there and the one after it (a `JOIN` character joins only before an
+/// alphanumeric one), at most 1 + 4 bytes, so bytes `end..end + 5` at most.
+const TOKEN_LOOKAHEAD: usize = 5;
 
 /// The text of position `i` in `skeleton`, whose per-position end offsets are `ends`
 /// (empty for a wildcard).
