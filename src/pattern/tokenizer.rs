@@ -186,9 +186,8 @@ pub(crate) fn shape_type(shape: Shape, slice: &str) -> TokenType {
 
 /// Whether byte `b` can be part of an alphanumeric run (ASCII letters, digits, `_`, and any
 /// non-ASCII byte, as most non-ASCII characters are letters).
-#[inline]
-pub(crate) fn is_word_byte(b: u8) -> bool {
-    ASCII_CLASSES.get(usize::from(b)).is_none_or(|&c| c == CharClass::AlphaNumeric)
+pub(crate) const fn is_word_byte(b: u8) -> bool {
+    b >= 0x80 || matches!(ASCII_CLASSES[b as usize], CharClass::AlphaNumeric)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
