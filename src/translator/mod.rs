@@ -24,7 +24,7 @@ use crate::hashing::{SeededMap, seeded};
 use crate::datum::{Datum, DictDef, LogContent, PatternDef, StateChange};
 use crate::escape::escape;
 use crate::pattern::{PatternConfig, PatternStore};
-use crate::record::{Record, tag_string_len, write_tag_string};
+use crate::record::{Record, tag_string_equals, tag_string_len, write_tag_string};
 use crate::wire::WireFormat;
 use crate::{Profile, Timestamp};
 
@@ -218,12 +218,19 @@ impl Translator {
         // Step 1: routing.
         let wire = escape(&record.content);
         let escaped = wire.as_bytes() != &record.content[..];
-        // The tag string is built into a buffer kept across records (taken back below).
+        // The tag string is usually the cached one: compared piece by piece, not built. Else
+        // it is built into a buffer kept across records (taken back below).
         let mut tag_string = std::mem::take(&mut self.tag_buffer);
-        write_tag_string(record, profile, &mut tag_string);
+        let cached_tags = match &self.tag_cache {
+            Some((cached, id)) if tag_string_equals(record, profile, cached) => Some(*id),
+            _ => {
+                write_tag_string(record, profile, &mut tag_string);
+                None
+            }
+        };
         let json = self.detect_json(&wire, escaped);
         // Steps 2, 4, 5: decide.
-        let plan = self.plan(record, &wire, json.as_ref(), &tag_string);
+        let plan = self.plan(record, &wire, json.as_ref(), &tag_string, cached_tags);
         // Step 3: touch the entries the record uses (its pattern is touched when committed).
         for r in plan.body_refs().chain(plan.meta_refs()) {
             if let Ref::Dict(id) = r {
