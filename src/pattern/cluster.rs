@@ -3,7 +3,7 @@
 
 use crate::hashing::{SeededSet, seeded};
 
-use super::signature::Signature;
+use super::signature::{Signature, type_sequence_key};
 use super::tokenizer::{Token, TokenType, shape_type, token_at, token_ends_at};
 use crate::Timestamp;
 
@@ -431,13 +431,21 @@ pub(crate) struct Comparison {
 #[derive(Debug)]
 pub(crate) struct Cluster {
     pub(crate) signature: Signature,
+    /// The signature's `type_sequence_key`, the store's index key.
+    pub(crate) key: u64,
     pub(crate) patterns: Vec<Pattern>,
     first_values: SeededSet<Box<str>>,
 }
 
 impl Cluster {
     pub(crate) fn new(signature: Signature, hash_seed: u64) -> Self {
-        Cluster { signature, patterns: Vec::new(), first_values: SeededSet::with_hasher(seeded(hash_seed)) }
+        let key = type_sequence_key(signature.types().iter().copied());
+        Cluster {
+            signature,
+            key,
+            patterns: Vec::new(),
+            first_values: SeededSet::with_hasher(seeded(hash_seed)),
+        }
     }
 
     /// Whether first-word protection is on for a log whose first token is `first`, counting

@@ -201,7 +201,8 @@ impl PatternStore {
         }
         let line_key = line_key(text);
         if self.fast_path
-            && let Some(prepared) = self.prepare_fast(text, line_key)
+            && let Some(slot) = self.hints.get(line_key)
+            && let Some(prepared) = self.prepare_fast(text, slot, line_key)
         {
             return Ok(prepared);
         }
@@ -211,9 +212,9 @@ impl PatternStore {
         Ok(Prepared { text, tokens: OnceCell::from(tokens), signature_hash, decision, line_key, fast: None })
     }
 
-    /// The fast path of [`prepare`](Self::prepare): `None` sends the log the full way.
-    fn prepare_fast<'t>(&self, text: &'t str, line_key: u64) -> Option<Prepared<'t>> {
-        let slot = self.hints.get(line_key)?;
+    /// The fast path of [`prepare`](Self::prepare) with the cluster at `slot`: `None` sends
+    /// the log the full way.
+    fn prepare_fast<'t>(&self, text: &'t str, slot: usize, line_key: u64) -> Option<Prepared<'t>> {
         let cluster = self.clusters.get(slot)?.as_ref()?;
         let pattern = cluster.patterns.first()?;
         let types = cluster.signature.types();
@@ -222,7 +223,7 @@ impl PatternStore {
         Some(Prepared {
             text,
             tokens: OnceCell::new(),
-            signature_hash: type_sequence_key(types.iter().copied()),
+            signature_hash: cluster.key,
             decision: Decision::Existing { pattern_id: pattern.id(), widened: None },
             line_key,
             fast: Some(FastMatch { values, first_len }),
@@ -360,7 +361,7 @@ impl PatternStore {
     }
 
     fn insert_cluster(&mut self, cluster: Cluster) -> usize {
-        let hash = type_sequence_key(cluster.signature.types().iter().copied());
+        let hash = cluster.key;
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.clusters[slot] = Some(cluster);
@@ -455,7 +456,7 @@ impl PatternStore {
         let pattern = cluster.patterns.remove(index);
         self.template_bytes -= pattern.template().len();
         if cluster.patterns.is_empty() {
-            let hash = type_sequence_key(cluster.signature.types().iter().copied());
+            let hash = cluster.key;
             self.clusters[slot] = None;
             self.free_slots.push(slot);
             if let Some(slots) = self.by_signature.get_mut(&hash) {
