@@ -28,7 +28,9 @@ impl Translator {
         level: u8,
     ) -> Committed {
         let mut defines = Vec::new();
-        let mut used = Vec::new();
+        // The buffer is the translator's, handed back after count eviction: no allocation.
+        let mut used = std::mem::take(&mut self.used_buffer);
+        used.clear();
         // The pattern change first: its define precedes the dictionary defines.
         let keeps_pattern = plan.keeps_pattern(level);
         let pattern_id = match plan.pattern.take() {

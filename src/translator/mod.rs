@@ -76,6 +76,8 @@ pub struct Translator {
     tag_cache: Option<(String, u64)>,
     /// The current record's tag string; kept to reuse its allocation.
     tag_buffer: String,
+    /// What the current record uses (`Committed::used`); kept to reuse its allocation.
+    used_buffer: Vec<Held>,
     last_sweep: Timestamp,
     metrics: TranslatorMetrics,
 }
@@ -120,6 +122,7 @@ impl Translator {
             sightings,
             tag_cache: None,
             tag_buffer: String::new(),
+            used_buffer: Vec::new(),
             last_sweep: now,
             metrics: TranslatorMetrics::default(),
         }
@@ -261,6 +264,7 @@ impl Translator {
         self.tag_buffer = tag_string;
         // Step 8: count eviction, never of what this record uses.
         self.count_eviction(now, &used, &mut deletes);
+        self.used_buffer = used;
         // Step 9: emit.
         let kind = match log.content {
             LogContent::Raw(_) => LogKind::Raw,
