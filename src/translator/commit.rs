@@ -24,7 +24,7 @@ impl Translator {
         now: Timestamp,
         record: &Record,
         wire: &str,
-        mut plan: Plan<'_>,
+        plan: &mut Plan<'_>,
         level: u8,
     ) -> Committed {
         let mut defines = Vec::new();

@@ -233,7 +233,7 @@ impl Translator {
         };
         let json = self.detect_json(&wire, escaped);
         // Steps 2, 4, 5: decide.
-        let plan = self.plan(record, &wire, json.as_ref(), &tag_string, cached_tags);
+        let mut plan = self.plan(record, &wire, json.as_ref(), &tag_string, cached_tags);
         // Step 3: touch the entries the record uses (its pattern is touched when committed).
         for r in plan.body_refs().chain(plan.meta_refs()) {
             if let Ref::Dict(id) = r {
@@ -260,7 +260,7 @@ impl Translator {
             }
             level += 1;
         }
-        let Committed { log, defines, used } = self.commit(now, record, &wire, plan, level);
+        let Committed { log, defines, used } = self.commit(now, record, &wire, &mut plan, level);
         self.tag_buffer = tag_string;
         // Step 8: count eviction, never of what this record uses.
         self.count_eviction(now, &used, &mut deletes);
