@@ -119,9 +119,10 @@ pub struct Token<'a> {
 
 /// Tokenizes `text` into a new vector. See [`tokenize_into`] to reuse a buffer.
 pub fn tokenize(text: &str) -> Vec<Token<'_>> {
-    // Tokens average more than two bytes in logs; one allocation of this size avoids the
-    // repeated regrowth of an empty vector.
-    let mut tokens = Vec::with_capacity(text.len() / 2 + 8);
+    // Log tokens average about three bytes. A capacity for four-byte tokens keeps a typical
+    // line's buffer small (cheaper to allocate; measured with callgrind on the Loghub files),
+    // at the cost of one regrowth for token-dense lines.
+    let mut tokens = Vec::with_capacity(text.len() / 4 + 8);
     tokenize_into(text, &mut tokens);
     tokens
 }
