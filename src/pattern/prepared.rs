@@ -28,6 +28,10 @@ pub(super) struct FastMatch<'t> {
     pub(super) values: Vec<&'t str>,
     /// The first token's length (for first-word protection).
     pub(super) first_len: usize,
+    /// The matched pattern's cluster slot and wildcard count: the values hold while the
+    /// pattern is there with as many wildcards (a definition only ever gains wildcards).
+    pub(super) slot: usize,
+    pub(super) wildcards: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -91,12 +95,6 @@ impl<'t> Prepared<'t> {
     /// Whether the fast path matched the log (see [`PatternStore::prepare`](super::PatternStore::prepare)).
     pub fn matched_fast(&self) -> bool {
         self.fast.is_some()
-    }
-
-    /// The log's values when the fast path matched it (`None` otherwise: see
-    /// [`PatternStore::prepared_values`](super::PatternStore::prepared_values)).
-    pub(crate) fn fast_values(&self) -> Option<&[&'t str]> {
-        self.fast.as_ref().map(|f| f.values.as_slice())
     }
 
     /// The log's tokens, moved out (tokenized now when the fast path left them empty).

@@ -226,14 +226,31 @@ impl PatternStore {
             signature_hash: cluster.key,
             decision: Decision::Existing { pattern_id: pattern.id(), widened: None },
             line_key,
-            fast: Some(FastMatch { values, first_len }),
+            fast: Some(FastMatch { values, first_len, slot, wildcards: pattern.wildcard_count() }),
         })
+    }
+
+    /// The fast path's values of `prepared`, while they hold: its pattern is still in the
+    /// cluster it was matched in, with no new wildcard (commits in between can widen it).
+    /// `None` otherwise: [`prepared_values`](Self::prepared_values) works them out.
+    pub(crate) fn fast_values<'p, 't>(&self, prepared: &'p Prepared<'t>) -> Option<&'p [&'t str]> {
+        let fast = prepared.fast.as_ref()?;
+        let id = prepared.pattern_id()?;
+        self.fast_match_holds(fast, id).then_some(fast.values.as_slice())
+    }
+
+    fn fast_match_holds(&self, fast: &FastMatch<'_>, id: u64) -> bool {
+        let cluster = self.clusters.get(fast.slot).and_then(Option::as_ref);
+        // Ids are never reused, so a pattern with this id in that slot is the one matched.
+        cluster
+            .and_then(|c| c.patterns.iter().find(|p| p.id() == id))
+            .is_some_and(|p| p.wildcard_count() == fast.wildcards)
     }
 
     /// The log's wildcard values as committing `prepared` now would give them (slices of the
     /// log, in order): what the translator types before it commits (§9.11 step 4).
     pub fn prepared_values<'t>(&self, prepared: &Prepared<'t>) -> Vec<&'t str> {
-        if let Some(values) = prepared.fast_values() {
+        if let Some(values) = self.fast_values(prepared) {
             return values.to_vec();
         }
         let tokens = prepared.tokens();
@@ -285,8 +302,13 @@ impl PatternStore {
         let (text, signature_hash, line_key) = (prepared.text, prepared.signature_hash, prepared.line_key);
         let stale = matches!(prepared.decision,
             Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id));
-        // The fast path's match holds unless its pattern went away; then match in full.
-        let fast = prepared.fast.take().filter(|_| !stale);
+        // The fast path's match holds while its pattern is unchanged. A pattern widened since
+        // keeps the decision (as the full path's would) with values from the tokens; a
+        // pattern gone means matching again in full.
+        let fast = prepared
+            .fast
+            .take()
+            .filter(|fast| !stale && prepared.pattern_id().is_some_and(|id| self.fast_match_holds(fast, id)));
         let tokens = if fast.is_some() { Vec::new() } else { prepared.take_tokens() };
         let decision = match prepared.decision {
             _ if stale => self.decide_all(signature_hash, &tokens),

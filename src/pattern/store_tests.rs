@@ -321,3 +321,18 @@ fn a_log_matching_its_hinted_pattern_takes_the_fast_path() {
     let m = store.commit(prepared, Timestamp(2));
     assert_eq!((m.pattern_id, m.change, m.values.len()), (2, Change::New, 0));
 }
+
+#[test]
+fn a_fast_match_committed_after_its_pattern_widened_takes_the_new_values() {
+    let mut store = PatternStore::default();
+    store.add("user 42 logged in from a", Timestamp(0)).unwrap();
+    store.add("user 7 logged in from a", Timestamp(1)).unwrap();
+    let prepared = store.prepare("user 9 logged in from a").unwrap();
+    assert!(prepared.matched_fast());
+    // Another log widens the pattern before the first is committed.
+    assert_eq!(store.add("user 8 logged in from b", Timestamp(2)).unwrap().change, Change::Updated);
+    assert_eq!(store.prepared_values(&prepared), vec!["9", "a"]);
+    let m = store.commit(prepared, Timestamp(3));
+    assert_eq!((m.pattern_id, m.change), (1, Change::NoChange));
+    assert_eq!(insert(m.template, m.pos_list, &m.values), "user 9 logged in from a");
+}

@@ -214,7 +214,7 @@ impl Translator {
         }
         // The fast path's values are borrowed as they are; only the full path collects them.
         let collected;
-        let values = match prepared.fast_values() {
+        let values = match self.store.fast_values(&prepared) {
             Some(values) => values,
             None => {
                 collected = self.store.prepared_values(&prepared);
