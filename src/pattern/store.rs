@@ -242,9 +242,12 @@ impl PatternStore {
     fn fast_match_holds(&self, fast: &FastMatch<'_>, id: u64) -> bool {
         let cluster = self.clusters.get(fast.slot).and_then(Option::as_ref);
         // Ids are never reused, so a pattern with this id in that slot is the one matched.
-        cluster
-            .and_then(|c| c.patterns.iter().find(|p| p.id() == id))
-            .is_some_and(|p| p.wildcard_count() == fast.wildcards)
+        // Its first pattern, unless another log's commit came in between.
+        let pattern = cluster.and_then(|c| match c.patterns.first() {
+            Some(first) if first.id() == id => Some(first),
+            _ => c.patterns.iter().find(|p| p.id() == id),
+        });
+        pattern.is_some_and(|p| p.wildcard_count() == fast.wildcards)
     }
 
     /// The log's wildcard values as committing `prepared` now would give them (slices of the
@@ -300,15 +303,17 @@ impl PatternStore {
     /// path's values; `None` for a deferred log (only its sketch changed).
     fn apply<'t>(&mut self, mut prepared: Prepared<'t>, now: Timestamp) -> Option<Applied<'t>> {
         let (text, signature_hash, line_key) = (prepared.text, prepared.signature_hash, prepared.line_key);
-        let stale = matches!(prepared.decision,
-            Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id));
-        // The fast path's match holds while its pattern is unchanged. A pattern widened since
-        // keeps the decision (as the full path's would) with values from the tokens; a
-        // pattern gone means matching again in full.
+        // The fast path's match holds while its pattern is unchanged (then it is alive, in
+        // the slot the match recorded). A pattern widened since keeps the decision (as the
+        // full path's would) with values from the tokens; a pattern gone means matching
+        // again in full.
         let fast = prepared
             .fast
             .take()
-            .filter(|fast| !stale && prepared.pattern_id().is_some_and(|id| self.fast_match_holds(fast, id)));
+            .filter(|fast| prepared.pattern_id().is_some_and(|id| self.fast_match_holds(fast, id)));
+        let stale = fast.is_none()
+            && matches!(prepared.decision,
+                Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id));
         let tokens = if fast.is_some() { Vec::new() } else { prepared.take_tokens() };
         let decision = match prepared.decision {
             _ if stale => self.decide_all(signature_hash, &tokens),
@@ -321,7 +326,7 @@ impl PatternStore {
         };
         let (slot, change) = match decision {
             Decision::Existing { pattern_id, widened } => {
-                let slot = self.locations[&pattern_id];
+                let slot = fast.as_ref().map_or_else(|| self.locations[&pattern_id], |fast| fast.slot);
                 let cluster = live(&mut self.clusters[slot]);
                 // The location table and the clusters always agree; 0 keeps this panic-free.
                 let index = cluster.position_of(pattern_id).unwrap_or(0);
