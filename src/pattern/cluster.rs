@@ -223,22 +223,23 @@ impl Pattern {
                 i += 1;
                 continue;
             }
-            let mut j = i + 1;
-            while j < n && !self.wildcard[j] {
-                j += 1;
-            }
+            let j = i + 1 + self.wildcard[i + 1..].iter().position(|&w| w).unwrap_or(n - i - 1);
             let run = &skeleton[skeleton_start..self.ends[j - 1] as usize];
             if run.is_empty() || !bytes[pos..].starts_with(run) {
                 return None;
             }
             let run_end = pos + run.len();
-            let mut token_start = pos;
-            for &end in &self.ends[i..j] {
-                let token_end = pos + (end as usize - skeleton_start);
-                if token_end + TOKEN_LOOKAHEAD >= run_end && !token_ends_at(text, token_start, token_end) {
+            // From the run's last token back, while a token ends within the lookahead.
+            let text_offset = |k: usize| pos + (self.ends[k] as usize - skeleton_start);
+            for k in (i..j).rev() {
+                let token_end = text_offset(k);
+                if token_end + TOKEN_LOOKAHEAD < run_end {
+                    break;
+                }
+                let token_start = if k == i { pos } else { text_offset(k - 1) };
+                if !token_ends_at(text, token_start, token_end) {
                     return None;
                 }
-                token_start = token_end;
             }
             if i == 0 {
                 first_len = pos + (self.ends[0] as usize - skeleton_start);
