@@ -188,6 +188,7 @@ impl Pattern {
         values: &mut Vec<&'t str>,
     ) -> Option<usize> {
         values.clear();
+        values.reserve_exact(self.wire.spans.len());
         let n = self.ends.len();
         if types.len() != n || self.wildcard.len() != n {
             return None;
