@@ -36,14 +36,15 @@ pub(super) struct FastMatch<'t> {
 
 #[derive(Clone, Debug)]
 pub(super) enum Decision {
-    /// Use this pattern; with a definition when it gains wildcards.
-    Existing { pattern_id: u64, widened: Option<Definition> },
+    /// Use this pattern; with a definition when it gains wildcards. (Definitions are boxed:
+    /// most logs need none, and a smaller `Prepared` is cheaper to move.)
+    Existing { pattern_id: u64, widened: Option<Box<Definition>> },
     /// Create a pattern from the tokens.
     New,
     /// No pattern yet: the log goes raw and its sketch learns from it.
     Deferred(SketchMatch),
     /// Create a pattern from a sketch, widened by the log.
-    Promote { sketch: Option<u64>, definition: Definition },
+    Promote { sketch: Option<u64>, definition: Box<Definition> },
 }
 
 impl<'t> Prepared<'t> {

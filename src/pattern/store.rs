@@ -336,7 +336,7 @@ impl PatternStore {
                     Some(definition) => {
                         self.template_bytes =
                             self.template_bytes - pattern.template().len() + definition.wire.template.len();
-                        pattern.apply(definition);
+                        pattern.apply(*definition);
                         Change::Updated
                     }
                     None => Change::NoChange,
@@ -365,7 +365,7 @@ impl PatternStore {
                         if let Some(key) = sketch {
                             self.sketches.remove(key);
                         }
-                        Pattern::from_definition(id, definition, now)
+                        Pattern::from_definition(id, *definition, now)
                     }
                     _ => Pattern::from_tokens(id, text, &tokens, now),
                 };
@@ -450,8 +450,8 @@ impl PatternStore {
         let budget = if config.pattern_scan_budget == 0 { usize::MAX } else { config.pattern_scan_budget };
         for pattern in cluster.patterns.iter().take(budget) {
             if let Some(widened) = pattern.matches(tokens, protect) {
-                let widened =
-                    (widened > 0).then(|| pattern.widened_definition(tokens, config.value_merge_gap));
+                let widened = (widened > 0)
+                    .then(|| Box::new(pattern.widened_definition(tokens, config.value_merge_gap)));
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
@@ -467,7 +467,7 @@ impl PatternStore {
             if let Some((pattern, _)) = best {
                 let definition = pattern.widened_definition(tokens, config.value_merge_gap);
                 // Past the scan budget the closest pattern may need no new wildcard at all.
-                let widened = (definition.wildcards > pattern.wildcard_count()).then_some(definition);
+                let widened = (definition.wildcards > pattern.wildcard_count()).then(|| Box::new(definition));
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
