@@ -157,8 +157,9 @@ pub enum LogContent {
         pattern_id: u64,
         /// One value per wildcard, in order.
         values: Vec<Value>,
-        /// Present for a JSON log.
-        json: Option<JsonFields>,
+        /// Present for a JSON log (boxed: most logs are text, and a smaller datum is cheaper
+        /// to move and to keep in a batch).
+        json: Option<Box<JsonFields>>,
     },
 }
 

@@ -162,6 +162,27 @@ pub fn write_tag_string(record: &Record, profile: Profile, out: &mut String) {
     }
 }
 
+/// Whether the tag string of [`tag_string`] is `expected`, compared piece by piece without
+/// building it (the translator's tag cache holds the last one).
+pub fn tag_string_equals(record: &Record, profile: Profile, expected: &str) -> bool {
+    let mut rest = expected.as_bytes();
+    for (i, (prefix, part)) in tag_parts(record, profile).enumerate() {
+        if i > 0 {
+            match rest.split_first() {
+                Some((b',', after)) => rest = after,
+                _ => return false,
+            }
+        }
+        for piece in [prefix, part] {
+            match rest.strip_prefix(piece.as_bytes()) {
+                Some(after) => rest = after,
+                None => return false,
+            }
+        }
+    }
+    rest.is_empty()
+}
+
 /// The length in bytes of the tag string of [`tag_string`], without building it.
 pub fn tag_string_len(record: &Record, profile: Profile) -> usize {
     let (count, bytes) = tag_parts(record, profile)
@@ -186,6 +207,28 @@ fn tag_parts(record: &Record, profile: Profile) -> impl Iterator<Item = (&'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn record_with(tags: &[String], host: &str, service: &str) -> Record {
+        Record::new(0, "x").with_tags(tags.iter().cloned()).with_hostname(host).with_service(service)
+    }
+
+    proptest! {
+        /// Invariant: the piecewise comparison says exactly whether the built tag strings
+        /// are equal, in both profiles (commas inside tags included).
+        #[test]
+        fn tag_string_equals_agrees_with_building_it(
+            a in (prop::collection::vec("[a-c:,]{0,3}", 0..3), "[a-c,]{0,2}", "[a-c]{0,2}"),
+            b in (prop::collection::vec("[a-c:,]{0,3}", 0..3), "[a-c,]{0,2}", "[a-c]{0,2}"),
+        ) {
+            let (ra, rb) = (record_with(&a.0, &a.1, &a.2), record_with(&b.0, &b.1, &b.2));
+            for profile in [Profile::V1, Profile::V2] {
+                let (sa, sb) = (ra.tag_string(profile), rb.tag_string(profile));
+                prop_assert!(tag_string_equals(&ra, profile, &sa));
+                prop_assert_eq!(tag_string_equals(&ra, profile, &sb), sa == sb);
+            }
+        }
+    }
 
     #[test]
     fn tag_string_orders_tags_then_host_service_source_in_v1() {

@@ -28,6 +28,17 @@ fn similar_line() -> impl Strategy<Value = String> {
     })
 }
 
+/// Lines of two shapes with few distinct values, so that a log often matches a pattern that
+/// the next log widens.
+fn repeating_line() -> impl Strategy<Value = String> {
+    let n = prop::sample::select(vec!["1", "2", "30"]);
+    let w = prop::sample::select(vec!["a", "b", "c.d"]);
+    (n, w, any::<bool>()).prop_map(|(n, w, first)| match first {
+        true => format!("user {n} logged in from {w}"),
+        false => format!("job {w} took {n} ms"),
+    })
+}
+
 /// Keeps failing cases next to this file (integration tests have no `lib.rs` for proptest's
 /// default location).
 fn persisted() -> ProptestConfig {
@@ -158,5 +169,68 @@ proptest! {
             let a = by_add.add(line, now).unwrap();
             prop_assert_eq!(committed, (a.pattern_id, a.change, a.template.to_owned(), a.values.clone()));
         }
+    }
+
+    /// Invariant: the fast path of `prepare` (a hinted cluster's first pattern matched while
+    /// stepping through the tokens) decides exactly what the full path decides: same ids,
+    /// changes, templates, offsets and values, with removals in between, on similar lines
+    /// mixed with arbitrary ones.
+    #[test]
+    fn fast_path_decides_exactly_as_the_full_path(
+        config in config(),
+        lines in prop::collection::vec((prop_oneof![4 => similar_line(), 1 => any::<String>()], any::<bool>()), 1..60),
+    ) {
+        let mut fast = PatternStore::new(config);
+        let mut full = PatternStore::new(config);
+        full.set_fast_path(false);
+        for (i, (line, remove)) in lines.iter().enumerate() {
+            let now = Timestamp(i as u64);
+            let prepared = fast.prepare(line).unwrap();
+            let fast_values = fast.prepared_values(&prepared);
+            let mf = fast.commit(prepared, now);
+            let rf = (mf.pattern_id, mf.change, mf.template.to_owned(), mf.pos_list.to_vec(), mf.values.clone());
+            let prepared = full.prepare(line).unwrap();
+            prop_assert_eq!(&fast_values, &full.prepared_values(&prepared));
+            let mg = full.commit(prepared, now);
+            let rg = (mg.pattern_id, mg.change, mg.template.to_owned(), mg.pos_list.to_vec(), mg.values.clone());
+            prop_assert_eq!(&rf, &rg, "{:?}", line);
+            // Removing now and then makes hints point at freed or reused cluster slots.
+            if *remove && i % 3 == 0 && rf.1 != Change::Deferred {
+                fast.remove(rf.0);
+                full.remove(rf.0);
+            }
+        }
+        prop_assert_eq!(snapshot(&fast), snapshot(&full));
+    }
+
+    /// Invariant: the same when another log is added between a log's `prepare` and its
+    /// `commit` (which may widen or replace the prepared pattern): both paths commit the same,
+    /// and the committed values rebuild the log.
+    #[test]
+    fn fast_path_commits_as_the_full_path_with_adds_in_between(
+        config in config(),
+        lines in prop::collection::vec((repeating_line(), repeating_line()), 1..40),
+    ) {
+        let mut fast = PatternStore::new(config);
+        let mut full = PatternStore::new(config);
+        full.set_fast_path(false);
+        for (i, (line, between)) in lines.iter().enumerate() {
+            let now = Timestamp(2 * i as u64);
+            let pf = fast.prepare(line).unwrap();
+            let pg = full.prepare(line).unwrap();
+            let (bf, bg) = (fast.add(between, now).unwrap().pattern_id, full.add(between, now).unwrap().pattern_id);
+            prop_assert_eq!(bf, bg);
+            prop_assert_eq!(fast.prepared_values(&pf), full.prepared_values(&pg));
+            let later = Timestamp(2 * i as u64 + 1);
+            let mf = fast.commit(pf, later);
+            let rf = (mf.pattern_id, mf.change, mf.template.to_owned(), mf.pos_list.to_vec(), mf.values.clone());
+            let mg = full.commit(pg, later);
+            let rg = (mg.pattern_id, mg.change, mg.template.to_owned(), mg.pos_list.to_vec(), mg.values.clone());
+            prop_assert_eq!(&rf, &rg, "{:?} after {:?}", line, between);
+            if rf.1 != Change::Deferred {
+                prop_assert_eq!(insert(&rf.2, &rf.3, &rf.4), line.as_str());
+            }
+        }
+        prop_assert_eq!(snapshot(&fast), snapshot(&full));
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::hashing::{SeededSet, seeded};
 
-use super::signature::Signature;
-use super::tokenizer::{Token, TokenType};
+use super::signature::{Signature, type_sequence_key};
+use super::tokenizer::{Token, TokenType, shape_type, token_at, token_ends_at};
 use crate::Timestamp;
 
 /// A pattern: a template with wildcard positions, plus the bookkeeping eviction needs.
@@ -169,6 +169,88 @@ impl Pattern {
         comparison
     }
 
+    /// Whether `text` matches this pattern with nothing to widen, checked while stepping
+    /// through its tokens instead of tokenizing it first: every token at a non-wildcard
+    /// position has exactly that position's text, every wildcard token has its type in
+    /// `types` (the cluster's signature), and the text ends with the last position. Exactly
+    /// then `compare` finds no Conflict and nothing to widen for `tokenize(text)`: a token's
+    /// type follows from its text, so equal texts have the signature's types. On a match the
+    /// values go to `values` (cleared first) and the first token's length is returned.
+    ///
+    /// A run of non-wildcard positions is compared as one byte string. Its texts are
+    /// consecutive tokens of the log the pattern was made from, so tokenizing the same bytes
+    /// from the run's start gives the same tokens wherever the tokenizer's lookahead stays
+    /// inside the run; only the tokens ending near the run's end need their end checked.
+    pub(crate) fn match_text<'t>(
+        &self,
+        types: &[TokenType],
+        text: &'t str,
+        values: &mut Vec<&'t str>,
+    ) -> Option<usize> {
+        values.clear();
+        values.reserve_exact(self.wire.spans.len());
+        let n = self.ends.len();
+        if types.len() != n || self.wildcard.len() != n {
+            return None;
+        }
+        let bytes = text.as_bytes();
+        let skeleton = self.skeleton.as_bytes();
+        let mut spans = self.wire.spans.iter().copied();
+        let mut span = spans.next();
+        let (mut i, mut pos, mut value_start, mut first_len) = (0usize, 0usize, 0usize, 0usize);
+        while i < n {
+            if pos >= bytes.len() {
+                return None;
+            }
+            let skeleton_start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            if self.wildcard[i] {
+                let (shape, end) = token_at(text, pos);
+                if shape_type(shape, &text[pos..end]) != types[i] {
+                    return None;
+                }
+                if let Some((first, last)) = span {
+                    if i == first {
+                        value_start = pos;
+                    }
+                    if i == last {
+                        values.push(&text[value_start..end]);
+                        span = spans.next();
+                    }
+                }
+                if i == 0 {
+                    first_len = end;
+                }
+                pos = end;
+                i += 1;
+                continue;
+            }
+            let j = i + 1 + self.wildcard[i + 1..].iter().position(|&w| w).unwrap_or(n - i - 1);
+            let run = &skeleton[skeleton_start..self.ends[j - 1] as usize];
+            if run.is_empty() || !bytes[pos..].starts_with(run) {
+                return None;
+            }
+            let run_end = pos + run.len();
+            // From the run's last token back, while a token ends within the lookahead.
+            let text_offset = |k: usize| pos + (self.ends[k] as usize - skeleton_start);
+            for k in (i..j).rev() {
+                let token_end = text_offset(k);
+                if token_end + TOKEN_LOOKAHEAD < run_end {
+                    break;
+                }
+                let token_start = if k == i { pos } else { text_offset(k - 1) };
+                if !token_ends_at(text, token_start, token_end) {
+                    return None;
+                }
+            }
+            if i == 0 {
+                first_len = pos + (self.ends[0] as usize - skeleton_start);
+            }
+            pos = run_end;
+            i = j;
+        }
+        (pos == bytes.len()).then_some(first_len)
+    }
+
     /// The definition this pattern would have with every position where `tokens` differ
     /// turned into a wildcard (merging, and force-widening); values whose wildcards are at
     /// most `merge_gap` bytes apart travel as one (see [`WireForm`]).
@@ -301,6 +383,11 @@ impl WireForm {
     }
 }
 
+/// How many bytes past a character boundary the tokenizer may read to decide it: the
+/// character there and the one after it (a `JOIN` character joins only before an
+/// alphanumeric one), at most 1 + 4 bytes, so bytes `end..end + 5` at most.
+const TOKEN_LOOKAHEAD: usize = 5;
+
 /// The text of position `i` in `skeleton`, whose per-position end offsets are `ends`
 /// (empty for a wildcard).
 fn position_text<'s>(skeleton: &'s str, ends: &[u32], i: usize) -> &'s str {
@@ -346,13 +433,21 @@ pub(crate) struct Comparison {
 #[derive(Debug)]
 pub(crate) struct Cluster {
     pub(crate) signature: Signature,
+    /// The signature's `type_sequence_key`, the store's index key.
+    pub(crate) key: u64,
     pub(crate) patterns: Vec<Pattern>,
     first_values: SeededSet<Box<str>>,
 }
 
 impl Cluster {
     pub(crate) fn new(signature: Signature, hash_seed: u64) -> Self {
-        Cluster { signature, patterns: Vec::new(), first_values: SeededSet::with_hasher(seeded(hash_seed)) }
+        let key = type_sequence_key(signature.types().iter().copied());
+        Cluster {
+            signature,
+            key,
+            patterns: Vec::new(),
+            first_values: SeededSet::with_hasher(seeded(hash_seed)),
+        }
     }
 
     /// Whether first-word protection is on for a log whose first token is `first`, counting

@@ -11,7 +11,8 @@
 //! - [`store`]: [`PatternStore`], which owns the clusters and gives pattern ids (from 1, never
 //!   reused). [`PatternStore::prepare`] decides without changing anything;
 //!   [`PatternStore::commit`] applies; [`PatternStore::add`] does both;
-//!   [`PatternStore::remove`] evicts.
+//!   [`PatternStore::remove`] evicts. `prepared` holds [`Prepared`]; `hint` the line keys
+//!   that let `prepare` match most logs against their cluster's pattern without tokenizing.
 //! - `sketch`: shapes seen too few times for a pattern (`patterns.admission_threshold`).
 //! - [`value`]: canonical int64 text (§9.7) and the dynamic-candidate test (§9.8).
 //! - [`score`]: the eviction score and order (§9.9).
@@ -21,7 +22,9 @@
 //! here change compression, never what a receiver rebuilds.
 
 pub mod cluster;
+mod hint;
 pub mod json;
+mod prepared;
 pub mod score;
 pub mod signature;
 mod sketch;

@@ -31,7 +31,7 @@ pub(crate) struct SketchMatch {
     /// The sketch's key; `None` when the log starts a new one.
     pub(crate) key: Option<u64>,
     /// The sketch widened by the log, when the log differs from it.
-    pub(crate) widened: Option<Definition>,
+    pub(crate) widened: Option<Box<Definition>>,
     /// Logs of the shape with this one.
     pub(crate) sightings: u32,
 }
@@ -63,7 +63,8 @@ impl Sketches {
             if let Some(widened) = sketch.shape.matches(tokens, protect_first_word) {
                 return SketchMatch {
                     key: Some(key),
-                    widened: (widened > 0).then(|| sketch.shape.widened_definition(tokens, merge_gap)),
+                    widened: (widened > 0)
+                        .then(|| Box::new(sketch.shape.widened_definition(tokens, merge_gap))),
                     sightings: sketch.sightings.saturating_add(1),
                 };
             }
@@ -72,10 +73,10 @@ impl Sketches {
     }
 
     /// The definition a sketch's pattern gets when the log of `found` promotes it.
-    pub(crate) fn definition(&self, found: SketchMatch) -> Option<Definition> {
+    pub(crate) fn definition(&self, found: SketchMatch) -> Option<Box<Definition>> {
         match (found.widened, found.key) {
             (Some(widened), _) => Some(widened),
-            (None, Some(key)) => self.sketches.get(&key).map(|(_, s)| s.shape.definition()),
+            (None, Some(key)) => self.sketches.get(&key).map(|(_, s)| Box::new(s.shape.definition())),
             (None, None) => None,
         }
     }
@@ -95,7 +96,7 @@ impl Sketches {
             && let Some((_, sketch)) = self.sketches.get_mut(&key)
         {
             if let Some(definition) = found.widened {
-                sketch.shape.apply(definition);
+                sketch.shape.apply(*definition);
             }
             sketch.sightings = found.sightings;
             return;

@@ -7,12 +7,16 @@
 //! needs); [`PatternStore::commit`] applies it. [`PatternStore::add`] does both. A prepared
 //! log that is never committed leaves the store exactly as it was (the raw fallback, §9.9).
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
-use super::cluster::{Cluster, Definition, Pattern};
+use super::cluster::{Cluster, Pattern};
+use super::hint::{Hints, line_key};
+pub use super::prepared::Prepared;
+use super::prepared::{Decision, FastMatch};
 use super::score::{eviction_score, sort_for_eviction};
 use super::signature::{BuildPrehashed, Signature, type_sequence_key};
-use super::sketch::{SketchMatch, Sketches};
+use super::sketch::Sketches;
 use super::tokenizer::{Token, tokenize};
 use crate::Timestamp;
 
@@ -106,73 +110,6 @@ pub enum PatternError {
     },
 }
 
-/// A log matched against the store but not committed yet (see the module docs).
-#[derive(Clone, Debug)]
-pub struct Prepared<'t> {
-    text: &'t str,
-    tokens: Vec<Token<'t>>,
-    signature_hash: u64,
-    decision: Decision,
-}
-
-#[derive(Clone, Debug)]
-enum Decision {
-    /// Use this pattern; with a definition when it gains wildcards.
-    Existing { pattern_id: u64, widened: Option<Definition> },
-    /// Create a pattern from the tokens.
-    New,
-    /// No pattern yet: the log goes raw and its sketch learns from it.
-    Deferred(SketchMatch),
-    /// Create a pattern from a sketch, widened by the log.
-    Promote { sketch: Option<u64>, definition: Definition },
-}
-
-impl<'t> Prepared<'t> {
-    /// What committing will do to the pattern.
-    pub fn change(&self) -> Change {
-        match &self.decision {
-            Decision::Existing { widened: None, .. } => Change::NoChange,
-            Decision::Existing { widened: Some(_), .. } => Change::Updated,
-            Decision::New | Decision::Promote { .. } => Change::New,
-            Decision::Deferred(_) => Change::Deferred,
-        }
-    }
-
-    /// The existing pattern the log will use; `None` for a new one (its id is assigned when
-    /// committed: [`PatternStore::next_pattern_id`]).
-    pub fn pattern_id(&self) -> Option<u64> {
-        match &self.decision {
-            Decision::Existing { pattern_id, .. } => Some(*pattern_id),
-            Decision::New | Decision::Deferred(_) | Decision::Promote { .. } => None,
-        }
-    }
-
-    /// The template and offsets the pattern will have when it is new or updated (the
-    /// `PatternDefine` to be sent); `None` when it does not change.
-    pub fn definition(&self) -> Option<(&str, &[u32])> {
-        match &self.decision {
-            Decision::Existing { widened: Some(definition), .. } => {
-                Some((&definition.wire.template, &definition.wire.pos_list))
-            }
-            Decision::Existing { widened: None, .. } | Decision::Deferred(_) => None,
-            Decision::New => Some((self.text, &[])),
-            Decision::Promote { definition, .. } => {
-                Some((&definition.wire.template, &definition.wire.pos_list))
-            }
-        }
-    }
-
-    /// The log's tokens.
-    pub fn tokens(&self) -> &[Token<'t>] {
-        &self.tokens
-    }
-
-    /// The log's text.
-    pub fn text(&self) -> &'t str {
-        self.text
-    }
-}
-
 /// All patterns of one translator, in clusters by signature.
 ///
 /// Deterministic: the same configuration and the same calls give the same ids, templates and
@@ -205,6 +142,9 @@ pub struct PatternStore {
     next_id: u64,
     template_bytes: usize,
     sketches: Sketches,
+    /// Line key → the cluster its last log went to (the fast path of [`Self::prepare`]).
+    hints: Hints,
+    fast_path: bool,
 }
 
 impl Default for PatternStore {
@@ -225,7 +165,16 @@ impl PatternStore {
             next_id: 1,
             template_bytes: 0,
             sketches: Sketches::default(),
+            hints: Hints::new(config.hash_seed),
+            fast_path: true,
         }
+    }
+
+    /// Turns the fast path of [`prepare`](Self::prepare) on (the default) or off. Decisions
+    /// are the same either way (the property tests compare the two); off is for those tests.
+    #[doc(hidden)]
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
     }
 
     /// The configuration.
@@ -241,20 +190,73 @@ impl PatternStore {
     }
 
     /// Decides what adding `text` would do, without changing the store.
+    ///
+    /// Fast path first: when the cluster that the last log with the same line key went to
+    /// (the `hint` module) has a first pattern that `text` matches with nothing to widen,
+    /// that is the decision, found without tokenizing `text` (the §9.5 scan would try that
+    /// pattern first and stop there). Otherwise `text` is tokenized and matched in full.
     pub fn prepare<'t>(&self, text: &'t str) -> Result<Prepared<'t>, PatternError> {
         if u32::try_from(text.len()).is_err() {
             return Err(PatternError::TextTooLong { len: text.len() });
         }
+        let line_key = line_key(text);
+        if self.fast_path
+            && let Some(slot) = self.hints.get(line_key)
+            && let Some(prepared) = self.prepare_fast(text, slot, line_key)
+        {
+            return Ok(prepared);
+        }
         let tokens = tokenize(text);
         let signature_hash = type_sequence_key(tokens.iter().map(|t| t.kind));
         let decision = self.decide_all(signature_hash, &tokens);
-        Ok(Prepared { text, tokens, signature_hash, decision })
+        Ok(Prepared { text, tokens: OnceCell::from(tokens), signature_hash, decision, line_key, fast: None })
+    }
+
+    /// The fast path of [`prepare`](Self::prepare) with the cluster at `slot`: `None` sends
+    /// the log the full way.
+    fn prepare_fast<'t>(&self, text: &'t str, slot: usize, line_key: u64) -> Option<Prepared<'t>> {
+        let cluster = self.clusters.get(slot)?.as_ref()?;
+        let pattern = cluster.patterns.first()?;
+        let types = cluster.signature.types();
+        let mut values = Vec::new();
+        let first_len = pattern.match_text(types, text, &mut values)?;
+        Some(Prepared {
+            text,
+            tokens: OnceCell::new(),
+            signature_hash: cluster.key,
+            decision: Decision::Existing { pattern_id: pattern.id(), widened: None },
+            line_key,
+            fast: Some(FastMatch { values, first_len, slot, wildcards: pattern.wildcard_count() }),
+        })
+    }
+
+    /// The fast path's values of `prepared`, while they hold: its pattern is still in the
+    /// cluster it was matched in, with no new wildcard (commits in between can widen it).
+    /// `None` otherwise: [`prepared_values`](Self::prepared_values) works them out.
+    pub(crate) fn fast_values<'p, 't>(&self, prepared: &'p Prepared<'t>) -> Option<&'p [&'t str]> {
+        let fast = prepared.fast.as_ref()?;
+        let id = prepared.pattern_id()?;
+        self.fast_match_holds(fast, id).then_some(fast.values.as_slice())
+    }
+
+    fn fast_match_holds(&self, fast: &FastMatch<'_>, id: u64) -> bool {
+        let cluster = self.clusters.get(fast.slot).and_then(Option::as_ref);
+        // Ids are never reused, so a pattern with this id in that slot is the one matched.
+        // Its first pattern, unless another log's commit came in between.
+        let pattern = cluster.and_then(|c| match c.patterns.first() {
+            Some(first) if first.id() == id => Some(first),
+            _ => c.patterns.iter().find(|p| p.id() == id),
+        });
+        pattern.is_some_and(|p| p.wildcard_count() == fast.wildcards)
     }
 
     /// The log's wildcard values as committing `prepared` now would give them (slices of the
     /// log, in order): what the translator types before it commits (§9.11 step 4).
     pub fn prepared_values<'t>(&self, prepared: &Prepared<'t>) -> Vec<&'t str> {
-        let tokens = &prepared.tokens;
+        if let Some(values) = self.fast_values(prepared) {
+            return values.to_vec();
+        }
+        let tokens = prepared.tokens();
         match &prepared.decision {
             Decision::Existing { widened: Some(definition), .. } => definition.values(prepared.text, tokens),
             Decision::Existing { pattern_id, widened: None } => {
@@ -271,7 +273,7 @@ impl PatternStore {
     /// itself was removed; then the log is matched again against the store as it is now.
     pub fn commit<'t>(&mut self, prepared: Prepared<'t>, now: Timestamp) -> Match<'_, 't> {
         let text = prepared.text;
-        let Some((slot, change, tokens)) = self.apply(prepared, now) else {
+        let Some((slot, change, tokens, fast_values)) = self.apply(prepared, now) else {
             return Match {
                 pattern_id: 0,
                 change: Change::Deferred,
@@ -286,35 +288,45 @@ impl PatternStore {
             change,
             template: pattern.template(),
             pos_list: pattern.pos_list(),
-            values: pattern.values(text, &tokens),
+            values: fast_values.unwrap_or_else(|| pattern.values(text, &tokens)),
         }
     }
 
     /// [`commit`](Self::commit) for a caller that needs only the pattern id (the translator
     /// has typed the values already): skips collecting the values. 0 for a deferred log.
     pub fn commit_id(&mut self, prepared: Prepared<'_>, now: Timestamp) -> u64 {
-        self.apply(prepared, now).map_or(0, |(slot, _, _)| live(&mut self.clusters[slot]).patterns[0].id())
+        self.apply(prepared, now).map_or(0, |(slot, ..)| live(&mut self.clusters[slot]).patterns[0].id())
     }
 
     /// Applies `prepared`: returns the slot of its cluster (whose first pattern is the log's),
-    /// the change, and the log's tokens; `None` for a deferred log (only its sketch changed).
-    fn apply<'t>(
-        &mut self,
-        prepared: Prepared<'t>,
-        now: Timestamp,
-    ) -> Option<(usize, Change, Vec<Token<'t>>)> {
-        let Prepared { text, tokens, signature_hash, decision } = prepared;
-        let decision = match decision {
-            Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id) => {
-                self.decide_all(signature_hash, &tokens)
-            }
+    /// the change, the log's tokens (empty when the fast path matched it) and the fast
+    /// path's values; `None` for a deferred log (only its sketch changed).
+    fn apply<'t>(&mut self, mut prepared: Prepared<'t>, now: Timestamp) -> Option<Applied<'t>> {
+        let (text, signature_hash, line_key) = (prepared.text, prepared.signature_hash, prepared.line_key);
+        // The fast path's match holds while its pattern is unchanged (then it is alive, in
+        // the slot the match recorded). A pattern widened since keeps the decision (as the
+        // full path's would) with values from the tokens; a pattern gone means matching
+        // again in full.
+        let fast = prepared
+            .fast
+            .take()
+            .filter(|fast| prepared.pattern_id().is_some_and(|id| self.fast_match_holds(fast, id)));
+        let stale = fast.is_none()
+            && matches!(prepared.decision,
+                Decision::Existing { pattern_id, .. } if !self.locations.contains_key(&pattern_id));
+        let tokens = if fast.is_some() { Vec::new() } else { prepared.take_tokens() };
+        let decision = match prepared.decision {
+            _ if stale => self.decide_all(signature_hash, &tokens),
             decision => decision,
         };
         let max_cardinality = self.config.first_word_max_cardinality;
-        let first_value = tokens.first().map(|t| t.text);
+        let first_value = match &fast {
+            Some(fast) => (fast.first_len > 0).then(|| &text[..fast.first_len]),
+            None => tokens.first().map(|t| t.text),
+        };
         let (slot, change) = match decision {
             Decision::Existing { pattern_id, widened } => {
-                let slot = self.locations[&pattern_id];
+                let slot = fast.as_ref().map_or_else(|| self.locations[&pattern_id], |fast| fast.slot);
                 let cluster = live(&mut self.clusters[slot]);
                 // The location table and the clusters always agree; 0 keeps this panic-free.
                 let index = cluster.position_of(pattern_id).unwrap_or(0);
@@ -324,7 +336,7 @@ impl PatternStore {
                     Some(definition) => {
                         self.template_bytes =
                             self.template_bytes - pattern.template().len() + definition.wire.template.len();
-                        pattern.apply(definition);
+                        pattern.apply(*definition);
                         Change::Updated
                     }
                     None => Change::NoChange,
@@ -353,7 +365,7 @@ impl PatternStore {
                         if let Some(key) = sketch {
                             self.sketches.remove(key);
                         }
-                        Pattern::from_definition(id, definition, now)
+                        Pattern::from_definition(id, *definition, now)
                     }
                     _ => Pattern::from_tokens(id, text, &tokens, now),
                 };
@@ -365,7 +377,8 @@ impl PatternStore {
                 (slot, Change::New)
             }
         };
-        Some((slot, change, tokens))
+        self.hints.remember(line_key, slot);
+        Some((slot, change, tokens, fast.map(|f| f.values)))
     }
 
     fn find_cluster(&self, signature_hash: u64, tokens: &[Token<'_>]) -> Option<usize> {
@@ -375,7 +388,7 @@ impl PatternStore {
     }
 
     fn insert_cluster(&mut self, cluster: Cluster) -> usize {
-        let hash = type_sequence_key(cluster.signature.types().iter().copied());
+        let hash = cluster.key;
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.clusters[slot] = Some(cluster);
@@ -437,8 +450,8 @@ impl PatternStore {
         let budget = if config.pattern_scan_budget == 0 { usize::MAX } else { config.pattern_scan_budget };
         for pattern in cluster.patterns.iter().take(budget) {
             if let Some(widened) = pattern.matches(tokens, protect) {
-                let widened =
-                    (widened > 0).then(|| pattern.widened_definition(tokens, config.value_merge_gap));
+                let widened = (widened > 0)
+                    .then(|| Box::new(pattern.widened_definition(tokens, config.value_merge_gap)));
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
@@ -454,7 +467,7 @@ impl PatternStore {
             if let Some((pattern, _)) = best {
                 let definition = pattern.widened_definition(tokens, config.value_merge_gap);
                 // Past the scan budget the closest pattern may need no new wildcard at all.
-                let widened = (definition.wildcards > pattern.wildcard_count()).then_some(definition);
+                let widened = (definition.wildcards > pattern.wildcard_count()).then(|| Box::new(definition));
                 return Decision::Existing { pattern_id: pattern.id(), widened };
             }
         }
@@ -470,7 +483,7 @@ impl PatternStore {
         let pattern = cluster.patterns.remove(index);
         self.template_bytes -= pattern.template().len();
         if cluster.patterns.is_empty() {
-            let hash = type_sequence_key(cluster.signature.types().iter().copied());
+            let hash = cluster.key;
             self.clusters[slot] = None;
             self.free_slots.push(slot);
             if let Some(slots) = self.by_signature.get_mut(&hash) {
@@ -563,6 +576,10 @@ impl PatternStore {
         id
     }
 }
+
+/// What [`PatternStore::apply`] gives: the cluster slot, the change, the tokens (empty after
+/// the fast path) and the fast path's values.
+type Applied<'t> = (usize, Change, Vec<Token<'t>>, Option<Vec<&'t str>>);
 
 /// The cluster in a slot the location table or the signature index points to: always live.
 fn live(slot: &mut Option<Cluster>) -> &mut Cluster {

@@ -300,3 +300,39 @@ fn commit_id_applies_exactly_what_commit_applies() {
         |s: &PatternStore| s.iter().map(|p| (p.id(), p.template().to_owned())).collect::<Vec<_>>();
     assert_eq!(templates(&full), templates(&ids_only));
 }
+
+#[test]
+fn a_log_matching_its_hinted_pattern_takes_the_fast_path() {
+    let mut store = PatternStore::default();
+    store.add("user 42 logged in", Timestamp(0)).unwrap();
+    store.add("user 7 logged in", Timestamp(1)).unwrap(); // widens
+    let prepared = store.prepare("user 9 logged in").unwrap();
+    assert!(prepared.matched_fast());
+    assert_eq!(prepared.change(), Change::NoChange);
+    assert_eq!(store.prepared_values(&prepared), vec!["9"]);
+    assert_eq!(prepared.tokens().len(), 7, "tokenized when asked for");
+    // Other constant text, or one token more: the full path.
+    assert!(!store.prepare("user 9 logged out").unwrap().matched_fast());
+    assert!(!store.prepare("user 9 logged in ").unwrap().matched_fast());
+    // The prepared pattern removed before the commit: the log is matched again in full.
+    let prepared = store.prepare("user 10 logged in").unwrap();
+    assert!(prepared.matched_fast());
+    store.remove(1);
+    let m = store.commit(prepared, Timestamp(2));
+    assert_eq!((m.pattern_id, m.change, m.values.len()), (2, Change::New, 0));
+}
+
+#[test]
+fn a_fast_match_committed_after_its_pattern_widened_takes_the_new_values() {
+    let mut store = PatternStore::default();
+    store.add("user 42 logged in from a", Timestamp(0)).unwrap();
+    store.add("user 7 logged in from a", Timestamp(1)).unwrap();
+    let prepared = store.prepare("user 9 logged in from a").unwrap();
+    assert!(prepared.matched_fast());
+    // Another log widens the pattern before the first is committed.
+    assert_eq!(store.add("user 8 logged in from b", Timestamp(2)).unwrap().change, Change::Updated);
+    assert_eq!(store.prepared_values(&prepared), vec!["9", "a"]);
+    let m = store.commit(prepared, Timestamp(3));
+    assert_eq!((m.pattern_id, m.change), (1, Change::NoChange));
+    assert_eq!(insert(m.template, m.pos_list, &m.values), "user 9 logged in from a");
+}

@@ -231,4 +231,24 @@ proptest! {
         let joined: String = tokens.iter().map(|t| t.text).collect();
         prop_assert_eq!(joined, text);
     }
+
+    /// Invariant: `token_ends_at` (the fast path's boundary check) agrees with `token_at` for
+    /// every token of one text put between arbitrary text, so the fast path and the
+    /// tokenizer can never disagree on where a token ends.
+    #[test]
+    fn token_ends_at_agrees_with_token_at(
+        source in "[a-z0-9 ./:@+=_\\-\t\u{e9}\u{a0}\u{20ac}]{1,30}",
+        before in "[a-z0-9 ./:_\\-\u{e9}]{0,4}",
+        after in "[a-z0-9 ./:@+=_\\-\t\u{e9}\u{a0}]{0,4}",
+    ) {
+        for token in tokenize(&source) {
+            let text = format!("{before}{}{after}", token.text);
+            let (start, end) = (before.len(), before.len() + token.text.len());
+            prop_assert_eq!(
+                token_ends_at(&text, start, end),
+                token_at(&text, start).1 == end,
+                "{:?} in {:?}", token.text, text
+            );
+        }
+    }
 }

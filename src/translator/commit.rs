@@ -24,11 +24,13 @@ impl Translator {
         now: Timestamp,
         record: &Record,
         wire: &str,
-        mut plan: Plan<'_>,
+        plan: &mut Plan<'_>,
         level: u8,
     ) -> Committed {
         let mut defines = Vec::new();
-        let mut used = Vec::new();
+        // The buffer is the translator's, handed back after count eviction: no allocation.
+        let mut used = std::mem::take(&mut self.used_buffer);
+        used.clear();
         // The pattern change first: its define precedes the dictionary defines.
         let keeps_pattern = plan.keeps_pattern(level);
         let pattern_id = match plan.pattern.take() {
@@ -81,7 +83,7 @@ impl Translator {
             Some(pattern_id) => {
                 let values: Vec<Value> = plan.values.iter().map(resolve).collect();
                 let json = plan.json.as_ref().map(|j| {
-                    JsonFields::V1(JsonV1 {
+                    Box::new(JsonFields::V1(JsonV1 {
                         message_key: resolve(&j.message_key),
                         schema_id: match j.schema.as_ref().map(resolve) {
                             Some(Value::Dict(id)) => id,
@@ -89,7 +91,7 @@ impl Translator {
                             _ => 0,
                         },
                         values: j.context.iter().map(resolve).collect(),
-                    })
+                    }))
                 });
                 LogContent::Pattern { pattern_id, values, json }
             }
@@ -126,7 +128,7 @@ impl Translator {
         };
         if let LogContent::Pattern { values, json, .. } = &content {
             used.extend(values.iter().filter_map(referenced));
-            if let Some(JsonFields::V1(j)) = json {
+            if let Some(JsonFields::V1(j)) = json.as_deref() {
                 used.extend(std::iter::once(&j.message_key).chain(&j.values).filter_map(referenced));
                 if j.schema_id != 0 {
                     used.push(Held::Dict(j.schema_id));

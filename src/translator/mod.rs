@@ -24,7 +24,7 @@ use crate::hashing::{SeededMap, seeded};
 use crate::datum::{Datum, DictDef, LogContent, PatternDef, StateChange};
 use crate::escape::escape;
 use crate::pattern::{PatternConfig, PatternStore};
-use crate::record::{Record, tag_string_len, write_tag_string};
+use crate::record::{Record, tag_string_equals, tag_string_len, write_tag_string};
 use crate::wire::WireFormat;
 use crate::{Profile, Timestamp};
 
@@ -76,6 +76,8 @@ pub struct Translator {
     tag_cache: Option<(String, u64)>,
     /// The current record's tag string; kept to reuse its allocation.
     tag_buffer: String,
+    /// What the current record uses (`Committed::used`); kept to reuse its allocation.
+    used_buffer: Vec<Held>,
     last_sweep: Timestamp,
     metrics: TranslatorMetrics,
 }
@@ -120,6 +122,7 @@ impl Translator {
             sightings,
             tag_cache: None,
             tag_buffer: String::new(),
+            used_buffer: Vec::new(),
             last_sweep: now,
             metrics: TranslatorMetrics::default(),
         }
@@ -218,12 +221,19 @@ impl Translator {
         // Step 1: routing.
         let wire = escape(&record.content);
         let escaped = wire.as_bytes() != &record.content[..];
-        // The tag string is built into a buffer kept across records (taken back below).
+        // The tag string is usually the cached one: compared piece by piece, not built. Else
+        // it is built into a buffer kept across records (taken back below).
         let mut tag_string = std::mem::take(&mut self.tag_buffer);
-        write_tag_string(record, profile, &mut tag_string);
+        let cached_tags = match &self.tag_cache {
+            Some((cached, id)) if tag_string_equals(record, profile, cached) => Some(*id),
+            _ => {
+                write_tag_string(record, profile, &mut tag_string);
+                None
+            }
+        };
         let json = self.detect_json(&wire, escaped);
         // Steps 2, 4, 5: decide.
-        let plan = self.plan(record, &wire, json.as_ref(), &tag_string);
+        let mut plan = self.plan(record, &wire, json.as_ref(), &tag_string, cached_tags);
         // Step 3: touch the entries the record uses (its pattern is touched when committed).
         for r in plan.body_refs().chain(plan.meta_refs()) {
             if let Ref::Dict(id) = r {
@@ -250,10 +260,11 @@ impl Translator {
             }
             level += 1;
         }
-        let Committed { log, defines, used } = self.commit(now, record, &wire, plan, level);
+        let Committed { log, defines, used } = self.commit(now, record, &wire, &mut plan, level);
         self.tag_buffer = tag_string;
         // Step 8: count eviction, never of what this record uses.
         self.count_eviction(now, &used, &mut deletes);
+        self.used_buffer = used;
         // Step 9: emit.
         let kind = match log.content {
             LogContent::Raw(_) => LogKind::Raw,

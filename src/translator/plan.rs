@@ -121,13 +121,15 @@ impl Plan<'_> {
 
 impl Translator {
     /// §9.1 routing and §9.11 steps 2, 4 and 5 for `record`, whose escaped text is `wire`
-    /// and `v1` JSON detection result `json`.
+    /// and `v1` JSON detection result `json`. `cached_tags` is the tag cache's entry when
+    /// the record's tag string is the cached one (then `tag_string` is not built).
     pub(super) fn plan<'a>(
         &self,
         record: &'a Record,
         wire: &'a str,
         json: Option<&'a V1Json<'a>>,
         tag_string: &'a str,
+        cached_tags: Option<u64>,
     ) -> Plan<'a> {
         let profile = self.format.profile;
         let mut plan = Plan {
@@ -161,9 +163,9 @@ impl Translator {
             plan.service = self.admit_fixed(record.service().unwrap_or_default(), &mut plan, Slot::Meta);
         }
         plan.status = self.admit_fixed(record.status().unwrap_or_default(), &mut plan, Slot::Meta);
-        plan.tags = match &self.tag_cache {
-            Some((cached, id)) if cached == tag_string => Some(Ref::Dict(*id)),
-            _ => self.admit_fixed(tag_string, &mut plan, Slot::Meta),
+        plan.tags = match cached_tags {
+            Some(id) => Some(Ref::Dict(id)),
+            None => self.admit_fixed(tag_string, &mut plan, Slot::Meta),
         };
         plan
     }
@@ -210,9 +212,17 @@ impl Translator {
             plan.deferred = Some(prepared);
             return false;
         }
-        let values = self.store.prepared_values(&prepared);
+        // The fast path's values are borrowed as they are; only the full path collects them.
+        let collected;
+        let values = match self.store.fast_values(&prepared) {
+            Some(values) => values,
+            None => {
+                collected = self.store.prepared_values(&prepared);
+                &collected
+            }
+        };
         plan.values.reserve(values.len());
-        for value in values {
+        for &value in values {
             let r = match type_wildcard(value) {
                 WildcardValue::Int(i) => Ref::Int(i),
                 WildcardValue::Text(s) => self.type_dynamic(Cow::Borrowed(s), plan),

@@ -287,12 +287,16 @@ fn v1_json_logs_carry_message_key_schema_and_typed_context() {
         schema_id: 2,
         values: vec![int(8443), Value::Float(0.5), Value::Str("api".into())],
     });
-    assert_eq!(log_of(&out).content, LogContent::Pattern { pattern_id: 1, values: vec![], json: Some(json) });
+    assert_eq!(
+        log_of(&out).content,
+        LogContent::Pattern { pattern_id: 1, values: vec![], json: Some(Box::new(json)) }
+    );
     // Message-only objects have schema 0; non-v1 JSON (a boolean) is text.
     let out = run(&mut t, 1, &Record::new(0, r#"{"msg":"user 42 logged in"}"#));
-    let LogContent::Pattern { json: Some(JsonFields::V1(j)), .. } = &log_of(&out).content else {
+    let LogContent::Pattern { json: Some(json), .. } = &log_of(&out).content else {
         panic!("JSON log expected")
     };
+    let JsonFields::V1(j) = &**json else { panic!("v1 JSON fields expected") };
     assert_eq!((j.schema_id, j.values.len()), (0, 0));
     let out = run(&mut t, 2, &Record::new(0, r#"{"msg":"hi","ok":true}"#));
     let LogContent::Pattern { json: None, .. } = &log_of(&out).content else { panic!("text expected") };

@@ -14,7 +14,7 @@ use prost::Message;
 
 use crate::Profile;
 use crate::codec::Compression;
-use crate::datum::{Datum, StateChange};
+use crate::datum::{Datum, LogContent, LogDatum, StateChange};
 use crate::transport::EncodeError;
 
 /// A serialized, compressed batch (or snapshot) body.
@@ -54,7 +54,16 @@ impl WireFormat {
     pub fn serialize_batch(&self, datums: &[Datum]) -> Result<Vec<u8>, EncodeError> {
         let send_deletes = self.sends_deletes();
         let wire = datums.iter().filter(|d| send_deletes || !matches!(d, Datum::State(c) if c.is_delete()));
-        let mut out = Vec::new();
+        // Sized for the batch up front, so the buffer is not regrown (and copied) as it fills:
+        // a raw log's text plus a few dozen bytes of framing and metadata per datum.
+        let raw_text: usize = datums
+            .iter()
+            .map(|d| match d {
+                Datum::Log(LogDatum { content: LogContent::Raw(text), .. }) => text.len(),
+                _ => 0,
+            })
+            .sum();
+        let mut out = Vec::with_capacity(raw_text + 48 * datums.len());
         match self.profile {
             Profile::V1 => v1::write_sequence(wire, self.v1_delta_encoding, &mut out)?,
             Profile::V2 => v2::write_sequence(wire, &mut out)?,

@@ -172,7 +172,7 @@ fn v2_ids_use_zero_for_previous_and_one_for_none() {
                 Some(id) => LogContent::Pattern {
                     pattern_id: 2,
                     values: vec![],
-                    json: Some(JsonFields::V2(JsonV2 { schema_id: id, ..Default::default() })),
+                    json: Some(Box::new(JsonFields::V2(JsonV2 { schema_id: id, ..Default::default() }))),
                 },
             },
             status: status.map(StringRef::Dict),
@@ -319,7 +319,7 @@ fn logs_of_every_shape(profile: Profile) -> Vec<Datum> {
     .chain(json.into_iter().map(|json| LogContent::Pattern {
         pattern_id: 3,
         values: values.clone(),
-        json,
+        json: json.map(Box::new),
     }));
     for (i, content) in contents.enumerate() {
         let (status, tags) = match i % 3 {

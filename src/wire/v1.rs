@@ -92,7 +92,7 @@ impl DeltaState {
             LogContent::Pattern { pattern_id, values, json } => {
                 let id = if self.enabled && *pattern_id == self.last_pattern { 0 } else { *pattern_id };
                 self.last_pattern = *pattern_id;
-                nested(buf, 2, |buf| write_structured(id, values, json.as_ref(), buf))?;
+                nested(buf, 2, |buf| write_structured(id, values, json.as_deref(), buf))?;
             }
         }
         if let Some(tagset) = self.tags(log.tags.as_ref()) {

@@ -116,7 +116,7 @@ impl DeltaState {
                 for v in values {
                     nested(buf, 6, |buf| write_value(v, buf));
                 }
-                match json {
+                match json.as_deref() {
                     None => (NONE, None),
                     Some(JsonFields::V2(j)) => (j.schema_id, Some(j)),
                     Some(JsonFields::V1(_)) => return Err(unsupported(Profile::V2, "v1 JSON fields")),
