@@ -31,7 +31,7 @@ pub struct PipelineConfig {
     /// The translator's settings. Default: [`TranslatorConfig::raw`], patterns off: measured
     /// on the Loghub files at the default batch of 1,000, text logs sent as raw text are
     /// smaller with either codec (with `zstd-stream` 7 % smaller than with patterns, and about
-    /// five times faster to encode). Patterns pay with per-batch codecs at small batches
+    /// three times faster to encode). Patterns pay with per-batch codecs at small batches
     /// (about 100 records); [`TranslatorConfig::default`] turns them on.
     pub translator: TranslatorConfig,
     /// `v1` only: encode each batch also with its pattern logs as raw text logs and send the
