@@ -186,6 +186,17 @@ pub struct IntakeArgs {
     /// Seconds between statistics lines on stderr; 0 for none.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub stats_interval: u64,
+    /// Open TCP connections at most; one more is closed at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Concurrent streams (calls) at most, over all connections; one more is refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_streams: usize,
+    /// Seconds a connection may take to send its first complete request before it is closed
+    /// (slow or silent clients).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub first_request_timeout: u64,
 }
 
 /// Arguments of `bench`.
