@@ -86,7 +86,7 @@ fn schedule(records: u64, seed: u64) -> Vec<(u64, Fault)> {
 struct Observed {
     /// Deliveries per record index.
     counts: Vec<u32>,
-    /// The last index delivered on each (intake, stream).
+    /// The last index delivered on each (intake incarnation, stream).
     last: HashMap<(usize, StreamId), u64>,
     /// A stream delivered an index not above its previous one.
     out_of_order: u64,
@@ -128,6 +128,8 @@ struct Intakes {
     ack_delay_until: Option<Instant>,
     /// Streams started on intakes since replaced, per position.
     retired_streams: [u64; 2],
+    /// Intakes started so far; tags each one's deliveries.
+    incarnations: usize,
 }
 
 impl Intakes {
@@ -145,6 +147,7 @@ impl Intakes {
             primary_back_at: None,
             ack_delay_until: None,
             retired_streams: [0; 2],
+            incarnations: 1,
         })
     }
 
@@ -164,7 +167,9 @@ impl Intakes {
                 }
             }
         };
-        forward(index, &intake, self.merged.clone());
+        // Each incarnation numbers its streams from 1 again: tag its deliveries apart.
+        self.incarnations += 1;
+        forward(self.incarnations, &intake, self.merged.clone());
         self.retired_streams[index] += self.list[index].stats().streams_started;
         self.list[index] = intake;
         if index == 0 {
