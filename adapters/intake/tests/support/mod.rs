@@ -256,6 +256,31 @@ pub async fn assert_still_serves(intake: &Intake) {
     assert_eq!(delivered.logs.len(), 1);
 }
 
+/// Like [`assert_still_serves`], but a failure at any step (connection refused or closed,
+/// no ack, a non-OK end) is `false` instead of a panic, for a test that must retry.
+pub async fn try_serves(intake: &Intake) -> bool {
+    let attempt = async {
+        let tcp = TcpStream::connect(intake.local_addr()).await.ok()?;
+        let (send, connection) = h2::client::handshake(tcp).await.ok()?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut send = send.ready().await.ok()?;
+        let (response, stream) = send.send_request(request(Profile::V1, "zstd", &[]), false).ok()?;
+        let mut call = Call {
+            send: stream,
+            response: Some(response),
+            body: None,
+            buffer: BytesMut::new(),
+            outcome: Outcome::default(),
+        };
+        call.send_batch(1, zstd(&v1_batch(vec![v1_raw(1, "served?")])), true);
+        while call.read_once().await {}
+        Some(call.outcome.acks == [1] && call.outcome.status == Some(0))
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(2), attempt).await, Ok(Some(true)))
+}
+
 /// A line of `/proc/self/status` in KiB, e.g. `VmRSS` (resident now) or `VmHWM` (peak).
 pub fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
