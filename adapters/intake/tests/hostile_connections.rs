@@ -131,6 +131,49 @@ async fn silent_sockets_and_half_prefaces_are_closed_at_the_first_request_timeou
     assert_still_serves(&intake).await;
 }
 
+/// An HPACK header block (RFC 7541) for a call: indexed `:method: POST` and `:scheme: http`,
+/// the rest literal without indexing, with indexed names.
+fn call_headers(path: &str) -> Vec<u8> {
+    let mut block = vec![0x83, 0x86];
+    for (name_index, value) in [(4u8, path), (1, "intake")] {
+        block.push(name_index);
+        block.push(u8::try_from(value.len()).expect("short"));
+        block.extend_from_slice(value.as_bytes());
+    }
+    // content-type (static index 31: 15 in the 4-bit prefix, then 16).
+    block.extend_from_slice(&[0x0f, 0x10, 16]);
+    block.extend_from_slice(b"application/grpc");
+    block
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_answering_pings_is_dropped_by_keepalive() {
+    let limits = ServerLimits {
+        keepalive_interval: Duration::from_millis(200),
+        keepalive_timeout: Duration::from_millis(200),
+        ..ServerLimits::default()
+    };
+    let intake = intake(Intake::builder().server_limits(limits)).await;
+    let mut tcp = TcpStream::connect(intake.local_addr()).await.unwrap();
+    let mut bytes = PREFACE.to_vec();
+    bytes.extend(frame(0x4, 0, 0, &[])); // SETTINGS
+    bytes.extend(frame(0x4, 0x1, 0, &[])); // SETTINGS ACK of the server's (sent unseen)
+    // A complete request (END_HEADERS), so the first-request deadline no longer applies; the
+    // stream stays open (no END_STREAM) and the peer then answers nothing, pings included.
+    bytes.extend(frame(0x1, 0x4, 1, &call_headers(Profile::V1.path())));
+    tcp.write_all(&bytes).await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut tcp, WAIT).await, "the silent peer is dropped");
+    assert!(started.elapsed() >= Duration::from_millis(200), "after a ping interval at least");
+    assert_eq!(intake.stats().streams_started, 1, "the call did start");
+    assert_eq!(
+        intake.stats().connections_timed_out,
+        0,
+        "keepalive dropped it, not the first-request deadline"
+    );
+    assert_still_serves(&intake).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_max_connections_are_closed_at_once() {
     let limits = ServerLimits { max_connections: 3, ..ServerLimits::default() };
