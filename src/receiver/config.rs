@@ -118,6 +118,12 @@ pub struct ReceiverConfig {
     /// (10..=27). A larger frame window → `INVALID_ARGUMENT`; the window counts against
     /// `max_state_bytes`. Default 23 (8 MiB).
     pub max_stream_window_log: u8,
+    /// Seeds the hash tables that hold each stream's definitions (foldhash, as the
+    /// translator's): the receiver draws no OS randomness, and the same seed gives the same
+    /// behaviour. Default 0. Clients choose the ids these tables are keyed by, so an intake
+    /// exposed to untrusted clients should pass a seed they cannot guess (the CLI's `intake`
+    /// draws one at start) so that ids cannot be chosen to collide.
+    pub hash_seed: u64,
 }
 
 impl Default for ReceiverConfig {
@@ -135,6 +141,7 @@ impl Default for ReceiverConfig {
             max_json_depth: MAX_JSON_DEPTH_LIMIT,
             encodings: ContentEncoding::ALL.to_vec(),
             max_stream_window_log: 23,
+            hash_seed: 0,
         }
     }
 }
@@ -225,6 +232,7 @@ mod tests {
         assert_eq!(c.max_json_depth, 128);
         assert_eq!(c.encodings.len(), 4);
         assert_eq!(c.max_stream_window_log, 23);
+        assert_eq!(c.hash_seed, 0);
         assert_eq!(c.max_request_message_bytes(), 67_108_864 + 65_536);
         assert!(c.validate().is_ok());
     }

@@ -133,7 +133,13 @@ impl Receiver {
         match self.check_start(path, metadata) {
             Ok((profile, encoding)) => {
                 let deadline = now.saturating_add(self.config.idle_timeout);
-                match Stream::new(profile, encoding, self.config.max_stream_window_log, deadline) {
+                match Stream::new(
+                    profile,
+                    encoding,
+                    self.config.max_stream_window_log,
+                    self.config.hash_seed,
+                    deadline,
+                ) {
                     Ok(state) => {
                         self.streams.insert(stream, state);
                     }

@@ -1,9 +1,9 @@
 //! The definitions a stream holds (`wire.md` §9.1) and their size (`transport.md` §16 rule 5).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::error::Violation;
+use crate::hashing::{SeededMap, seeded};
 
 /// Counted per dictionary entry, pattern and schema on top of its contents.
 const ENTRY_OVERHEAD: u64 = 32;
@@ -68,11 +68,13 @@ impl Schema {
 }
 
 /// Dictionary, patterns and schemas of one stream, with their counted size.
-#[derive(Default)]
+///
+/// Keyed by ids the client picks, so hashed with a seed (`ReceiverConfig::hash_seed`), not
+/// std's `RandomState`, which would draw OS randomness in the sans-IO core.
 pub(super) struct Tables {
-    dict: HashMap<u64, Arc<str>>,
-    patterns: HashMap<u64, Pattern>,
-    schemas: HashMap<u64, Schema>,
+    dict: SeededMap<u64, Arc<str>>,
+    patterns: SeededMap<u64, Pattern>,
+    schemas: SeededMap<u64, Schema>,
     bytes: u64,
 }
 
@@ -89,6 +91,16 @@ impl std::fmt::Debug for Tables {
 }
 
 impl Tables {
+    /// Empty tables hashed with `seed`.
+    pub(super) fn new(seed: u64) -> Self {
+        Tables {
+            dict: SeededMap::with_hasher(seeded(seed)),
+            patterns: SeededMap::with_hasher(seeded(seed)),
+            schemas: SeededMap::with_hasher(seeded(seed)),
+            bytes: 0,
+        }
+    }
+
     /// The counted size of everything held.
     pub(super) fn bytes(&self) -> u64 {
         self.bytes
@@ -158,7 +170,7 @@ mod tests {
 
     #[test]
     fn size_follows_the_counting_rule_through_replace_and_delete() {
-        let mut t = Tables::default();
+        let mut t = Tables::new(7);
         t.define_dict(2, "abcd".into());
         assert_eq!(t.bytes(), 4 + 32);
         t.define_dict(2, "ab".into());

@@ -115,11 +115,19 @@ impl Stream {
         profile: Profile,
         encoding: ContentEncoding,
         max_window_log: u8,
+        hash_seed: u64,
         deadline: Timestamp,
     ) -> Result<Self, DecompressError> {
         let decompressor =
             if encoding.is_stream() { Some(StreamDecompressor::new(max_window_log)?) } else { None };
-        Ok(Stream { profile, encoding, decompressor, last_batch: None, tables: Tables::default(), deadline })
+        Ok(Stream {
+            profile,
+            encoding,
+            decompressor,
+            last_batch: None,
+            tables: Tables::new(hash_seed),
+            deadline,
+        })
     }
 
     /// What the stream holds against `max_state_bytes`: its tables and, with `zstd-stream`,

@@ -27,6 +27,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Simulate a fleet of clients (real cores) against intakes that fail, deterministically.
     Simulate(SimulateArgs),
+    /// Ship records over loopback through faults (killed streams, restarts, withheld acks,
+    /// a rejected key, failover) and check that nothing is lost.
+    Soak(SoakArgs),
 }
 
 /// A wire profile.
@@ -190,6 +193,17 @@ pub struct IntakeArgs {
     /// Seconds between statistics lines on stderr; 0 for none.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub stats_interval: u64,
+    /// Open TCP connections at most; one more is closed at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Concurrent streams (calls) at most, over all connections; one more is refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_streams: usize,
+    /// Seconds a connection may take to send its first complete request before it is closed
+    /// (slow or silent clients).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub first_request_timeout: u64,
 }
 
 /// Arguments of `bench`.
@@ -289,4 +303,24 @@ pub struct SimulateArgs {
     /// Write the plot (SVG) here [default: simulate-<scenario>.svg].
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+}
+
+/// Arguments of `soak`.
+#[derive(Debug, clap::Args)]
+pub struct SoakArgs {
+    /// Records to ship (at least 1,000, so that every fault fits).
+    #[arg(long, default_value_t = 200_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
+    pub records: u64,
+    /// Seeds the fault schedule: which faults, in which order, at which point of the run.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Records sent per second (the faults fall throughout the run).
+    #[arg(long, default_value_t = 5_000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(50..=10_000_000))]
+    pub rate: u64,
+    /// Give up (and fail) after this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }

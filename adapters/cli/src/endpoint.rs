@@ -46,7 +46,12 @@ pub fn parse_endpoint(url: &str) -> Result<EndpointUrl, CliError> {
         return Err(bad("the host is missing"));
     }
     let port = match port {
-        Some(port) => port.parse::<u16>().map_err(|_| bad("the port is not a number from 0 to 65535"))?,
+        // Port 0 means "any port" to a listener; a client cannot connect to it.
+        Some(port) => port
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
         None if tls => 443,
         None => return Err(bad("the port is missing")),
     };
@@ -68,7 +73,8 @@ mod tests {
 
     #[test]
     fn malformed_urls_are_refused_with_a_hint() {
-        for url in ["ftp://x:1", "http://x", "http://:80", "http://x:99999", "http://x:1/path"] {
+        for url in ["ftp://x:1", "http://x", "http://:80", "http://x:99999", "http://x:0", "http://x:1/path"]
+        {
             let message = parse_endpoint(url).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(message.contains("http://HOST:PORT"), "{url}: {message}");
         }

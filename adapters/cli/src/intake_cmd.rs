@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use stateful_logs::receiver::ReceiverConfig;
-use stateful_logs_intake::{Intake, IntakeStats};
+use stateful_logs_intake::{Intake, IntakeStats, ServerLimits};
 
 use crate::CliError;
 use crate::cli::IntakeArgs;
@@ -19,6 +19,21 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
                 .into(),
         ));
     }
+    let mut config = ReceiverConfig {
+        v1_delta_encoding: args.v1_delta_encoding,
+        max_stream_window_log: args.max_stream_window_log,
+        max_streams: args.max_streams,
+        hash_seed: unguessable_seed(),
+        ..ReceiverConfig::with_api_keys(args.api_keys.iter().cloned())
+    };
+    let limits = ServerLimits {
+        max_connections: args.max_connections,
+        first_request_timeout: Duration::from_secs(args.first_request_timeout),
+        ..ServerLimits::default()
+    };
+    // Refuse a bad setting before anything starts (metrics listener, output file, port).
+    config.validate()?;
+    limits.validate()?;
     if let Some(address) = args.metrics_listen {
         crate::metrics_setup::serve_prometheus(address)?;
     }
@@ -30,19 +45,13 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
 
-    let mut config = ReceiverConfig {
-        v1_delta_encoding: args.v1_delta_encoding,
-        max_stream_window_log: args.max_stream_window_log,
-        ..ReceiverConfig::default()
-    };
     if args.refuse_zstd_stream {
         config.encodings.retain(|e| !e.is_stream());
     }
-    let mut builder =
-        Intake::builder().receiver_config(config).ack_delay(Duration::from_millis(args.ack_delay_ms));
-    for key in &args.api_keys {
-        builder = builder.api_key(key.clone());
-    }
+    let builder = Intake::builder()
+        .receiver_config(config)
+        .server_limits(limits)
+        .ack_delay(Duration::from_millis(args.ack_delay_ms));
     let intake = builder.bind(&args.listen).await?;
     println!("listening on {}", intake.local_addr());
     if args.api_keys.is_empty() {
@@ -76,6 +85,13 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     output.flush().map_err(|e| CliError::io("cannot write a record", e))?;
     report(&intake.stats(), records_written);
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A hash seed clients cannot guess (`ReceiverConfig::hash_seed`): the intake, unlike the
+/// sans-IO receiver, may draw randomness; std's `RandomState` draws it from the OS.
+fn unguessable_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
 }
 
 fn stats_ticker(seconds: u64) -> Option<tokio::time::Interval> {

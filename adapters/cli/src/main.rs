@@ -3,7 +3,8 @@
 //! `demo` ships the bundled Loghub samples to a local intake and shows what the stateful
 //! encoding saves; `ship` sends lines of a file or stdin to an intake; `intake` runs the
 //! reference intake; `bench` measures wire bytes and throughput against the HTTP JSON + zstd-1
-//! baseline; `simulate` runs a fleet of real cores against simulated intakes that fail.
+//! baseline; `simulate` runs a fleet of real cores against simulated intakes that fail; `soak`
+//! ships records through injected faults and checks that none is lost.
 //! `stateful-logs COMMAND --help` describes each.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ mod records;
 mod roundtrip;
 mod ship;
 mod simulate;
+mod soak;
 mod verify;
 
 use std::process::ExitCode;
@@ -77,9 +79,10 @@ impl CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo reports the faults it injects itself; the other commands show warnings
+    // The demo and the soak report the faults they inject themselves; the others show warnings
     // (stream failures, retries). RUST_LOG overrides either.
-    let default_level = if matches!(cli.command, Command::Demo(_)) { "error" } else { "warn" };
+    let default_level =
+        if matches!(cli.command, Command::Demo(_) | Command::Soak(_)) { "error" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
             Command::Intake(args) => intake_cmd::run(args).await,
             Command::Bench(args) => bench::run(args),
             Command::Simulate(args) => simulate::run(args),
+            Command::Soak(args) => soak::run(args).await,
         }
     });
     // Background tasks (intake connections, metrics listener) end with the runtime.

@@ -45,11 +45,13 @@ pub async fn run(args: ShipArgs) -> Result<ExitCode, CliError> {
     if args.follow && args.input == "-" {
         return Err(CliError::Usage("--follow needs a file: give it with --input FILE".into()));
     }
+    // The input is opened before the client starts, so that a wrong path is refused before
+    // any connection to the intake.
+    let events = spawn_reader(&args, resume)?;
     if let Some(address) = args.metrics_listen {
         crate::metrics_setup::serve_prometheus(address)?;
     }
     let client = build_client(&args)?;
-    let events = spawn_reader(&args, resume)?;
     let timeout = Duration::from_secs(args.shutdown_timeout);
     ship(client, AckTracker::new(state), template(&args), events, timeout).await
 }

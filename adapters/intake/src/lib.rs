@@ -14,10 +14,12 @@
 #![warn(missing_docs)]
 
 mod faults;
+mod limits;
 mod processor;
 mod service;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 
 pub use faults::StreamFault;
+pub use limits::ServerLimits;
 pub use processor::{IntakeAction, LogBody, PassThrough, Processor, ReceivedLog};
 pub use service::{IntakeService, IntakeStats};
 
@@ -69,6 +72,7 @@ pub struct IntakeBuilder {
     profiles: Option<Vec<Profile>>,
     pass_through: bool,
     ack_delay: Duration,
+    limits: ServerLimits,
 }
 
 impl Default for IntakeBuilder {
@@ -79,6 +83,7 @@ impl Default for IntakeBuilder {
             profiles: None,
             pass_through: false,
             ack_delay: Duration::ZERO,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -124,6 +129,13 @@ impl IntakeBuilder {
         self
     }
 
+    /// Limits of the HTTP/2 server: connections, streams per connection, header size, how
+    /// long a connection may go without a request, keepalive ([`ServerLimits`]).
+    pub fn server_limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The processor and the largest request message it accepts.
     fn processor(&self) -> Result<(Box<dyn Processor>, usize, bool), stateful_logs::ConfigError> {
         let mut config = (*self.receiver).clone();
@@ -142,6 +154,7 @@ impl IntakeBuilder {
 
     /// Starts serving on `address` (`"127.0.0.1:0"` picks a free port).
     pub async fn bind(self, address: &str) -> Result<Intake, IntakeError> {
+        self.limits.validate()?;
         let (processor, max_message_bytes, accepts_any) = self.processor()?;
         if accepts_any {
             tracing::warn!("the intake accepts ANY API key: authentication is off (no key configured)");
@@ -164,6 +177,7 @@ impl IntakeBuilder {
             accept: None,
             connections: Arc::new(Mutex::new(Vec::new())),
             timer,
+            limits: Arc::new(self.limits),
         };
         intake.serve(listener);
         tracing::info!(address = %local, "intake listening");
@@ -179,6 +193,7 @@ pub struct Intake {
     accept: Option<AbortHandle>,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
     timer: AbortHandle,
+    limits: Arc<ServerLimits>,
 }
 
 impl Intake {
@@ -225,30 +240,25 @@ impl Intake {
     fn serve(&mut self, listener: TcpListener) {
         let service = self.service();
         let connections = self.connections.clone();
+        let limits = self.limits.clone();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else { continue };
-                let _ = tcp.set_nodelay(true);
-                service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_accepted += 1;
-                let service = service.clone();
-                let hyper_service =
-                    hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                        let mut service = service.clone();
-                        async move {
-                            tower::Service::call(&mut service, request.map(tonic::body::Body::new)).await
-                        }
-                    });
-                let connection = tokio::spawn(async move {
-                    let builder =
-                        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
-                    if let Err(error) =
-                        builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), hyper_service).await
-                    {
-                        tracing::debug!(%peer, %error, "connection ended");
-                    }
-                });
                 let mut list = connections.lock().unwrap_or_else(|p| p.into_inner());
                 list.retain(|c| !c.is_finished());
+                if list.len() >= limits.max_connections {
+                    drop(list);
+                    // Closing at once tells the client plainly; keeping it waiting would cost
+                    // the very resources the limit protects.
+                    drop(tcp);
+                    service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_refused += 1;
+                    tracing::warn!(%peer, max_connections = limits.max_connections,
+                        "connection refused: the intake holds server_limits.max_connections connections");
+                    continue;
+                }
+                let _ = tcp.set_nodelay(true);
+                service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_accepted += 1;
+                let connection = tokio::spawn(serve_connection(tcp, peer, service.clone(), limits.clone()));
                 list.push(connection.abort_handle());
             }
         });
@@ -298,6 +308,52 @@ impl Drop for Intake {
     fn drop(&mut self) {
         self.stop();
         self.timer.abort();
+    }
+}
+
+/// Serves one TCP connection under `limits`.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    service: IntakeService,
+    limits: Arc<ServerLimits>,
+) {
+    // Set once a request's headers are complete: the first-request deadline then no longer applies.
+    let requested = Arc::new(AtomicBool::new(false));
+    let seen = requested.clone();
+    let stats_of = service.clone();
+    let hyper_service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+        seen.store(true, Ordering::Relaxed);
+        let mut service = service.clone();
+        async move { tower::Service::call(&mut service, request.map(tonic::body::Body::new)).await }
+    });
+    let mut builder = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .max_header_list_size(limits.max_header_list_bytes)
+        .keep_alive_interval(limits.keepalive_interval)
+        .keep_alive_timeout(limits.keepalive_timeout);
+    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), hyper_service);
+    tokio::pin!(connection);
+    let early = tokio::select! {
+        result = &mut connection => Some(result),
+        () = tokio::time::sleep(limits.first_request_timeout) => None,
+    };
+    let result = match early {
+        Some(result) => result,
+        None if requested.load(Ordering::Relaxed) => connection.await,
+        None => {
+            // Dropping the connection closes the socket: a peer that sends nothing, or starts
+            // a header block and never ends it, holds nothing past the deadline.
+            stats_of.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_timed_out += 1;
+            tracing::debug!(%peer, timeout = ?limits.first_request_timeout,
+                "connection closed: no complete request within server_limits.first_request_timeout");
+            return;
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended");
     }
 }
 

@@ -46,6 +46,11 @@ pub struct IntakeStats {
     pub bytes_received: u64,
     /// TCP connections accepted.
     pub connections_accepted: u64,
+    /// TCP connections closed at once because `ServerLimits::max_connections` were open.
+    pub connections_refused: u64,
+    /// TCP connections closed because no request came within
+    /// `ServerLimits::first_request_timeout`.
+    pub connections_timed_out: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.
@@ -196,8 +201,14 @@ impl Shared {
                 self.with_processor(|p, now| p.handle_client_end(now, stream));
                 false
             }
-            Err(_) => {
-                lock(&self.slots).remove(&stream);
+            Err(status) => {
+                // Either the client reset the call (then nobody reads this) or its message
+                // could not be read: too large, bad framing, not a StatefulBatch. Ending the
+                // call without a status would read as OK to the client, which would then send
+                // the same batch again on a new stream, forever; so say why.
+                if let Some(slot) = lock(&self.slots).remove(&stream) {
+                    let _ = slot.responses.try_send((Instant::now(), Err(unreadable_message(status))));
+                }
                 self.with_processor(|p, now| p.handle_client_reset(now, stream));
                 false
             }
@@ -210,6 +221,22 @@ impl Shared {
         for stream in streams {
             self.with_processor(|p, now| p.handle_client_reset(now, stream));
         }
+    }
+}
+
+/// The status that ends a call whose request message could not be read.
+fn unreadable_message(status: tonic::Status) -> tonic::Status {
+    match status.code() {
+        // tonic's code for a message above `max_decoding_message_size`.
+        tonic::Code::OutOfRange => tonic::Status::resource_exhausted(format!(
+            "the batch message is above this intake's size limit (max_decompressed_bytes + 64 KiB): {}; \
+             send smaller batches",
+            status.message()
+        )),
+        _ => tonic::Status::invalid_argument(format!(
+            "the request message cannot be read: {}",
+            status.message()
+        )),
     }
 }
 

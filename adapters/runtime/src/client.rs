@@ -294,6 +294,29 @@ impl ClientBuilder {
         list
     }
 
+    /// The settings the core does not check: a zero timeout would fail every connection or
+    /// ping at once (and a zero ping interval cannot be timed), and the user agent goes in a
+    /// header, which must be printable ASCII.
+    fn validate_connection(&self) -> Result<(), ConfigError> {
+        let connection = &self.connection;
+        for (name, value, default) in [
+            ("connect_timeout", connection.connect_timeout, "10 s"),
+            ("keepalive_interval", connection.keepalive_interval, "30 s"),
+            ("keepalive_timeout", connection.keepalive_timeout, "5 s"),
+        ] {
+            if value.as_millis() == 0 {
+                return Err(ConfigError::new(
+                    name,
+                    format!("must be at least 1 ms ({default} is the default)"),
+                ));
+            }
+        }
+        if self.user_agent.is_empty() || !self.user_agent.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(ConfigError::new("user_agent", "must be non-empty printable ASCII (0x20-0x7E)"));
+        }
+        Ok(())
+    }
+
     /// Starts the client's pipelines on `runtime`, connecting through `connector`.
     pub fn build<C, R, K>(self, runtime: R, connector: K) -> Result<Client<C>, ClientError>
     where
@@ -307,6 +330,7 @@ impl ClientBuilder {
         if self.input_queue == 0 {
             return Err(ConfigError::new("input_queue", "must be at least 1").into());
         }
+        self.validate_connection()?;
         let mut settings = self.settings.clone();
         settings.transport.endpoints = self.endpoint_list();
         settings.transport.compression = settings.compression;
