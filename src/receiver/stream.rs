@@ -164,10 +164,9 @@ impl Stream {
             None => codec::decompress(self.encoding, data, config.max_decompressed_bytes),
         }
         .map_err(|e| fail(None, Violation::from(e)))?;
-        if self.memory_bytes() > config.max_state_bytes {
-            let size = self.memory_bytes();
-            let limit = config.max_state_bytes;
-            return Err(fail(None, Violation::StateTooLarge { size, limit }));
+        let size = self.memory_bytes();
+        if size > config.max_state_bytes {
+            return Err(fail(None, Violation::StateTooLarge { size, limit: config.max_state_bytes }));
         }
         metrics.decompressed_bytes = metrics.decompressed_bytes.saturating_add(payload.len() as u64);
         DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;

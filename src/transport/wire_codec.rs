@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::codec::stream::StreamCompressor;
 use crate::codec::{CompressError, Compression, ContentEncoding};
+use crate::receiver::code::{INVALID_ARGUMENT, UNIMPLEMENTED};
 
 use super::types::Failure;
 
@@ -95,8 +96,6 @@ impl WireCodec {
 /// Whether a failure before any ack reads as a receiver that does not know `zstd-stream`
 /// (§7.1): `INVALID_ARGUMENT`, `UNIMPLEMENTED`, or a status that names the content encoding.
 pub(super) fn refuses_stream_codec(failure: &Failure) -> bool {
-    const INVALID_ARGUMENT: i32 = 3;
-    const UNIMPLEMENTED: i32 = 12;
     match failure {
         Failure::Status { code, message } => {
             let message = message.to_ascii_lowercase();
