@@ -151,6 +151,14 @@ pub enum JsonFields {
 pub enum LogContent {
     /// The escaped text itself (`v1` `raw`, `v2` `raw_log`; non-empty in `v2`).
     Raw(String),
+    /// A `v2` JSON log whose message goes as `raw_log` (no pattern, not escaped: a JSON log is
+    /// never unescaped, `wire.md` §9.7).
+    RawJson {
+        /// The message text (non-empty).
+        message: String,
+        /// The schema and its columns.
+        json: Box<JsonV2>,
+    },
     /// A pattern plus its wildcard values, optionally a JSON log.
     Pattern {
         /// The pattern (absolute id; delta encoding may omit it on the wire).

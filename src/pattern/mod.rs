@@ -17,6 +17,7 @@
 //! - [`value`]: canonical int64 text (§9.7) and the dynamic-candidate test (§9.8).
 //! - [`score`]: the eviction score and order (§9.9).
 //! - [`json`]: the JSON scanner and `v1` detection (§9.14).
+//! - [`json_v2`]: `v2` detection and flattening into typed columns (§9.13).
 //!
 //! §9.3–§9.5 are informative: only losslessness and determinism are normative, so changes
 //! here change compression, never what a receiver rebuilds.
@@ -24,6 +25,7 @@
 pub mod cluster;
 mod hint;
 pub mod json;
+pub mod json_v2;
 mod prepared;
 pub mod score;
 pub mod signature;
@@ -34,6 +36,7 @@ pub mod value;
 
 pub use cluster::Pattern;
 pub use json::{V1Json, V1Value, detect_v1};
+pub use json_v2::{V2Column, V2Json, V2Leaf, detect_v2};
 pub use score::{eviction_order, eviction_score, sort_for_eviction};
 pub use store::{Change, Match, PatternConfig, PatternError, PatternStore, Prepared};
 pub use tokenizer::{Token, TokenType, tokenize, tokenize_into};

@@ -63,24 +63,35 @@ impl Translator {
             });
             ids.push(id);
         }
+        let v2 = self.format.profile == Profile::V2;
+        let admissions = &plan.admissions;
         let resolve = |r: &Ref<'_>| -> Value {
             match r {
-                Ref::Int(value) => {
-                    Value::Int { value: *value, render_as_string: self.format.profile == Profile::V2 }
-                }
+                Ref::Int(value) => Value::Int { value: *value, render_as_string: v2 },
                 Ref::Float(f) => Value::Float(*f),
                 Ref::Dict(id) => Value::Dict(*id),
                 Ref::Admit(i) => match ids.get(*i).copied().flatten() {
                     Some(id) => Value::Dict(id),
-                    None => {
-                        Value::Str(plan.admissions.get(*i).map_or_else(String::new, |a| a.value.to_string()))
-                    }
+                    None => Value::Str(admissions.get(*i).map_or_else(String::new, |a| a.value.to_string())),
                 },
                 Ref::Inline(s) | Ref::Sighted(s) => Value::Str(s.to_string()),
             }
         };
-        let content = match pattern_id {
-            Some(pattern_id) => {
+        let json_v2 = plan
+            .json_v2
+            .as_ref()
+            .filter(|_| level < LEVEL_RAW)
+            .map(|j| self.commit_json_v2(now, j, resolve, &mut defines, &mut used));
+        let content = match (pattern_id, json_v2) {
+            (Some(pattern_id), Some(j)) => {
+                let values: Vec<Value> = plan.values.iter().map(resolve).collect();
+                LogContent::Pattern { pattern_id, values, json: Some(Box::new(JsonFields::V2(j))) }
+            }
+            (None, Some(j)) => LogContent::RawJson {
+                message: plan.json_v2.as_ref().map_or_else(String::new, |p| p.message.to_owned()),
+                json: Box::new(j),
+            },
+            (Some(pattern_id), None) => {
                 let values: Vec<Value> = plan.values.iter().map(resolve).collect();
                 let json = plan.json.as_ref().map(|j| {
                     Box::new(JsonFields::V1(JsonV1 {
@@ -95,7 +106,7 @@ impl Translator {
                 });
                 LogContent::Pattern { pattern_id, values, json }
             }
-            None => LogContent::Raw(wire.to_owned()),
+            (None, None) => LogContent::Raw(wire.to_owned()),
         };
         let string_ref = |r: &Option<Ref<'_>>| {
             r.as_ref().map(|r| match resolve(r) {
@@ -108,7 +119,8 @@ impl Translator {
         let (service, status, tags) =
             (string_ref(&plan.service), string_ref(&plan.status), string_ref(&plan.tags));
         // Sightings of the inline candidates sent in the body.
-        if pattern_id.is_some() && level < LEVEL_RAW {
+        let body_sent = pattern_id.is_some() || matches!(content, LogContent::RawJson { .. });
+        if body_sent && level < LEVEL_RAW {
             for r in plan.body_refs() {
                 if let Ref::Sighted(value) = r {
                     self.sightings.sight(value, now);

@@ -10,8 +10,8 @@ use crate::pattern::eviction_score;
 
 impl Translator {
     /// Byte eviction (§9.9): evicts the lowest scores, patterns and entries together (ties:
-    /// patterns first, then the smaller id), never `used`, until `growth` fits under
-    /// `state.max_bytes`. Returns whether it fits.
+    /// patterns first, then the smaller id), then the schemas least recently used first, never
+    /// `used`, until `growth` fits under `state.max_bytes`. Returns whether it fits.
     pub(super) fn make_room(
         &mut self,
         now: Timestamp,
@@ -27,6 +27,15 @@ impl Translator {
         sort(&mut candidates);
         for (_, held) in candidates {
             self.evict(held, deletes);
+            if fits(self) {
+                return true;
+            }
+        }
+        for id in self.schemas.least_recently_used() {
+            if used.contains(&Held::Schema(id)) {
+                continue;
+            }
+            self.evict(Held::Schema(id), deletes);
             if fits(self) {
                 return true;
             }
@@ -62,7 +71,7 @@ impl Translator {
                 Held::Pattern(id) => {
                     self.store.get(id).is_some_and(|p| now.millis_since(p.created()) >= grace)
                 }
-                Held::Dict(_) => false,
+                Held::Dict(_) | Held::Schema(_) => false,
             });
             sort(&mut candidates);
             for (_, held) in candidates {
@@ -70,6 +79,18 @@ impl Translator {
                     break;
                 }
                 self.evict(held, deletes);
+            }
+        }
+        // The schema bound: least recently used first (§9.9).
+        let max_schemas = self.config.json_max_schemas;
+        if self.schemas.len() > max_schemas {
+            for id in self.schemas.least_recently_used() {
+                if self.schemas.len() <= max_schemas {
+                    break;
+                }
+                if !used.contains(&Held::Schema(id)) {
+                    self.evict(Held::Schema(id), deletes);
+                }
             }
         }
     }
@@ -82,6 +103,9 @@ impl Translator {
         let mut victims: Vec<Held> =
             self.store.iter().filter(|p| stale(p.last_access())).map(|p| Held::Pattern(p.id())).collect();
         victims.extend(self.dict.iter().filter(|(_, e)| stale(e.last_access)).map(|(id, _)| Held::Dict(id)));
+        victims.extend(
+            self.schemas.iter().filter(|(_, s)| stale(s.last_access)).map(|(id, _)| Held::Schema(id)),
+        );
         for held in victims.into_iter().filter(|h| !used.contains(h)) {
             self.evict(held, deletes);
         }
@@ -114,6 +138,10 @@ impl Translator {
                 }
             }
             Held::Dict(id) => {
+                // Its schemas go first: a schema's entries outlive it (§8.3, §9.9).
+                for schema in self.schemas.users_of(id) {
+                    self.evict(Held::Schema(schema), deletes);
+                }
                 if self.dict.remove(id).is_some() {
                     if self.tag_cache.as_ref().is_some_and(|(_, cached)| *cached == id) {
                         self.tag_cache = None;
@@ -121,6 +149,12 @@ impl Translator {
                     let change = StateChange::DictDelete(id);
                     self.metrics.count_dict_removed(self.format.datum_size(&change));
                     deletes.push(change);
+                }
+            }
+            Held::Schema(id) => {
+                if self.schemas.remove(id).is_some() {
+                    self.metrics.count_schema_removed();
+                    deletes.push(StateChange::SchemaDelete(id));
                 }
             }
         }

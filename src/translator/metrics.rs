@@ -25,6 +25,8 @@ pub struct TranslatorMetrics {
     pub json_schemas_added: u64,
     /// `v2` schema deletes.
     pub json_schemas_removed: u64,
+    /// Logs sent as JSON logs (`v1` structured with a message key, `v2` with a schema).
+    pub json_logs: u64,
     /// Logs sent through a pattern.
     pub pattern_logs: u64,
     /// Logs sent as raw text.
@@ -59,6 +61,14 @@ impl TranslatorMetrics {
     pub(crate) fn count_dict_removed(&mut self, bytes: u64) {
         self.dict_entries_removed += 1;
         self.dict_entry_bytes_removed += bytes;
+    }
+
+    pub(crate) fn count_schema_added(&mut self) {
+        self.json_schemas_added += 1;
+    }
+
+    pub(crate) fn count_schema_removed(&mut self) {
+        self.json_schemas_removed += 1;
     }
 
     pub(crate) fn count_raw_log(&mut self, raw_bytes: u64) {

@@ -15,8 +15,10 @@ mod commit;
 mod config;
 pub mod dictionary;
 mod eviction;
+mod json_v2;
 mod metrics;
 mod plan;
+mod schemas;
 mod sightings;
 
 use crate::hashing::{SeededMap, seeded};
@@ -35,6 +37,7 @@ pub use sightings::Sightings;
 
 use commit::Committed;
 use plan::{LEVEL_ALL, LEVEL_ALL_INLINE, LEVEL_RAW, Ref};
+use schemas::Schemas;
 
 /// The stale sweep runs at most this often (§9.10).
 pub const STALE_SWEEP_INTERVAL_MS: u64 = 30_000;
@@ -58,6 +61,8 @@ enum Held {
     // Declared first: on equal scores, patterns go before entries (§9.9).
     Pattern(u64),
     Dict(u64),
+    /// A `v2` JSON schema (evicted least recently used first, not by score).
+    Schema(u64),
 }
 /// Turns records into datums and keeps the live definitions (patterns, dictionary) that the
 /// next records may reference. Lives as long as its Pipeline; ids survive streams.
@@ -70,6 +75,10 @@ pub struct Translator {
     pattern_sizes: SeededMap<u64, u64>,
     pattern_bytes: u64,
     dict: Dictionary,
+    /// `v2` JSON schemas.
+    schemas: Schemas,
+    /// The current record's schema identity; kept to reuse its allocation.
+    identity_buffer: Vec<u8>,
     /// Dynamic-string candidates (§9.8), fed by the typed wildcard and JSON string values.
     sightings: Sightings,
     /// The last tag string and its entry (§9.12), while the entry is alive.
@@ -119,6 +128,8 @@ impl Translator {
             pattern_sizes: SeededMap::with_hasher(seeded(seed)),
             pattern_bytes: 0,
             dict: Dictionary::seeded(first_dict_id, seed),
+            schemas: Schemas::seeded(seed),
+            identity_buffer: Vec::new(),
             sightings,
             tag_cache: None,
             tag_buffer: String::new(),
@@ -150,7 +161,12 @@ impl Translator {
 
     /// The exact state size of §9.9: the serialized size of one define per live definition.
     pub fn state_size_bytes(&self) -> u64 {
-        self.dict.bytes() + self.pattern_bytes
+        self.dict.bytes() + self.pattern_bytes + self.schemas.bytes()
+    }
+
+    /// The number of live `v2` JSON schemas.
+    pub fn json_schema_count(&self) -> usize {
+        self.schemas.len()
     }
 
     /// Counters of what the translator defined, deleted and sent.
@@ -267,9 +283,12 @@ impl Translator {
         self.used_buffer = used;
         // Step 9: emit.
         let kind = match log.content {
-            LogContent::Raw(_) => LogKind::Raw,
+            LogContent::Raw(_) | LogContent::RawJson { .. } => LogKind::Raw,
             LogContent::Pattern { .. } => LogKind::Pattern,
         };
+        if matches!(&log.content, LogContent::RawJson { .. } | LogContent::Pattern { json: Some(_), .. }) {
+            self.metrics.json_logs += 1;
+        }
         match kind {
             LogKind::Raw => self.metrics.count_raw_log(record.raw_len()),
             LogKind::Pattern => self.metrics.count_pattern_log(record.raw_len()),

@@ -5,10 +5,13 @@
 
 use std::borrow::Cow;
 
+use super::json_v2::JsonV2Plan;
 use super::{Held, Translator};
 use crate::Profile;
 use crate::datum::{DictDef, PatternDef, StateChange};
-use crate::pattern::{Change, Prepared, V1Json, V1Value, WildcardValue, is_dynamic_candidate, type_wildcard};
+use crate::pattern::{
+    Change, Prepared, V1Json, V1Value, V2Json, WildcardValue, detect_v2, is_dynamic_candidate, type_wildcard,
+};
 use crate::record::Record;
 
 /// The first code point of the escape range (`wire.md` §9.6): patterns and dictionary strings
@@ -78,6 +81,14 @@ pub(super) struct JsonPlan<'a> {
     pub context: Vec<Ref<'a>>,
 }
 
+/// A record detected as a JSON log of the translator's profile.
+pub(super) enum DetectedJson<'a> {
+    /// `v1` (§9.14).
+    V1(V1Json<'a>),
+    /// `v2` (§9.13).
+    V2(V2Json<'a>),
+}
+
 /// Everything one record would send, decided but not committed.
 pub(super) struct Plan<'a> {
     /// The pattern path's match; `None` = a raw text log.
@@ -92,6 +103,7 @@ pub(super) struct Plan<'a> {
     pub must_keep_pattern: bool,
     pub values: Vec<Ref<'a>>,
     pub json: Option<JsonPlan<'a>>,
+    pub json_v2: Option<JsonV2Plan<'a>>,
     pub service: Option<Ref<'a>>,
     pub status: Option<Ref<'a>>,
     pub tags: Option<Ref<'a>>,
@@ -110,7 +122,8 @@ impl Plan<'_> {
             .json
             .iter()
             .flat_map(|j| std::iter::once(&j.message_key).chain(j.schema.as_ref()).chain(j.context.iter()));
-        self.values.iter().chain(json)
+        let json_v2 = self.json_v2.iter().flat_map(JsonV2Plan::refs);
+        self.values.iter().chain(json).chain(json_v2)
     }
 
     /// The service, status and tag-string references.
@@ -127,7 +140,7 @@ impl Translator {
         &self,
         record: &'a Record,
         wire: &'a str,
-        json: Option<&'a V1Json<'a>>,
+        json: Option<&'a DetectedJson<'a>>,
         tag_string: &'a str,
         cached_tags: Option<u64>,
     ) -> Plan<'a> {
@@ -140,6 +153,7 @@ impl Translator {
             must_keep_pattern: false,
             values: Vec::new(),
             json: None,
+            json_v2: None,
             service: None,
             status: None,
             tags: None,
@@ -151,13 +165,17 @@ impl Translator {
             plan.must_keep_pattern = self.plan_text("", &mut plan);
         } else if !escaped && self.config.patterns.enabled && !self.json_goes_raw(wire) {
             match json {
-                Some(json) => {
+                Some(DetectedJson::V1(json)) => {
                     self.plan_json(json, &mut plan);
                 }
+                Some(DetectedJson::V2(json)) => self.plan_json_v2(json, &mut plan),
                 None => {
                     self.plan_text(wire, &mut plan);
                 }
             }
+        } else if let Some(DetectedJson::V2(json)) = json.filter(|_| !escaped && !self.json_goes_raw(wire)) {
+            // Raw mode: the message goes as `raw_log`, the rest as columns.
+            self.plan_json_v2(json, &mut plan);
         }
         if profile == Profile::V2 {
             plan.service = self.admit_fixed(record.service().unwrap_or_default(), &mut plan, Slot::Meta);
@@ -176,16 +194,23 @@ impl Translator {
             && wire.trim_start_matches(|c: char| c.is_ascii_whitespace()).starts_with('{')
     }
 
-    /// §9.1 step 4: `v1` JSON detection (§9.14); `None` for text, `v2`, raw mode and
-    /// `json_as_raw`. Messages, member names and string values holding escape-range code
-    /// points (only reachable through `\u` escapes) stay text, so that no pattern or entry
-    /// holds one (§9.2).
-    pub(super) fn detect_json<'w>(&self, wire: &'w str, escaped: bool) -> Option<V1Json<'w>> {
+    /// §9.1 step 4: JSON detection, `v1` (§9.14) or `v2` (§9.13); `None` for text,
+    /// `json_as_raw` and, in `v1`, raw mode (a `v1` JSON log needs a pattern; a `v2` one sends
+    /// its message as `raw_log` then). Messages, member names and string values holding
+    /// escape-range code points (only reachable through `\u` escapes) stay text, so that no
+    /// pattern or entry holds one (§9.2).
+    pub(super) fn detect_json<'w>(&self, wire: &'w str, escaped: bool) -> Option<DetectedJson<'w>> {
         let patterns = &self.config.patterns;
-        if self.format.profile != Profile::V1 || escaped || !patterns.enabled || patterns.json_as_raw {
+        if escaped || patterns.json_as_raw {
             return None;
         }
         if !wire.trim_start_matches(|c: char| c.is_ascii_whitespace()).starts_with('{') {
+            return None;
+        }
+        if self.format.profile == Profile::V2 {
+            return detect_v2(wire, self.config.json_max_keys).map(DetectedJson::V2);
+        }
+        if !patterns.enabled {
             return None;
         }
         let json = crate::pattern::detect_v1(wire)?;
@@ -195,12 +220,12 @@ impl Translator {
             .iter()
             .all(|(name, value)| clean(name) && !matches!(value, V1Value::String(s) if !clean(s)));
         (clean(&json.message) && strings_clean && json.context.len() <= self.config.json_max_keys)
-            .then_some(json)
+            .then_some(DetectedJson::V1(json))
     }
 
     /// Routing steps 5–6 for a text: the length limit, then the pattern store's decision and
     /// the typed wildcard values. `false`: the record goes raw.
-    fn plan_text<'a>(&self, text: &'a str, plan: &mut Plan<'a>) -> bool {
+    pub(super) fn plan_text<'a>(&self, text: &'a str, plan: &mut Plan<'a>) -> bool {
         let max = self.config.patterns.max_template_bytes;
         if max > 0 && text.len() > max {
             return false;
@@ -278,7 +303,7 @@ impl Translator {
     }
 
     /// Dynamic-string admission (§9.8) of a wildcard or JSON string value.
-    fn type_dynamic<'a>(&self, value: Cow<'a, str>, plan: &mut Plan<'a>) -> Ref<'a> {
+    pub(super) fn type_dynamic<'a>(&self, value: Cow<'a, str>, plan: &mut Plan<'a>) -> Ref<'a> {
         if let Some(i) = plan.admissions.iter().position(|a| a.value == value) {
             plan.admissions[i].uses.body_dynamic = true;
             return Ref::Admit(i);
@@ -300,7 +325,7 @@ impl Translator {
 
     /// Immediate admission (§9.8) of a service, status, tag string or JSON key string; `None`
     /// for an empty string (sent as "none").
-    fn admit_fixed<'a>(&self, value: &'a str, plan: &mut Plan<'a>, slot: Slot) -> Option<Ref<'a>> {
+    pub(super) fn admit_fixed<'a>(&self, value: &'a str, plan: &mut Plan<'a>, slot: Slot) -> Option<Ref<'a>> {
         if value.is_empty() {
             return None;
         }
@@ -318,12 +343,20 @@ impl Translator {
     /// the dictionary defines, with the ids they would get (§9.9).
     pub(super) fn growth(&self, plan: &Plan<'_>, level: u8) -> i64 {
         let mut growth = if plan.keeps_pattern(level) { plan.pattern_growth } else { 0 };
-        let needed = plan.admissions.iter().filter(|a| a.needed(level));
-        for (id, admission) in (self.dict.next_id()..).zip(needed) {
-            let change = StateChange::DictDefine(DictDef { id, value: admission.value.clone().into_owned() });
+        let mut next_id = self.dict.next_id();
+        let mut predicted = Vec::with_capacity(plan.admissions.len());
+        for admission in &plan.admissions {
+            if !admission.needed(level) {
+                predicted.push(None);
+                continue;
+            }
+            let change =
+                StateChange::DictDefine(DictDef { id: next_id, value: admission.value.clone().into_owned() });
             growth += self.format.datum_size(&change) as i64;
+            predicted.push(Some(next_id));
+            next_id += 1;
         }
-        growth
+        growth + self.schema_growth(plan, level, &predicted)
     }
 
     /// What the record uses at fallback `level`: never evicted while it is translated.
@@ -334,19 +367,22 @@ impl Translator {
         if keeps && let Some(id) = plan.pattern.as_ref().and_then(Prepared::pattern_id) {
             used.push(Held::Pattern(id));
         }
-        let body = plan.body_refs().filter(|_| keeps);
+        // A JSON log keeps its key entries and schema below raw, with or without a pattern.
+        let keeps_body = keeps || (plan.json_v2.is_some() && level < LEVEL_RAW);
+        let body = plan.body_refs().filter(|_| keeps_body);
         for r in body.chain(plan.meta_refs()) {
             if let Ref::Dict(id) = r {
                 used.push(Held::Dict(*id));
             }
         }
+        used.extend(self.used_schema(plan, level).map(Held::Schema));
         used
     }
 }
 
 /// Who an admission is for.
 #[derive(Clone, Copy)]
-enum Slot {
+pub(super) enum Slot {
     Meta,
     Body,
     Dynamic,

@@ -60,6 +60,7 @@ impl WireFormat {
             .iter()
             .map(|d| match d {
                 Datum::Log(LogDatum { content: LogContent::Raw(text), .. }) => text.len(),
+                Datum::Log(LogDatum { content: LogContent::RawJson { message, .. }, .. }) => message.len(),
                 _ => 0,
             })
             .sum();

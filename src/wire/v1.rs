@@ -89,6 +89,7 @@ impl DeltaState {
         sint64_field(buf, 1, timestamp);
         match &log.content {
             LogContent::Raw(text) => bytes_field(buf, 3, text.as_bytes()),
+            LogContent::RawJson { .. } => return Err(unsupported(Profile::V1, "v2 JSON columns")),
             LogContent::Pattern { pattern_id, values, json } => {
                 let id = if self.enabled && *pattern_id == self.last_pattern { 0 } else { *pattern_id };
                 self.last_pattern = *pattern_id;

@@ -111,6 +111,13 @@ impl DeltaState {
                 bytes_field(buf, 7, text.as_bytes());
                 (NONE, None)
             }
+            LogContent::RawJson { message, json } => {
+                if message.is_empty() {
+                    return Err(unsupported(Profile::V2, "an empty JSON message"));
+                }
+                bytes_field(buf, 7, message.as_bytes());
+                (json.schema_id, Some(json.as_ref()))
+            }
             LogContent::Pattern { pattern_id, values, json } => {
                 uint64_field(buf, 5, delta_raw(&mut self.last_pattern, *pattern_id));
                 for v in values {

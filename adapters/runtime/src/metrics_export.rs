@@ -59,6 +59,7 @@ pub fn export_pipeline(pipeline: &str, m: &stateful_logs::pipeline::PipelineMetr
         ("stateful_logs_dict_entry_bytes_removed", t.dict_entry_bytes_removed),
         ("stateful_logs_json_schemas_added", t.json_schemas_added),
         ("stateful_logs_json_schemas_removed", t.json_schemas_removed),
+        ("stateful_logs_json_logs", t.json_logs),
         ("stateful_logs_pattern_logs", t.pattern_logs),
         ("stateful_logs_raw_logs", t.raw_logs),
         ("stateful_logs_pattern_log_bytes", t.pattern_log_bytes),
