@@ -160,12 +160,29 @@ fn line() -> impl Strategy<Value = String> {
     })
 }
 
-/// Runs `lines` through a world of `profile` (patterns on or off) and checks every record.
-fn round_trip(profile: Profile, patterns: bool, lines: &[String]) -> World {
+/// The translator settings a case runs with.
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    patterns: bool,
+    float_columns: bool,
+    dictionary_strings: bool,
+}
+
+fn settings() -> impl Strategy<Value = Settings> {
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(patterns, float_columns, dictionary_strings)| {
+        Settings { patterns, float_columns, dictionary_strings }
+    })
+}
+
+/// Runs `lines` through a world of `profile` with `settings` and checks every record.
+fn round_trip(profile: Profile, settings: Settings, lines: &[String]) -> World {
     let mut config = base_config(profile);
-    if !patterns {
+    if !settings.patterns {
         config.translator = TranslatorConfig::raw();
     }
+    config.translator.json_float_columns = settings.float_columns;
+    config.translator.json_dictionary_strings = settings.dictionary_strings;
+    config.translator.dictionary.sighting_spacing = 0;
     config.max_batch_items = 7;
     let mut w = World::new(config);
     let records: Vec<Record> = lines
@@ -200,18 +217,19 @@ proptest! {
     // Invariant (§10.1): arbitrary JSON objects (nesting, unicode and escaped names, dots and
     // backslashes in names, big, negative and float numbers in any form, duplicate names)
     // come back equal to the input as JSON values, or byte for byte when sent as text, in both
-    // profiles with patterns on and off; and a v2 record is a JSON log exactly when §9.13
+    // profiles with patterns on and off, floats as columns or text, strings through the
+    // dictionary or inline; and a v2 record is a JSON log exactly when §9.13
     // detection accepts it (the state bound is never reached here).
     #[test]
     fn arbitrary_json_round_trips_and_v2_sends_every_detected_object_as_json(
         lines in proptest::collection::vec(line(), 1..30),
-        patterns in any::<bool>(),
+        settings in settings(),
     ) {
         for profile in Profile::ALL {
-            let w = round_trip(profile, patterns, &lines);
+            let w = round_trip(profile, settings, &lines);
             if profile == Profile::V2 {
                 for (i, (got, line)) in w.delivered.iter().zip(&lines).enumerate() {
-                    let detected = detect_v2(line, 256).is_some();
+                    let detected = detect_v2(line, 256, settings.float_columns).is_some();
                     prop_assert_eq!(matches!(got.body, LogBody::Json(_)), detected, "record {}: {}", i, line);
                 }
             }
@@ -227,7 +245,8 @@ fn duplicate_names_nested_deep_go_as_text_and_big_numbers_keep_their_text() {
         format!(r#"{{"msg":"deep","d":{}1{}}}"#, "[".repeat(126), "]".repeat(126)),
         format!(r#"{{"msg":"too deep","d":{}1{}}}"#, "[".repeat(128), "]".repeat(128)),
     ];
-    let w = round_trip(Profile::V2, false, &lines);
+    let settings = Settings { patterns: false, float_columns: true, dictionary_strings: false };
+    let w = round_trip(Profile::V2, settings, &lines);
     let json: Vec<bool> = w.delivered.iter().map(|l| matches!(l.body, LogBody::Json(_))).collect();
     assert_eq!(json, [false, true, true, false]);
     let LogBody::Json(big) = &w.delivered[1].body else { unreachable!() };

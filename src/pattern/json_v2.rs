@@ -82,8 +82,10 @@ pub struct V2Json<'a> {
 /// exclusions (not one object, depth over 128, duplicate names, no message field, more than
 /// `max_columns` columns), a member name that is empty or any string holding an escape-range
 /// code point also makes the record text: an empty dictionary string cannot name a path, and
-/// a JSON log's strings are never unescaped.
-pub fn detect_v2(text: &str, max_columns: usize) -> Option<V2Json<'_>> {
+/// a JSON log's strings are never unescaped. `float_columns`: numbers that are the rendering
+/// of their double become FLOAT (the spec's table); otherwise every non-integer number keeps
+/// its text (RAW_JSON), which receivers accept alike.
+pub fn detect_v2(text: &str, max_columns: usize, float_columns: bool) -> Option<V2Json<'_>> {
     let mut members = parse_object(text)?;
     let (message_path, message, parent) = take_message(&mut members)?;
     if message.contains(|c: char| c >= ESCAPE_RANGE_START) {
@@ -101,7 +103,7 @@ pub fn detect_v2(text: &str, max_columns: usize) -> Option<V2Json<'_>> {
                 children.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
                 for child in children {
                     let child_path = escape_name(child.name)?;
-                    let leaf = leaf(child.value, child.raw_value)?;
+                    let leaf = leaf(child.value, child.raw_value, float_columns)?;
                     columns.push(V2Column { path: Cow::Owned(format!("{path}.{child_path}")), leaf });
                 }
             }
@@ -111,7 +113,7 @@ pub fn detect_v2(text: &str, max_columns: usize) -> Option<V2Json<'_>> {
                 let raw = format!("{{{}}}", members.join(","));
                 columns.push(V2Column { path, leaf: V2Leaf::Raw(Cow::Owned(raw)) });
             }
-            value => columns.push(V2Column { path, leaf: leaf(value, member.raw_value)? }),
+            value => columns.push(V2Column { path, leaf: leaf(value, member.raw_value, float_columns)? }),
         }
         if columns.len() > max_columns {
             return None;
@@ -155,7 +157,7 @@ fn escape_name(name: Cow<'_, str>) -> Option<Cow<'_, str>> {
     if name.is_empty() || name.contains(|c: char| c >= ESCAPE_RANGE_START) {
         return None;
     }
-    if !name.contains(['.', '\\']) {
+    if !name.bytes().any(|b| b == b'.' || b == b'\\') {
         return Some(name);
     }
     let mut out = String::with_capacity(name.len() + 2);
@@ -169,11 +171,11 @@ fn escape_name(name: Cow<'_, str>) -> Option<Cow<'_, str>> {
 }
 
 /// The column value of a scalar, or of a value boxed as its original text.
-fn leaf<'a>(value: JsonValue<'a>, raw: &'a str) -> Option<V2Leaf<'a>> {
+fn leaf<'a>(value: JsonValue<'a>, raw: &'a str, float_columns: bool) -> Option<V2Leaf<'a>> {
     Some(match value {
         JsonValue::Null => V2Leaf::Null,
         JsonValue::Bool(b) => V2Leaf::Bool(b),
-        JsonValue::Number(n) => number(n),
+        JsonValue::Number(n) => number(n, float_columns),
         JsonValue::String(s) => {
             if s.contains(|c: char| c >= ESCAPE_RANGE_START) {
                 return None;
@@ -184,11 +186,14 @@ fn leaf<'a>(value: JsonValue<'a>, raw: &'a str) -> Option<V2Leaf<'a>> {
     })
 }
 
-/// INT when canonical int64, FLOAT when the text is its double's rendering (`wire.md` §9.4),
-/// else the text itself.
-fn number(text: &str) -> V2Leaf<'_> {
+/// INT when canonical int64, FLOAT (with `float_columns`) when the text is its double's
+/// rendering (`wire.md` §9.4), else the text itself.
+fn number(text: &str, float_columns: bool) -> V2Leaf<'_> {
     if let Some(int) = canonical_int64(text) {
         return V2Leaf::Int(int);
+    }
+    if !float_columns {
+        return V2Leaf::Raw(Cow::Borrowed(text));
     }
     match text.parse::<f64>() {
         Ok(f) if f.is_finite() && f.to_string() == text => V2Leaf::Float(f),

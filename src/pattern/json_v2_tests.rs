@@ -1,7 +1,7 @@
 use super::*;
 
 fn columns(text: &str) -> Vec<(String, V2Leaf<'_>)> {
-    let json = detect_v2(text, 256).unwrap_or_else(|| panic!("{text} is a v2 JSON log"));
+    let json = detect_v2(text, 256, true).unwrap_or_else(|| panic!("{text} is a v2 JSON log"));
     json.columns.into_iter().map(|c| (c.path.into_owned(), c.leaf)).collect()
 }
 
@@ -12,7 +12,7 @@ fn raw(s: &str) -> V2Leaf<'_> {
 #[test]
 fn members_become_typed_columns_in_name_order() {
     let text = r#"{"msg":"done","z":null,"b":true,"a":12,"f":12.5,"n":1.0,"s":"x","e":1e3}"#;
-    let json = detect_v2(text, 256).expect("JSON");
+    let json = detect_v2(text, 256, true).expect("JSON");
     assert_eq!((json.message_path, json.message.as_ref()), ("msg", "done"));
     assert_eq!(
         columns(text),
@@ -29,8 +29,15 @@ fn members_become_typed_columns_in_name_order() {
 }
 
 #[test]
+fn without_float_columns_non_integers_keep_their_text() {
+    let json = detect_v2(r#"{"msg":"m","f":12.5,"i":-3}"#, 256, false).expect("JSON");
+    let leaves: Vec<_> = json.columns.into_iter().map(|c| c.leaf).collect();
+    assert_eq!(leaves, [raw("12.5"), V2Leaf::Int(-3)]);
+}
+
+#[test]
 fn the_first_message_key_with_a_non_empty_string_wins() {
-    let json = detect_v2(r#"{"message":"","msg":7,"log":"hello","text":"t"}"#, 256).expect("JSON");
+    let json = detect_v2(r#"{"message":"","msg":7,"log":"hello","text":"t"}"#, 256, true).expect("JSON");
     assert_eq!((json.message_path, json.message.as_ref()), ("log", "hello"));
     let paths: Vec<_> = json.columns.iter().map(|c| c.path.as_ref()).collect();
     assert_eq!(paths, ["message", "msg", "text"]);
@@ -56,14 +63,14 @@ fn small_objects_expand_and_the_rest_is_boxed() {
 
 #[test]
 fn a_nested_message_leaves_its_parent_or_drops_it_when_empty() {
-    let json = detect_v2(r#"{"data":{"message":"m"},"x":1}"#, 256).expect("JSON");
+    let json = detect_v2(r#"{"data":{"message":"m"},"x":1}"#, 256, true).expect("JSON");
     assert_eq!(json.message_path, "data.message");
     assert_eq!(json.columns.len(), 1);
-    let json = detect_v2(r#"{"event":{"id":3,"message":"m"}}"#, 256).expect("JSON");
+    let json = detect_v2(r#"{"event":{"id":3,"message":"m"}}"#, 256, true).expect("JSON");
     assert_eq!(json.message_path, "event.message");
     assert_eq!(json.columns[0], V2Column { path: "event.id".into(), leaf: V2Leaf::Int(3) });
     // The first parent whose member is a non-empty string; others stay columns.
-    let json = detect_v2(r#"{"data":{"message":""},"payload":{"message":"p"}}"#, 256).expect("JSON");
+    let json = detect_v2(r#"{"data":{"message":""},"payload":{"message":"p"}}"#, 256, true).expect("JSON");
     assert_eq!(json.message_path, "payload.message");
 }
 
@@ -71,7 +78,7 @@ fn a_nested_message_leaves_its_parent_or_drops_it_when_empty() {
 fn a_boxed_parent_of_the_message_is_written_without_it() {
     let many: Vec<String> = (0..17).map(|i| format!("\"k{i:02}\" : {i}")).collect();
     let text = format!(r#"{{"data":{{"message":"m",{}}}}}"#, many.join(","));
-    let json = detect_v2(&text, 256).expect("JSON");
+    let json = detect_v2(&text, 256, true).expect("JSON");
     assert_eq!(json.message_path, "data.message");
     assert_eq!(json.columns.len(), 1);
     assert_eq!(json.columns[0].leaf, V2Leaf::Raw(Cow::Owned(format!("{{{}}}", many.join(",")))));
@@ -98,14 +105,14 @@ fn what_the_spec_excludes_is_text() {
         r#"{"msg":"a","s":"\udbff\udfff"}"#, // escape-range value
         r#"{"data":{"message":5}}"#,         // nested message not a string
     ] {
-        assert_eq!(detect_v2(text, 256), None, "{text}");
+        assert_eq!(detect_v2(text, 256, true), None, "{text}");
     }
-    assert!(detect_v2(r#"{"msg":"a","b":1,"c":2}"#, 2).is_some());
-    assert_eq!(detect_v2(r#"{"msg":"a","b":1,"c":2,"d":3}"#, 2), None, "over max columns");
+    assert!(detect_v2(r#"{"msg":"a","b":1,"c":2}"#, 2, true).is_some());
+    assert_eq!(detect_v2(r#"{"msg":"a","b":1,"c":2,"d":3}"#, 2, true), None, "over max columns");
 }
 
 #[test]
 fn a_message_only_object_has_no_columns() {
-    let json = detect_v2("  {\"text\" : \"only\"}\n", 256).expect("JSON");
+    let json = detect_v2("  {\"text\" : \"only\"}\n", 256, true).expect("JSON");
     assert_eq!((json.message_path, json.columns.len()), ("text", 0));
 }

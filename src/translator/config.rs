@@ -112,6 +112,16 @@ pub struct TranslatorConfig {
     pub json_max_keys: usize,
     /// `json.max_schemas` (`v2`, 1,000).
     pub json_max_schemas: usize,
+    /// `v2`: numbers that are the rendering of their double go as FLOAT columns (false: they
+    /// go as their text, RAW_JSON). Text is the default because it keeps the number's literal
+    /// form and compresses better: an 8-byte double's low mantissa bits look random to zstd,
+    /// where `34.963` is six digits (see the README's JSON figures).
+    pub json_float_columns: bool,
+    /// `v2`: JSON string values are admitted to the dictionary like wildcard values
+    /// (DICT_STRING; false: always STRING). Off by default: with `zstd-stream` a repeated
+    /// string costs about as much as a dictionary id, every admission changes the column's
+    /// kind and so the schema, and unique values (ids, times) would churn the sighting table.
+    pub json_dictionary_strings: bool,
 }
 
 impl Default for TranslatorConfig {
@@ -122,6 +132,8 @@ impl Default for TranslatorConfig {
             state_max_bytes: 8 * 1024 * 1024,
             json_max_keys: 256,
             json_max_schemas: 1000,
+            json_float_columns: false,
+            json_dictionary_strings: false,
         }
     }
 }

@@ -92,7 +92,10 @@ impl Translator {
                 V2Leaf::Float(f) => Column::Float(*f),
                 V2Leaf::Raw(text) => Column::Raw(text),
                 // Typed one by one: earlier sightings in this record count (`type_dynamic`).
-                V2Leaf::Str(s) => Column::Str(self.type_dynamic(Cow::Borrowed(s.as_ref()), plan)),
+                V2Leaf::Str(s) if self.config.json_dictionary_strings => {
+                    Column::Str(self.type_dynamic(Cow::Borrowed(s.as_ref()), plan))
+                }
+                V2Leaf::Str(s) => Column::Str(Ref::Inline(Cow::Borrowed(s.as_ref()))),
             };
             if let Some(slot) = plan.json_v2.as_mut().and_then(|j| j.columns.get_mut(i)) {
                 slot.1 = value;

@@ -10,10 +10,12 @@ fn v2(config: TranslatorConfig) -> Translator {
     Translator::new(WireFormat::new(Profile::V2), config, Timestamp(0))
 }
 
-/// Raw mode (the message goes as `raw_log`), every sighting counting.
-fn raw() -> TranslatorConfig {
+/// Raw mode (the message goes as `raw_log`), JSON strings through the dictionary, every
+/// sighting counting.
+fn raw_with_dictionary() -> TranslatorConfig {
     let mut config = TranslatorConfig::raw();
     config.dictionary.sighting_spacing = 0;
+    config.json_dictionary_strings = true;
     config
 }
 
@@ -68,26 +70,35 @@ fn a_json_log_defines_its_paths_then_its_schema_and_sends_typed_columns() {
             dict(8, "user")
         ]
     );
-    let kinds = [kind::FLOAT, kind::NULL, kind::RAW_JSON, kind::BOOL, kind::INT, kind::STRING];
+    // Floats keep their text by default (RAW_JSON, `json_float_columns`).
+    let kinds = [kind::RAW_JSON, kind::NULL, kind::RAW_JSON, kind::BOOL, kind::INT, kind::STRING];
     assert_eq!(out[7], schema(2, &[3, 4, 5, 6, 7, 8], 2, &kinds));
     let (message, json) = raw_json(&out);
     assert_eq!(message, "done");
     let want = JsonV2 {
         schema_id: 2,
         ints: vec![1_700_000_000],
-        floats: vec![1.5],
+        floats: vec![],
         dicts: vec![],
-        raws: vec![b"[1]".to_vec()],
+        raws: vec![b"1.5".to_vec(), b"[1]".to_vec()],
         strings: vec!["alice".into()],
         bools: vec![1],
     };
     assert_eq!(json, &want);
     assert_eq!((t.json_schema_count(), t.metrics().json_logs), (1, 1));
+    // FLOAT columns on request; strings stay STRING unless the dictionary is asked for.
+    let config = TranslatorConfig { json_float_columns: true, ..TranslatorConfig::raw() };
+    let mut t = v2(config);
+    let out = run(&mut t, 0, r#"{"msg":"m","lat":1.5,"user":"alice"}"#);
+    assert_eq!(out[3], schema(2, &[3, 4], 2, &[kind::FLOAT, kind::STRING]));
+    assert_eq!(raw_json(&out).1.floats, [1.5]);
+    let out = run(&mut t, 1, r#"{"msg":"m","lat":2.5,"user":"alice"}"#);
+    assert_eq!((out.len(), raw_json(&out).1.strings.as_slice()), (1, &["alice".to_owned()][..]));
 }
 
 #[test]
 fn a_repeated_string_is_admitted_and_moves_its_column_to_a_new_schema() {
-    let mut t = v2(raw());
+    let mut t = v2(raw_with_dictionary());
     run(&mut t, 0, r#"{"msg":"a","user":"alice"}"#);
     // Second sighting: admitted, so the column is DICT_STRING, which is another schema.
     let out = run(&mut t, 1, r#"{"msg":"b","user":"alice"}"#);

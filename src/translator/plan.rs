@@ -208,7 +208,8 @@ impl Translator {
             return None;
         }
         if self.format.profile == Profile::V2 {
-            return detect_v2(wire, self.config.json_max_keys).map(DetectedJson::V2);
+            let config = &self.config;
+            return detect_v2(wire, config.json_max_keys, config.json_float_columns).map(DetectedJson::V2);
         }
         if !patterns.enabled {
             return None;
