@@ -5,7 +5,6 @@
 //! the lossless text path.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use super::value::canonical_int64;
 
@@ -193,7 +192,7 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Option<JsonValue<'a>> {
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(8);
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -223,8 +222,7 @@ impl<'a> Parser<'a> {
                 _ => return None,
             }
         }
-        let mut names = HashSet::with_capacity(members.len());
-        members.iter().all(|m| names.insert(m.name.as_ref())).then_some(JsonValue::Object(members))
+        unique_names(&members).then_some(JsonValue::Object(members))
     }
 
     fn array(&mut self, depth: usize) -> Option<JsonValue<'a>> {
@@ -254,16 +252,14 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escape before the closing quote.
-        while let Some(&b) = bytes.get(self.pos) {
-            match b {
-                b'"' => {
-                    self.pos += 1;
-                    return Some(Cow::Borrowed(&self.text[start..self.pos - 1]));
-                }
-                b'\\' => break,
-                0x00..=0x1f => return None,
-                _ => self.pos += 1,
+        self.pos = start + plain_run(bytes.get(start..)?);
+        match *bytes.get(self.pos)? {
+            b'"' => {
+                self.pos += 1;
+                return Some(Cow::Borrowed(&self.text[start..self.pos - 1]));
             }
+            b'\\' => {}
+            _ => return None,
         }
         let mut out = String::from(&self.text[start..self.pos]);
         loop {
@@ -367,6 +363,41 @@ impl<'a> Parser<'a> {
         self.pos = pos;
         Some(&self.text[start..pos])
     }
+}
+
+/// The length of the prefix of `bytes` without `"`, `\` or a control character, eight bytes
+/// at a time: a string's bytes are scanned once, and most have no escape.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit of each byte that is zero (exact for the lowest such byte, which is all we use).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let Ok(array) = <[u8; 8]>::try_from(chunk) else { break };
+        let w = u64::from_le_bytes(array);
+        let found = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if found != 0 {
+            return offset + (found.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    let tail = chunks.remainder();
+    offset + tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(tail.len())
+}
+
+/// Whether no two members share a name: pairwise for small objects (no allocation, most
+/// names differ in length), by sorting beyond.
+fn unique_names(members: &[JsonMember<'_>]) -> bool {
+    if members.len() <= 16 {
+        return members.iter().enumerate().all(|(i, a)| members[..i].iter().all(|b| a.name != b.name));
+    }
+    let mut names: Vec<&str> = members.iter().map(|m| m.name.as_ref()).collect();
+    names.sort_unstable();
+    names.windows(2).all(|w| w[0] != w[1])
 }
 
 #[cfg(test)]

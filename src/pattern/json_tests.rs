@@ -169,3 +169,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn plain_run_stops_at_the_first_quote_backslash_or_control_byte() {
+    for text in ["", "a", "abcdefgh", "abcdefghijklmnopq", "ünïcødé long enough to need chunks"] {
+        assert_eq!(super::plain_run(text.as_bytes()), text.len(), "{text}");
+        for (i, stop) in [(0, "\""), (3, "\\"), (7, "\n"), (8, "\u{1f}"), (9, "\"")] {
+            let padded = format!("{}{stop}{text}\"", "x".repeat(i));
+            assert_eq!(super::plain_run(padded.as_bytes()), i, "{padded:?}");
+        }
+    }
+    // Bytes at and above 0x80 and just above 0x20 are plain.
+    assert_eq!(super::plain_run(&[0x80, 0xff, 0x20, 0x21, 0x7f, 0x5b, 0x5d, 0x23, 0x22]), 8);
+}

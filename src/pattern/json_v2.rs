@@ -91,7 +91,7 @@ pub fn detect_v2(text: &str, max_columns: usize, float_columns: bool) -> Option<
     if message.contains(|c: char| c >= ESCAPE_RANGE_START) {
         return None;
     }
-    members.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    members.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     let mut columns = Vec::with_capacity(members.len());
     for member in members {
         let path = escape_name(member.name)?;
@@ -100,7 +100,7 @@ pub fn detect_v2(text: &str, max_columns: usize, float_columns: bool) -> Option<
             JsonValue::Object(mut children)
                 if (1..=MAX_EXPANDED_MEMBERS).contains(&children.len()) && !BOXED_NAMES.contains(&&*path) =>
             {
-                children.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+                children.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
                 for child in children {
                     let child_path = escape_name(child.name)?;
                     let leaf = leaf(child.value, child.raw_value, float_columns)?;

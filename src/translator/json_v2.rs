@@ -108,39 +108,27 @@ impl Translator {
         self.admit_fixed(path, plan, Slot::Body).unwrap_or(Ref::Inline(Cow::Borrowed(path)))
     }
 
-    /// The string of a path reference.
-    fn path_str<'p>(&'p self, r: &'p Ref<'_>, admissions: &'p [Admission<'_>]) -> &'p str {
-        match r {
-            Ref::Dict(id) => self.dict.get(*id).map_or("", |e| e.value.as_str()),
-            Ref::Admit(i) => admissions.get(*i).map_or("", |a| a.value.as_ref()),
-            Ref::Inline(s) | Ref::Sighted(s) => s,
-            Ref::Int(_) | Ref::Float(_) => "",
+    /// The live schema `json` uses at `level`, if any: none when a path is still to be
+    /// admitted (no live schema can use an entry that does not exist yet).
+    fn schema_at(&self, json: &JsonV2Plan<'_>, admissions: &[Admission<'_>], level: u8) -> Option<u64> {
+        let id = |r: &Ref<'_>| match r {
+            Ref::Dict(id) => Some(*id),
+            _ => None,
+        };
+        let message_key_id = id(&json.message_path)?;
+        let mut identity = Vec::with_capacity(json.columns.len() + 1);
+        identity.push(message_key_id);
+        for (path, value) in &json.columns {
+            identity.push(id(path)? << 3 | u64::from(column_kind(value, admissions, level)));
         }
-    }
-
-    /// The schema identity of `json` at `level`, written into the translator's buffer; the
-    /// live schema with that identity, if any.
-    fn schema_at(
-        &self,
-        json: &JsonV2Plan<'_>,
-        admissions: &[Admission<'_>],
-        level: u8,
-        out: &mut Vec<u8>,
-    ) -> Option<u64> {
-        let columns = json
-            .columns
-            .iter()
-            .map(|(path, value)| (self.path_str(path, admissions), column_kind(value, admissions, level)));
-        write_identity(self.path_str(&json.message_path, admissions), columns, out);
-        self.schemas.id_of(out)
+        self.schemas.id_of(&identity)
     }
 
     /// The state growth of the plan's schema at `level`: its define's size when it is new,
     /// with the ids its new path entries would get (`predicted`, per admission).
     pub(super) fn schema_growth(&self, plan: &Plan<'_>, level: u8, predicted: &[Option<u64>]) -> i64 {
         let Some(json) = plan.json_v2.as_ref().filter(|_| level < LEVEL_RAW) else { return 0 };
-        let mut identity = Vec::new();
-        if self.schema_at(json, &plan.admissions, level, &mut identity).is_some() {
+        if self.schema_at(json, &plan.admissions, level).is_some() {
             return 0;
         }
         let id_of = |r: &Ref<'_>| match r {
@@ -160,7 +148,7 @@ impl Translator {
     /// The live schema the plan would use at `level` (for the eviction exclusions).
     pub(super) fn used_schema(&self, plan: &Plan<'_>, level: u8) -> Option<u64> {
         let json = plan.json_v2.as_ref().filter(|_| level < LEVEL_RAW)?;
-        self.schema_at(json, &plan.admissions, level, &mut Vec::new())
+        self.schema_at(json, &plan.admissions, level)
     }
 
     /// Commits the JSON part at a level below [`LEVEL_RAW`], once its entries are: the schema
@@ -230,9 +218,7 @@ impl Translator {
         let message_key_id = id_of(&json.message_path);
         used.extend(keys.iter().chain([&message_key_id]).map(|id| Held::Dict(*id)));
         let mut identity = std::mem::take(&mut self.identity_buffer);
-        let path = |id: &u64| self.dict.get(*id).map_or("", |e| e.value.as_str());
-        let columns_identity = keys.iter().map(path).zip(kinds.iter().copied());
-        write_identity(path(&message_key_id), columns_identity, &mut identity);
+        write_identity(message_key_id, keys.iter().copied().zip(kinds.iter().copied()), &mut identity);
         let schema_id = match self.schemas.id_of(&identity) {
             Some(id) => {
                 self.schemas.touch(id, now);

@@ -78,7 +78,7 @@ pub struct Translator {
     /// `v2` JSON schemas.
     schemas: Schemas,
     /// The current record's schema identity; kept to reuse its allocation.
-    identity_buffer: Vec<u8>,
+    identity_buffer: Vec<u64>,
     /// Dynamic-string candidates (§9.8), fed by the typed wildcard and JSON string values.
     sightings: Sightings,
     /// The last tag string and its entry (§9.12), while the entry is alive.

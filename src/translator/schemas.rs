@@ -15,7 +15,7 @@ const FIRST_SCHEMA_ID: u64 = 2;
 #[derive(Clone, Debug)]
 pub(super) struct Schema {
     pub def: SchemaDef,
-    identity: Vec<u8>,
+    identity: Vec<u64>,
     pub last_access: Timestamp,
     /// Its define's share of the translator's state size.
     pub size: u64,
@@ -24,7 +24,7 @@ pub(super) struct Schema {
 /// The live schemas; ids from 2, never reused (§8.2).
 #[derive(Clone, Debug)]
 pub(super) struct Schemas {
-    by_identity: SeededMap<Vec<u8>, u64>,
+    by_identity: SeededMap<Vec<u64>, u64>,
     by_id: BTreeMap<u64, Schema>,
     /// Per dictionary id, how many live schemas use it as a key or message key.
     pins: SeededMap<u64, u32>,
@@ -44,7 +44,7 @@ impl Schemas {
     }
 
     /// The schema with this identity (see [`write_identity`]).
-    pub fn id_of(&self, identity: &[u8]) -> Option<u64> {
+    pub fn id_of(&self, identity: &[u64]) -> Option<u64> {
         self.by_identity.get(identity).copied()
     }
 
@@ -68,7 +68,7 @@ impl Schemas {
     }
 
     /// Adds `def` (its id must be [`Schemas::next_id`]) under `identity`.
-    pub fn insert(&mut self, identity: Vec<u8>, def: SchemaDef, now: Timestamp, size: u64) {
+    pub fn insert(&mut self, identity: Vec<u64>, def: SchemaDef, now: Timestamp, size: u64) {
         self.next_id = self.next_id.max(def.id + 1);
         for id in def.keys.iter().chain([&def.message_key_id]) {
             *self.pins.entry(*id).or_insert(0) += 1;
@@ -114,21 +114,12 @@ impl Schemas {
     }
 }
 
-/// Writes a schema identity (§9.13: message path, key paths in order, kinds in order) as
-/// length-prefixed strings and kind bytes, so that no two identities share an encoding.
-pub(super) fn write_identity<'s>(
-    message_path: &str,
-    columns: impl Iterator<Item = (&'s str, u8)>,
-    out: &mut Vec<u8>,
-) {
+/// Writes a schema identity (§9.13: message path, key paths in order, kinds in order) by the
+/// dictionary ids of its paths: an id names one string while its entry lives, and a schema
+/// never outlives its entries, so equal ids mean equal paths. Each column is `id << 3 | kind`
+/// (kinds are below 8, ids far below 2^61).
+pub(super) fn write_identity(message_key_id: u64, columns: impl Iterator<Item = (u64, u8)>, out: &mut Vec<u64>) {
     out.clear();
-    let string = |out: &mut Vec<u8>, s: &str| {
-        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    };
-    string(out, message_path);
-    for (path, kind) in columns {
-        string(out, path);
-        out.push(kind);
-    }
+    out.push(message_key_id);
+    out.extend(columns.map(|(id, kind)| id << 3 | u64::from(kind)));
 }
