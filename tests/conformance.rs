@@ -1,6 +1,9 @@
 //! Receiver conformance: every case of `tests/data/conformance/` (the independent vectors, see
-//! its README.md) and of `tests/data/conformance-zstd-stream/` (the same streams sent with
-//! `zstd-stream`, written by `examples/conformance_zstd_stream.rs`) must pass.
+//! its README.md), of `tests/data/conformance-zstd-stream/` (the same streams sent with
+//! `zstd-stream`, written by `examples/conformance_zstd_stream.rs`) and of
+//! `tests/data/conformance-json/` (`v2` JSON logs, written by `examples/conformance_json.rs`)
+//! must pass. A rejected case may name, in `expect.message_contains`, a substring the
+//! `EndStream` message must contain: the typed error the case is about.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use stateful_logs::{StreamId, Timestamp};
 
 const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance");
 const STREAM_CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance-zstd-stream");
+const JSON_CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance-json");
 const API_KEY: &str = "conformance-key";
 
 fn case_dirs(root: &str) -> Vec<PathBuf> {
@@ -32,6 +36,8 @@ struct Observed {
     logs: Vec<(u32, ReceivedLog)>,
     /// The end code, and the batch whose handling produced it (`None` = at the start).
     end: Option<(i32, Option<u32>)>,
+    /// The `EndStream` message.
+    end_message: String,
     problems: Vec<String>,
 }
 
@@ -48,11 +54,12 @@ impl Observed {
                     }
                     self.acks.push(batch_id);
                 }
-                ReceiverAction::EndStream { code, .. } => {
+                ReceiverAction::EndStream { code, message, .. } => {
                     if self.end.is_some() {
                         self.problems.push("a second EndStream".into());
                     }
                     self.end = Some((code, during));
+                    self.end_message = message;
                 }
             }
         }
@@ -122,6 +129,12 @@ fn run_case(dir: &Path) -> Result<(), String> {
                 seen.end,
                 (expected_code, at)
             ));
+        }
+        if let Some(want) = expect.get("message_contains") {
+            let want = want.as_str().ok_or("message_contains is not a string")?;
+            if !seen.end_message.contains(want) {
+                return Err(format!("EndStream message {:?} does not contain {want:?}", seen.end_message));
+            }
         }
     }
     let expected_logs: Vec<Value> = match expect["logs_file"].as_str() {
@@ -243,6 +256,24 @@ fn every_zstd_stream_case_passes() {
     let dirs = case_dirs(STREAM_CASES_DIR);
     assert_eq!(dirs.len(), 42, "38 accepted streams and 4 rejected ones (see the folder's README)");
     assert_cases_pass(STREAM_CASES_DIR);
+}
+
+#[test]
+fn every_json_case_passes() {
+    let dirs = case_dirs(JSON_CASES_DIR);
+    assert_eq!(dirs.len(), 17, "4 accepted streams and 13 rejected ones (see the folder's README)");
+    let mut rejected = 0;
+    for dir in &dirs {
+        let case: Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("case.json")).expect("readable case.json"))
+                .expect("valid case.json");
+        if case["expect"]["accept"] == Value::Bool(false) {
+            rejected += 1;
+            assert!(case["expect"]["message_contains"].is_string(), "{}: names no error", dir.display());
+        }
+    }
+    assert_eq!(rejected, 13, "every rejected case names the typed error it expects");
+    assert_cases_pass(JSON_CASES_DIR);
 }
 
 fn assert_cases_pass(root: &str) {
