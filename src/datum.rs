@@ -130,11 +130,60 @@ pub struct JsonV2 {
     /// DICT_STRING column.
     pub dicts: Vec<u64>,
     /// RAW_JSON column.
-    pub raws: Vec<Vec<u8>>,
+    pub raws: TextColumn,
     /// STRING column.
-    pub strings: Vec<String>,
+    pub strings: TextColumn,
     /// BOOL column, bit-packed (bit `i mod 8` of byte `i / 8`).
     pub bools: Vec<u8>,
+}
+
+/// A column of strings kept in one buffer (one allocation for the column, not one per value:
+/// a JSON log carries several).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextColumn {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl TextColumn {
+    /// An empty column with room for `values` values of `bytes` bytes in all.
+    pub fn with_capacity(values: usize, bytes: usize) -> Self {
+        TextColumn { text: String::with_capacity(bytes), ends: Vec::with_capacity(values) }
+    }
+
+    /// Appends `value`. A column holds at most 4 GiB of text; a batch is far smaller.
+    pub fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.ends.push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the column is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The values in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, end)| self.text.get(start as usize..*end as usize).unwrap_or_default())
+    }
+}
+
+impl<'a> FromIterator<&'a str> for TextColumn {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(values: I) -> Self {
+        let mut column = TextColumn::default();
+        for value in values {
+            column.push(value);
+        }
+        column
+    }
 }
 
 /// The JSON part of a pattern log, per profile.

@@ -192,7 +192,7 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Option<JsonValue<'a>> {
-        let mut members = Vec::with_capacity(8);
+        let mut members = Vec::with_capacity(16);
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;

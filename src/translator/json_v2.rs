@@ -8,7 +8,7 @@ use super::plan::{Admission, LEVEL_RAW, Plan, Ref, Slot};
 use super::schemas::write_identity;
 use super::{Held, Translator};
 use crate::Timestamp;
-use crate::datum::{JsonV2, SchemaDef, StateChange, Value};
+use crate::datum::{JsonV2, SchemaDef, StateChange, TextColumn, Value};
 use crate::pattern::json_v2::kind;
 use crate::pattern::{V2Json, V2Leaf};
 
@@ -36,6 +36,38 @@ pub(super) enum Column<'a> {
 }
 
 impl<'a> JsonV2Plan<'a> {
+    /// Empty columns with room for every value, so that filling them allocates once each.
+    fn sized_columns(&self) -> JsonV2 {
+        let (mut ints, mut floats, mut dicts, mut bools) = (0, 0, 0, 0usize);
+        let (mut raws, mut raw_bytes, mut strings, mut string_bytes) = (0, 0, 0, 0);
+        for (_, value) in &self.columns {
+            match value {
+                Column::Null => {}
+                Column::Bool(_) => bools += 1,
+                Column::Int(_) => ints += 1,
+                Column::Float(_) => floats += 1,
+                Column::Raw(text) => {
+                    raws += 1;
+                    raw_bytes += text.len();
+                }
+                Column::Str(Ref::Inline(s) | Ref::Sighted(s)) => {
+                    strings += 1;
+                    string_bytes += s.len();
+                }
+                Column::Str(_) => dicts += 1,
+            }
+        }
+        JsonV2 {
+            schema_id: 0,
+            ints: Vec::with_capacity(ints),
+            floats: Vec::with_capacity(floats),
+            dicts: Vec::with_capacity(dicts),
+            raws: TextColumn::with_capacity(raws, raw_bytes),
+            strings: TextColumn::with_capacity(strings, string_bytes),
+            bools: Vec::with_capacity(bools.div_ceil(8)),
+        }
+    }
+
     /// Every reference: the message path, then per column its path and string value.
     pub fn refs(&self) -> impl Iterator<Item = &Ref<'a>> {
         let columns = self.columns.iter().flat_map(|(path, value)| {
@@ -162,7 +194,7 @@ impl Translator {
         defines: &mut Vec<StateChange>,
         used: &mut Vec<Held>,
     ) -> JsonV2 {
-        let mut columns = JsonV2::default();
+        let mut columns = json.sized_columns();
         let mut bools = 0usize;
         let mut kinds = Vec::with_capacity(json.columns.len());
         for (_, value) in &json.columns {
@@ -187,8 +219,13 @@ impl Translator {
                     kind::FLOAT
                 }
                 Column::Raw(text) => {
-                    columns.raws.push(text.as_bytes().to_vec());
+                    columns.raws.push(text);
                     kind::RAW_JSON
+                }
+                // Inline strings are copied once, into the column.
+                Column::Str(Ref::Inline(s) | Ref::Sighted(s)) => {
+                    columns.strings.push(s);
+                    kind::STRING
                 }
                 Column::Str(r) => match resolve(r) {
                     Value::Dict(id) => {
@@ -197,12 +234,12 @@ impl Translator {
                         kind::DICT_STRING
                     }
                     Value::Str(s) => {
-                        columns.strings.push(s);
+                        columns.strings.push(&s);
                         kind::STRING
                     }
                     // String references resolve to strings by construction.
                     _ => {
-                        columns.strings.push(String::new());
+                        columns.strings.push("");
                         kind::STRING
                     }
                 },

@@ -118,7 +118,11 @@ impl Schemas {
 /// dictionary ids of its paths: an id names one string while its entry lives, and a schema
 /// never outlives its entries, so equal ids mean equal paths. Each column is `id << 3 | kind`
 /// (kinds are below 8, ids far below 2^61).
-pub(super) fn write_identity(message_key_id: u64, columns: impl Iterator<Item = (u64, u8)>, out: &mut Vec<u64>) {
+pub(super) fn write_identity(
+    message_key_id: u64,
+    columns: impl Iterator<Item = (u64, u8)>,
+    out: &mut Vec<u64>,
+) {
     out.clear();
     out.push(message_key_id);
     out.extend(columns.map(|(id, kind)| id << 3 | u64::from(kind)));

@@ -293,8 +293,8 @@ fn logs_of_every_shape(profile: Profile) -> Vec<Datum> {
                 ints: vec![0, -1, i64::MAX],
                 floats: vec![0.0, -2.5],
                 dicts: vec![5, 0],
-                raws: vec![Vec::new(), b"[1]".to_vec()],
-                strings: vec![String::new(), long.clone()],
+                raws: ["", "[1]"].into_iter().collect(),
+                strings: ["", long.as_str()].into_iter().collect(),
                 bools: vec![0b101],
             };
             vec![

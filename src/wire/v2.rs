@@ -90,7 +90,7 @@ fn delta_raw(last: &mut u64, v: u64) -> u64 {
 impl DeltaState {
     /// Writes the body of the `Log` message, fields in tag order (1 to 14, then 100).
     fn write_log(&mut self, log: &LogDatum, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        use prost::encoding::{bytes, double, sint64, string, uint64};
+        use prost::encoding::{double, sint64, uint64};
         // Both values are clamped to ±(2^62 − 1) at admission, so the difference fits.
         let timestamp = log.timestamp_ms.wrapping_sub(self.last_ts);
         self.last_ts = log.timestamp_ms;
@@ -135,8 +135,12 @@ impl DeltaState {
             sint64::encode_packed(9, &j.ints, buf);
             double::encode_packed(10, &j.floats, buf);
             uint64::encode_packed(11, &j.dicts, buf);
-            bytes::encode_repeated(12, &j.raws, buf);
-            string::encode_repeated(13, &j.strings, buf);
+            for raw in j.raws.iter() {
+                bytes_field(buf, 12, raw.as_bytes());
+            }
+            for string in j.strings.iter() {
+                bytes_field(buf, 13, string.as_bytes());
+            }
             if !j.bools.is_empty() {
                 bytes_field(buf, 14, &j.bools);
             }
