@@ -253,6 +253,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_text_column_gives_back_its_values_in_order_empty_ones_included() {
+        let column: TextColumn = ["", "ab", "", "ünï"].into_iter().collect();
+        assert_eq!((column.len(), column.is_empty()), (4, false));
+        assert_eq!(column.iter().collect::<Vec<_>>(), ["", "ab", "", "ünï"]);
+        assert_eq!(TextColumn::default().iter().count(), 0);
+    }
+
+    #[test]
     fn receiver_state_bytes_follow_the_receiver_formula() {
         let p =
             StateChange::PatternDefine(PatternDef { id: 1, template: "ab cd".into(), pos_list: vec![2, 5] });
