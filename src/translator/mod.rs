@@ -4,6 +4,8 @@
 //!   the state size and the `v2` oversized-metadata check of §3.3;
 //! - `plan`: routing (§9.1), the pattern path (tokenize, match, type the wildcard values,
 //!   §9.3–§9.8) and `v1` JSON (§9.14), decided without changing anything;
+//! - `json_v2`: `v2` JSON logs (§9.13): the plan of a flattened object and, at the level that
+//!   fits, its schema and columns; `schemas`: the live schemas and the entries they use;
 //! - `eviction`: the state bound, count eviction and the stale sweep (§9.9, §9.10);
 //! - [`dictionary`], `sightings`: the dictionary and the admission candidates (§9.8).
 //!
