@@ -5,6 +5,8 @@
 //! the calls it wants a throughput for. Each function gives one measure of §11:
 //! - [`benchmark_records`]: line input (§10.4) and the benchmark record mapping;
 //! - [`http_json_baseline`]: the HTTP JSON + zstd-1 baseline, one compressed array per batch;
+//!   [`http_json_baseline_with`] with [`BaselineMessage::ParsedJson`] is its variant for JSON
+//!   logs (the log's object merged with the metadata, as from an agent that parses JSON logs);
 //! - [`measure_pipeline`]: this project's wire bytes through a real [`Pipeline`] driven by a
 //!   perfect in-memory peer that acks every batch at once (raw mode: pass a configuration
 //!   with `patterns.enabled = false`);
@@ -99,9 +101,74 @@ pub fn write_http_json_record(record: &Record, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
+/// The metadata members of a baseline record (§11), in the order written.
+const METADATA_KEYS: [&str; 6] = ["status", "timestamp", "hostname", "service", "ddsource", "ddtags"];
+
+/// Writes one record for the HTTP intake as an agent that parses JSON logs sends it: when the
+/// content is a JSON object, that object with the record's metadata members (`status`,
+/// `timestamp`, `hostname`, `service`, `ddsource`, `ddtags`, as in [`write_http_json_record`])
+/// merged in; a member of the log that has one of those names moves to `log.<name>` (prefixed
+/// again while taken), so nothing is lost. Members come out in key order (as Go's
+/// `encoding/json` writes a map); numbers keep their text. Any other content is written by
+/// [`write_http_json_record`].
+pub fn write_http_json_object_record(record: &Record, out: &mut Vec<u8>) {
+    let Ok(serde_json::Value::Object(mut log)) = serde_json::from_slice::<serde_json::Value>(&record.content)
+    else {
+        return write_http_json_record(record, out);
+    };
+    for name in METADATA_KEYS {
+        if let Some(value) = log.remove(name) {
+            let mut moved = format!("log.{name}");
+            while log.contains_key(&moved) {
+                moved.insert_str(0, "log.");
+            }
+            log.insert(moved, value);
+        }
+    }
+    let text = |s: Option<&str>| serde_json::Value::String(s.unwrap_or_default().to_owned());
+    log.insert("status".into(), text(record.status()));
+    log.insert("timestamp".into(), record.timestamp_ms.into());
+    log.insert("hostname".into(), text(record.hostname()));
+    log.insert("service".into(), text(record.service()));
+    log.insert("ddsource".into(), text(record.source()));
+    log.insert("ddtags".into(), serde_json::Value::String(record.tags.join(",")));
+    // Serializing a `Value` into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &log);
+}
+
+/// How the HTTP baseline carries a record's content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BaselineMessage {
+    /// The content as the `message` string (§11, [`write_http_json_record`]).
+    #[default]
+    Text,
+    /// A content that is a JSON object as that object merged with the metadata
+    /// ([`write_http_json_object_record`]); the fair baseline for JSON logs.
+    ParsedJson,
+}
+
+/// Whether `content` is a JSON object (what [`BaselineMessage::ParsedJson`] merges).
+pub fn is_json_object(content: &[u8]) -> bool {
+    content.first() == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(content).is_ok_and(|v| v.is_object())
+}
+
 /// The HTTP JSON + zstd-1 baseline (§11): the records of each batch of `batch_size` form one
 /// JSON array, compressed on its own. Returns the sum of the compressed sizes.
 pub fn http_json_baseline(records: &[Record], batch_size: usize) -> Result<u64, MeasureError> {
+    http_json_baseline_with(records, batch_size, BaselineMessage::Text)
+}
+
+/// [`http_json_baseline`] with the records written as `message` says.
+pub fn http_json_baseline_with(
+    records: &[Record],
+    batch_size: usize,
+    message: BaselineMessage,
+) -> Result<u64, MeasureError> {
+    let write = match message {
+        BaselineMessage::Text => write_http_json_record,
+        BaselineMessage::ParsedJson => write_http_json_object_record,
+    };
     let mut total = 0;
     let mut array = Vec::new();
     for batch in records.chunks(batch_size.max(1)) {
@@ -111,7 +178,7 @@ pub fn http_json_baseline(records: &[Record], batch_size: usize) -> Result<u64, 
             if i > 0 {
                 array.push(b',');
             }
-            write_http_json_record(record, &mut array);
+            write(record, &mut array);
         }
         array.push(b']');
         total += zstd::bulk::compress(&array, 1)?.len() as u64;
@@ -218,8 +285,13 @@ pub struct FileSizes {
     pub raw_stream: f64,
     /// Raw mode, per-batch `zstd`.
     pub raw_zstd: f64,
-    /// HTTP JSON + zstd-1.
+    /// HTTP JSON + zstd-1, the content as the `message` string.
     pub baseline: f64,
+    /// Records whose content is a JSON object.
+    pub json_objects: usize,
+    /// HTTP JSON + zstd-1 with JSON-object contents merged ([`BaselineMessage::ParsedJson`]);
+    /// equals `baseline` when no content is a JSON object.
+    pub baseline_parsed: f64,
     /// The whole file, `zstd -19`.
     pub zstd19: f64,
     /// Patterns defined with patterns on and `zstd-stream`.
@@ -227,7 +299,8 @@ pub struct FileSizes {
 }
 
 /// Measures [`FileSizes`] for the records of `data` (named `file_name`, §11 mapping), every
-/// variant built from `base` (its profile, batch size and compression level).
+/// variant built from `base` (its profile, batch size and compression level). The baselines do
+/// not depend on the profile.
 pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result<FileSizes, MeasureError> {
     let records = benchmark_records(file_name, data);
     let level = base.compression.level;
@@ -239,13 +312,23 @@ pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result
     };
     let patterns_stream = run(true, Compression::zstd_stream(level))?;
     let per = |bytes: u64| bytes as f64 / records.len().max(1) as f64;
+    let batch = base.max_batch_items as usize;
+    let baseline = per(http_json_baseline(&records, batch)?);
+    let json_objects = records.iter().filter(|r| is_json_object(&r.content)).count();
+    let baseline_parsed = if json_objects == 0 {
+        baseline
+    } else {
+        per(http_json_baseline_with(&records, batch, BaselineMessage::ParsedJson)?)
+    };
     Ok(FileSizes {
         records: records.len(),
         patterns_stream: patterns_stream.bytes_per_record(),
         patterns_zstd: run(true, Compression::zstd(level))?.bytes_per_record(),
         raw_stream: run(false, Compression::zstd_stream(level))?.bytes_per_record(),
         raw_zstd: run(false, Compression::zstd(level))?.bytes_per_record(),
-        baseline: per(http_json_baseline(&records, base.max_batch_items as usize)?),
+        baseline,
+        json_objects,
+        baseline_parsed,
         zstd19: per(whole_file_zstd(data, 19)?),
         patterns_defined: patterns_stream.translator.patterns_added,
     })
@@ -320,6 +403,27 @@ mod tests {
             serde_json::json!({"message": "x\u{FFFD}\"y", "status": "info", "timestamp": 1_700_000_000_000i64,
                 "hostname": "host-1", "service": "HDFS", "ddsource": "HDFS", "ddtags": "env:prod,version:1.2.3"})
         );
+    }
+
+    #[test]
+    fn the_parsed_json_baseline_merges_the_object_with_the_metadata_and_keeps_clashing_members() {
+        let line = br#"{"msg":"hi","n":1.50,"service":{"name":"api"},"log.service":1,"timestamp":"t"}"#;
+        let r = &benchmark_records("Z_x.jsonl", line)[0];
+        assert!(is_json_object(&r.content));
+        let mut out = Vec::new();
+        write_http_json_object_record(r, &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let expected = r#"{"msg":"hi","n":1.50,"log.log.service":{"name":"api"},"log.service":1,
+            "log.timestamp":"t","status":"info","timestamp":1700000000000,"hostname":"host-1",
+            "service":"Z","ddsource":"Z","ddtags":"env:prod,version:1.2.3"}"#;
+        assert_eq!(v, serde_json::from_str::<serde_json::Value>(expected).unwrap());
+        // Other content: the text baseline's record, byte for byte.
+        let text = &benchmark_records("Z_x.log", b"{not json")[0];
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        write_http_json_object_record(text, &mut a);
+        write_http_json_record(text, &mut b);
+        assert_eq!(a, b);
+        assert!(!is_json_object(b"[1]") && !is_json_object(b"{\"a\":1} x"));
     }
 
     #[test]

@@ -206,19 +206,31 @@ pub struct IntakeArgs {
     pub first_request_timeout: u64,
 }
 
+/// A corpus bundled with the repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CorpusArg {
+    /// `corpora/loghub/*.log`: the 8 Loghub text samples.
+    Loghub,
+    /// `corpora/json/*.jsonl`: the same, as JSON logs of common loggers.
+    Json,
+}
+
 /// Arguments of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Files to measure, one record per kept line.
-    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(long, value_name = "FILE", num_args = 1.., required_unless_present = "corpus")]
     pub input: Vec<PathBuf>,
+    /// Measure a bundled corpus (read from the repository's `corpora/`), after any `--input`.
+    #[arg(long, value_enum, value_name = "CORPUS")]
+    pub corpus: Option<CorpusArg>,
     /// Records per batch.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch_size: u32,
-    /// The wire profile.
-    #[arg(long, value_enum, default_value_t = ProfileArg::V1)]
-    pub profile: ProfileArg,
-    /// One JSON object per line and file instead of a table.
+    /// Only this wire profile (default: both, side by side).
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+    /// One JSON object per line, file and profile instead of a table.
     #[arg(long)]
     pub json: bool,
 }

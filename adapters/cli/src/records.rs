@@ -19,8 +19,10 @@ fn differ(field: &'static str, expected: impl std::fmt::Debug, got: impl std::fm
     Mismatch { field, expected: format!("{expected:?}"), got: format!("{got:?}") }
 }
 
-/// Checks that `got` equals `want` as §10.1 defines it for text records: timestamp after the
-/// admission clamp, content bytes, status, service and uuid (empty = absent), tag string.
+/// Checks that `got` equals `want` as §10.1 defines it: timestamp after the admission clamp,
+/// content (the bytes of a text log; for a log delivered as JSON, the input parsed as JSON
+/// is the same value, member order aside), status, service and uuid (empty = absent), tag
+/// string.
 pub fn check_equivalent(profile: Profile, got: &ReceivedLog, want: &Record) -> Result<(), Mismatch> {
     if got.timestamp_ms != want.clamped_timestamp() {
         return Err(differ("timestamp", want.clamped_timestamp(), got.timestamp_ms));
@@ -34,7 +36,11 @@ pub fn check_equivalent(profile: Profile, got: &ReceivedLog, want: &Record) -> R
                 String::from_utf8_lossy(bytes),
             ));
         }
-        LogBody::Json(value) => return Err(differ("content", "a text log", value.to_string())),
+        LogBody::Json(value) => match serde_json::from_slice::<serde_json::Value>(&want.content) {
+            Ok(sent) if &sent == value => {}
+            Ok(sent) => return Err(differ("content", sent.to_string(), value.to_string())),
+            Err(_) => return Err(differ("content", "a text log", value.to_string())),
+        },
     }
     let present = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
     if present(got.status.as_deref()) != present(want.status()) {
@@ -75,6 +81,20 @@ mod tests {
             tags: (!tags.is_empty()).then_some(tags),
             uuid: None,
         }
+    }
+
+    #[test]
+    fn a_log_delivered_as_json_equals_its_input_as_a_json_value() {
+        let record = bench_record("Spark", 0, br#"{"msg":"hi","n":2,"ok":true}"#);
+        let mut got = delivered(&record, Profile::V2);
+        got.body = LogBody::Json(serde_json::json!({"ok": true, "n": 2, "msg": "hi"}));
+        assert!(check_equivalent(Profile::V2, &got, &record).is_ok());
+        got.body = LogBody::Json(serde_json::json!({"ok": false, "n": 2, "msg": "hi"}));
+        let e = check_equivalent(Profile::V2, &got, &record).map(|()| "").unwrap_or_else(|e| e.field);
+        assert_eq!(e, "content");
+        let text = bench_record("Spark", 0, b"not json");
+        got.body = LogBody::Json(serde_json::json!({"msg": "not json"}));
+        assert!(check_equivalent(Profile::V2, &got, &text).is_err());
     }
 
     #[test]

@@ -103,9 +103,14 @@ fn bench_json_parses_and_every_loghub_file_is_lossless() {
     let text = String::from_utf8(output.stdout).expect("UTF-8 output");
     let rows: Vec<serde_json::Value> =
         text.lines().map(|line| serde_json::from_str(line).expect("one JSON object per line")).collect();
-    assert_eq!(rows.len(), files.len());
-    for (row, file) in rows.iter().zip(&files) {
+    // One row per file and profile, v1 then v2.
+    assert_eq!(rows.len(), 2 * files.len());
+    let expected = files.iter().flat_map(|f| [(f, "v1"), (f, "v2")]);
+    for (row, (file, profile)) in rows.iter().zip(expected) {
         assert_eq!(row["file"].as_str(), file.to_str());
+        assert_eq!(row["profile"].as_str(), Some(profile));
+        assert_eq!(row["baseline_message"].as_str(), Some("text"), "{file:?}: Loghub lines are text");
+        assert_eq!(row["baseline_bytes_per_record"], row["text_baseline_bytes_per_record"]);
         assert_eq!(row["records"].as_u64(), Some(2000), "{file:?}");
         assert_eq!(row["batch_size"].as_u64(), Some(1000));
         for field in [
@@ -130,6 +135,41 @@ fn bench_json_parses_and_every_loghub_file_is_lossless() {
             (&row["raw_zstd_stream_bytes_per_record"], &row["raw_zstd_bytes_per_record"]);
         assert!(stream.as_f64() <= per_batch.as_f64(), "{file:?}: {stream} > {per_batch}");
     }
+}
+
+#[test]
+fn bench_compares_a_json_corpus_file_with_the_parsed_json_baseline_in_both_profiles() {
+    // Apache: v1 with patterns on delivers some of its logs as JSON bodies (checked as JSON values).
+    let file = format!("{LOGHUB}/../json/Apache_2k.jsonl");
+    let bench = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let output = Command::new(BIN)
+            .args(["bench", "--json", "--batch-size", "100", "--input", &file])
+            .args(extra)
+            .output()
+            .expect("run bench");
+        assert!(output.status.success(), "bench failed: {}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+        text.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect()
+    };
+    let rows = bench(&[]);
+    assert_eq!(rows.len(), 2, "one row per profile");
+    for (row, profile) in rows.iter().zip(["v1", "v2"]) {
+        assert_eq!(row["profile"], profile);
+        assert_eq!(row["json_records"].as_u64(), Some(2000));
+        assert_eq!(row["baseline_message"], "parsed_json");
+        assert_eq!(row["baseline_bytes_per_record"], row["parsed_json_baseline_bytes_per_record"]);
+        assert_eq!(row["lossless"], serde_json::Value::Bool(true), "{profile}: {}", row["lossless_error"]);
+    }
+    let only = bench(&["--profile", "v2"]);
+    assert_eq!(only.len(), 1, "only the profile asked for");
+    assert_eq!(only[0]["profile"], "v2");
+}
+
+#[test]
+fn bench_without_input_or_corpus_is_a_usage_error() {
+    let output = Command::new(BIN).args(["bench"]).output().expect("run bench");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--input"), "{output:?}");
 }
 
 #[test]

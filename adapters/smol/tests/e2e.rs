@@ -1,6 +1,6 @@
 //! End-to-end over loopback: the smol client against the reference intake (on its own tokio
 //! runtime, in other threads), through the shared suite of `stateful-logs-runtime` (feature
-//! `test-harness`), once with the stateful encoding and once with the JSON baseline.
+//! `test-harness`): the stateful encoding once per profile, and the JSON baseline.
 
 use stateful_logs_runtime::harness::{BuildClient, TestCore};
 use stateful_logs_runtime::{Client, ClientBuilder, ClientError};
@@ -20,8 +20,22 @@ impl BuildClient for Smol {
     }
 }
 
-mod stateful {
-    stateful_logs_runtime::e2e_suite!(smol::block_on, super::Smol, stateful_logs::Pipeline);
+mod stateful_v1 {
+    stateful_logs_runtime::e2e_suite!(
+        smol::block_on,
+        super::Smol,
+        stateful_logs::Pipeline,
+        stateful_logs::Profile::V1
+    );
+}
+
+mod stateful_v2 {
+    stateful_logs_runtime::e2e_suite!(
+        smol::block_on,
+        super::Smol,
+        stateful_logs::Pipeline,
+        stateful_logs::Profile::V2
+    );
 }
 
 mod json_baseline {

@@ -1,6 +1,6 @@
 //! End-to-end over loopback: the tokio client against the reference intake, through the
-//! shared suite of `stateful-logs-runtime` (feature `test-harness`), once with the stateful
-//! encoding (Pipeline → Receiver) and once with the JSON baseline (pass-through intake).
+//! shared suite of `stateful-logs-runtime` (feature `test-harness`): the stateful encoding
+//! (Pipeline → Receiver) once per profile, and the JSON baseline (pass-through intake).
 
 use std::future::Future;
 
@@ -28,8 +28,22 @@ fn block_on(scenario: impl Future<Output = ()>) {
     runtime.unwrap_or_else(|e| panic!("tokio runtime: {e}")).block_on(scenario);
 }
 
-mod stateful {
-    stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
+mod stateful_v1 {
+    stateful_logs_runtime::e2e_suite!(
+        super::block_on,
+        super::Tokio,
+        stateful_logs::Pipeline,
+        stateful_logs::Profile::V1
+    );
+}
+
+mod stateful_v2 {
+    stateful_logs_runtime::e2e_suite!(
+        super::block_on,
+        super::Tokio,
+        stateful_logs::Pipeline,
+        stateful_logs::Profile::V2
+    );
 }
 
 mod json_baseline {

@@ -9,7 +9,7 @@ use stateful_logs::StreamId;
 use stateful_logs::transport::{AckEntry, AckOutcome};
 use stateful_logs_intake::{Delivered, Intake, ReceivedLog};
 
-use super::{PATIENCE, parse_line};
+use super::{PATIENCE, Profile, parse_log};
 use crate::{BoxFuture, Client, Core, Runtime};
 
 /// Bounds every wait of the suite by [`PATIENCE`], on the timers of the adapter under test,
@@ -46,6 +46,8 @@ pub struct DeliveryCheck {
     pub duplicates: u64,
     /// Streams that delivered.
     pub streams: std::collections::BTreeSet<StreamId>,
+    /// The profile of the streams each producer's logs came on (one per producer).
+    pub profiles: HashMap<u32, Profile>,
 }
 
 impl DeliveryCheck {
@@ -57,6 +59,7 @@ impl DeliveryCheck {
             next: HashMap::new(),
             duplicates: 0,
             streams: Default::default(),
+            profiles: HashMap::new(),
         }
     }
 
@@ -64,9 +67,10 @@ impl DeliveryCheck {
     pub fn take(&mut self, delivered: &Delivered) {
         self.streams.insert(delivered.stream);
         for log in &delivered.logs {
-            let body = log.body_bytes();
-            let (producer, seq) = parse_line(&body)
-                .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&body)));
+            let (producer, seq) = parse_log(log)
+                .unwrap_or_else(|| panic!("unexpected log {:?}", String::from_utf8_lossy(&log.body_bytes())));
+            let profile = *self.profiles.entry(producer).or_insert(log.profile);
+            assert_eq!(log.profile, profile, "producer {producer}: line {seq} came on another profile");
             (self.verify)(log, producer, seq);
             let next = self.next.entry(producer).or_insert(0);
             if seq < *next {

@@ -10,6 +10,8 @@
 mod checks;
 mod front;
 mod intake_thread;
+mod mixed;
+mod records;
 mod scenarios;
 
 use std::time::Duration;
@@ -21,7 +23,13 @@ use crate::{Client, ClientBuilder, ClientError, Core, Runtime};
 pub use checks::{AckCheck, DeliveryCheck, Patience};
 pub use front::{Front, FrontKind};
 pub use intake_thread::IntakeThread;
+pub use mixed::*;
+pub use records::{
+    JSON_EVERY, check_content, check_test_log, content, is_json_line, json_line, line, parse_log,
+    profile_record, test_record, token,
+};
 pub use scenarios::*;
+pub use stateful_logs::Profile;
 
 /// How an adapter builds a client on its runtime.
 pub trait BuildClient {
@@ -29,38 +37,56 @@ pub trait BuildClient {
     type Runtime: Runtime;
     /// The runtime clients are built on (called from within the scenario).
     fn runtime(&self) -> Self::Runtime;
-    /// Starts `builder`'s client on the adapter's runtime.
+    /// Starts `builder`'s client on the adapter's runtime (with the builder's profile as given).
     fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError>;
+    /// The profile the scenarios' clients speak ([`OnProfile`] sets it; `v1` by default).
+    fn profile(&self) -> Profile {
+        Profile::V1
+    }
+}
+
+/// An adapter whose scenarios run in `profile`: every scenario gives its clients this profile
+/// (and `wrong_profile_halts` an intake that serves only the other one).
+pub struct OnProfile<B> {
+    /// The adapter.
+    pub adapter: B,
+    /// The profile of the scenarios' clients.
+    pub profile: Profile,
+}
+
+impl<B> OnProfile<B> {
+    /// `adapter` with its scenarios in `profile`.
+    pub fn new(adapter: B, profile: Profile) -> Self {
+        OnProfile { adapter, profile }
+    }
+}
+
+impl<B: BuildClient> BuildClient for OnProfile<B> {
+    type Runtime = B::Runtime;
+
+    fn runtime(&self) -> Self::Runtime {
+        self.adapter.runtime()
+    }
+
+    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError> {
+        self.adapter.build::<C>(builder)
+    }
+
+    fn profile(&self) -> Profile {
+        self.profile
+    }
 }
 
 /// A core the suite can drive: it makes records and reads the intake's logs back.
 pub trait TestCore: Core {
     /// The `dd-content-encoding` its streams announce with the default settings.
     const CONTENT_ENCODING: &'static str;
-    /// The record of producer `producer`'s `seq`-th line, with its ack token.
-    fn record(producer: u32, seq: u32) -> Self::Record;
+    /// The record of producer `producer`'s `seq`-th line sent in `profile`, with its ack token.
+    fn record(profile: Profile, producer: u32, seq: u32) -> Self::Record;
     /// The intake this core's streams need (receiver or pass-through).
     fn intake() -> IntakeBuilder;
     /// Checks what the intake reconstructed of line `seq` of `producer` beyond its content.
     fn check_log(_log: &ReceivedLog, _producer: u32, _seq: u32) {}
-}
-
-/// The content of a test line; the suite reads producer and sequence back from it.
-pub fn line(producer: u32, seq: u32) -> String {
-    format!("producer {producer} line {seq:06} request served in {} ms status=ok", seq % 97)
-}
-
-/// The ack token of a test line.
-pub fn token(producer: u32, seq: u32) -> u64 {
-    (u64::from(producer) << 32) | u64::from(seq)
-}
-
-fn parse_line(body: &[u8]) -> Option<(u32, u32)> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut words = text.split(' ');
-    let producer = words.nth(1)?.parse().ok()?;
-    let seq = words.nth(1)?.parse().ok()?;
-    Some((producer, seq))
 }
 
 /// A client's settings for fast tests: short timeouts, small batches.
@@ -87,17 +113,22 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// Declares one `#[test]` per scenario of the suite, so every adapter runs the same list.
 ///
 /// `$block_on` runs a future to completion on the adapter's runtime (the intake brings its
-/// own); `$adapter` is its [`BuildClient`]; `$core` a [`TestCore`].
+/// own); `$adapter` is its [`BuildClient`]; `$core` a [`TestCore`]; `$profile` (a
+/// [`Profile`], `v1` when left out) the profile of the scenarios' clients ([`OnProfile`]).
 ///
 /// ```ignore
-/// mod stateful {
-///     stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline);
+/// mod stateful_v2 {
+///     stateful_logs_runtime::e2e_suite!(super::block_on, super::Tokio, stateful_logs::Pipeline,
+///         stateful_logs::Profile::V2);
 /// }
 /// ```
 #[macro_export]
 macro_rules! e2e_suite {
     ($block_on:path, $adapter:expr, $core:ty) => {
-        $crate::e2e_suite!(@tests $block_on, $adapter, $core;
+        $crate::e2e_suite!($block_on, $adapter, $core, $crate::harness::Profile::V1);
+    };
+    ($block_on:path, $adapter:expr, $core:ty, $profile:expr) => {
+        $crate::e2e_suite!(@tests $block_on, ($crate::harness::OnProfile::new($adapter, $profile)), $core;
             happy_path_with_several_pipelines,
             stream_killed_mid_flight_is_retransmitted,
             server_eof_reconnects,
@@ -118,7 +149,8 @@ macro_rules! e2e_suite {
             tls_with_a_private_ca_delivers,
             tls_with_an_unknown_issuer_halts,
             keepalive_detects_a_silent_connection,
-            an_intake_without_zstd_stream_gets_zstd_and_every_line
+            an_intake_without_zstd_stream_gets_zstd_and_every_line,
+            a_v1_and_a_v2_client_share_one_intake
         );
     };
     (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
@@ -152,26 +184,7 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     tls_with_an_unknown_issuer_halts::<B, C>(adapter).await;
     keepalive_detects_a_silent_connection::<B, C>(adapter).await;
     an_intake_without_zstd_stream_gets_zstd_and_every_line::<B, C>(adapter).await;
-}
-
-/// The record of line `seq` of `producer`: status, service, host and a tag besides the text.
-pub fn test_record(producer: u32, seq: u32) -> stateful_logs::Record {
-    stateful_logs::Record::new(1_700_000_000_000 + i64::from(seq), line(producer, seq))
-        .with_status(if seq.is_multiple_of(10) { "warn" } else { "info" })
-        .with_service("checkout")
-        .with_hostname(format!("host-{producer}"))
-        .with_tag("env:test")
-        .with_ack_token(token(producer, seq))
-}
-
-/// Checks that a delivered log carries what [`test_record`] gave it.
-pub fn check_test_log(log: &ReceivedLog, producer: u32, seq: u32) {
-    assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
-    let status = if seq.is_multiple_of(10) { "warn" } else { "info" };
-    assert_eq!(log.status.as_deref(), Some(status), "line {seq}");
-    assert_eq!(log.service_name(), Some("checkout"));
-    assert_eq!(log.last_tag_value("hostname:"), Some(format!("host-{producer}").as_str()));
-    assert!(log.tags.as_deref().is_some_and(|t| t.split(',').any(|tag| tag == "env:test")), "{:?}", log.tags);
+    a_v1_and_a_v2_client_share_one_intake::<B, C>(adapter).await;
 }
 
 /// The JSON baseline as a test core (pass-through intake).
@@ -179,8 +192,8 @@ impl TestCore for crate::baseline::JsonCore {
     // The HTTP intake's codec: one frame per batch.
     const CONTENT_ENCODING: &'static str = "zstd";
 
-    fn record(producer: u32, seq: u32) -> Self::Record {
-        test_record(producer, seq)
+    fn record(profile: Profile, producer: u32, seq: u32) -> Self::Record {
+        profile_record(profile, producer, seq)
     }
 
     fn intake() -> IntakeBuilder {
@@ -196,8 +209,8 @@ impl TestCore for crate::baseline::JsonCore {
 impl TestCore for stateful_logs::Pipeline {
     const CONTENT_ENCODING: &'static str = "zstd-stream";
 
-    fn record(producer: u32, seq: u32) -> Self::Record {
-        test_record(producer, seq)
+    fn record(profile: Profile, producer: u32, seq: u32) -> Self::Record {
+        profile_record(profile, producer, seq)
     }
 
     fn intake() -> IntakeBuilder {

@@ -12,24 +12,32 @@ use super::{
 };
 use crate::{Client, ClientBuilder, Core, Handle};
 
-async fn send_lines<C: TestCore>(handle: &Handle<C::Record>, producer: u32, range: std::ops::Range<u32>) {
+/// Sends lines `range` of `producer` as `profile`'s records ([`TestCore::record`]).
+pub(super) async fn send_lines<C: TestCore>(
+    profile: Profile,
+    handle: &Handle<C::Record>,
+    producer: u32,
+    range: std::ops::Range<u32>,
+) {
     for seq in range {
-        if handle.send(C::record(producer, seq)).await.is_err() {
+        if handle.send(C::record(profile, producer, seq)).await.is_err() {
             panic!("client refused line {seq} of producer {producer}");
         }
     }
 }
 
-async fn bind(builder: IntakeBuilder) -> IntakeThread {
+pub(super) async fn bind(builder: IntakeBuilder) -> IntakeThread {
     IntakeThread::bind(builder).await.unwrap_or_else(|e| panic!("intake: {e}"))
 }
 
+/// Builds `builder`'s client in the adapter's profile ([`BuildClient::profile`]).
 fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Client<C> {
-    adapter.build::<C>(builder).unwrap_or_else(|e| panic!("client: {e}"))
+    adapter.build::<C>(builder.profile(adapter.profile())).unwrap_or_else(|e| panic!("client: {e}"))
 }
 
 /// Sends `lines` per producer, waits for every delivery and ack, then shuts down cleanly.
 async fn deliver_all<C: TestCore>(
+    profile: Profile,
     patience: &Patience,
     client: &Client<C>,
     intake: &Intake,
@@ -38,7 +46,7 @@ async fn deliver_all<C: TestCore>(
 ) -> DeliveryCheck {
     let handles: Vec<_> = (0..producers).map(|_| client.handle()).collect();
     for (producer, handle) in handles.iter().enumerate() {
-        send_lines::<C>(handle, producer as u32, 0..lines).await;
+        send_lines::<C>(profile, handle, producer as u32, 0..lines).await;
     }
     let expected: Vec<(u32, u32)> = (0..producers).map(|p| (p, lines)).collect();
     let mut deliveries = DeliveryCheck::new::<C>(patience);
@@ -55,7 +63,7 @@ async fn next_halt<C: Core>(patience: &Patience, client: &Client<C>) -> HaltErro
     }
 }
 
-async fn shutdown_clean<C: Core>(client: Client<C>) {
+pub(super) async fn shutdown_clean<C: Core>(client: Client<C>) {
     let report = client.shutdown(Duration::from_secs(5)).await;
     assert!(report.unacknowledged.is_empty(), "unacknowledged after delivery: {:?}", report.unacknowledged);
     assert!(report.halted.is_none());
@@ -63,10 +71,10 @@ async fn shutdown_clean<C: Core>(client: Client<C>) {
 
 /// Several pipelines share the connection; every producer's lines arrive in order.
 pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3).header("dd-shadow-only", "true"));
-    let check = deliver_all(patience, &client, &intake, 6, 200).await;
+    let check = deliver_all(profile, patience, &client, &intake, 6, 200).await;
     let headers = intake.last_metadata();
     let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     assert_eq!(header("dd-api-key"), Some("test-key"));
@@ -81,39 +89,39 @@ pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adap
 
 /// The intake ends a stream with UNAVAILABLE mid-flight: unacked batches are sent again.
 pub async fn stream_killed_mid_flight_is_retransmitted<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::EndWithStatus { after_batches: 2, code: tonic::Code::Unavailable });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(patience, &client, &intake, 1, 300).await;
+    let check = deliver_all(profile, patience, &client, &intake, 1, 300).await;
     assert!(check.streams.len() >= 2, "a second stream carried the rest");
     shutdown_clean(client).await;
 }
 
 /// The intake ends a stream cleanly (EOF): the client reconnects and delivers everything.
 pub async fn server_eof_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::Eof { after_batches: 3 });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(patience, &client, &intake, 1, 300).await;
+    let check = deliver_all(profile, patience, &client, &intake, 1, 300).await;
     assert!(check.streams.len() >= 2);
     shutdown_clean(client).await;
 }
 
 /// The intake stops and starts again on the same port while records flow.
 pub async fn server_restart_on_the_same_port<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let mut intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
-    send_lines::<C>(&handle, 0, 0..100).await;
+    send_lines::<C>(profile, &handle, 0, 0..100).await;
     let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.stop();
-    send_lines::<C>(&handle, 0, 100..150).await;
+    send_lines::<C>(profile, &handle, 0, 100..150).await;
     intake.start().await.unwrap_or_else(|e| panic!("restart: {e}"));
-    send_lines::<C>(&handle, 0, 150..300).await;
+    send_lines::<C>(profile, &handle, 0, 150..300).await;
     deliveries.wait_for(&intake, &[(0, 300)]).await;
     AckCheck::new(patience).wait_for(&client, &[(0, 300)]).await;
     shutdown_clean(client).await;
@@ -121,28 +129,28 @@ pub async fn server_restart_on_the_same_port<B: BuildClient, C: TestCore>(adapte
 
 /// Acks arrive late; nothing times out, nothing is lost.
 pub async fn delayed_acks_are_awaited<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(100))).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(patience, &client, &intake, 1, 200).await;
+    let check = deliver_all(profile, patience, &client, &intake, 1, 200).await;
     assert_eq!(check.streams.len(), 1, "no rotation: the acks were only late");
     shutdown_clean(client).await;
 }
 
 /// A silent intake (never acks): the ack timeout moves the batches to a new stream.
 pub async fn silent_server_ack_timeout_opens_a_new_stream<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::NeverAck);
     let client = build::<B, C>(adapter, fast_builder(&intake).ack_timeout(Some(Duration::from_millis(300))));
-    deliver_all(patience, &client, &intake, 1, 100).await;
+    deliver_all(profile, patience, &client, &intake, 1, 100).await;
     assert!(intake.stats().streams_started >= 2, "the acks came on a new stream");
     shutdown_clean(client).await;
 }
 
 /// Short stream lifetimes under load: streams rotate (draining first) and nothing is lost.
 pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(5))).await;
     let builder = fast_builder(&intake)
         .stream_lifetime(Duration::from_millis(300), 0)
@@ -155,7 +163,7 @@ pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(ad
     // Keep records flowing until the intake saw at least three streams.
     while intake.stats().streams_started < 3 {
         assert!(std::time::Instant::now() < give_up, "no rotation after {sent} lines");
-        send_lines::<C>(&handle, 0, sent..sent + 50).await;
+        send_lines::<C>(profile, &handle, 0, sent..sent + 50).await;
         sent += 50;
         deliveries.wait_for(&intake, &[(0, sent)]).await;
     }
@@ -167,11 +175,11 @@ pub async fn lifetime_rotation_drains_under_load<B: BuildClient, C: TestCore>(ad
 /// A wrong API key halts the client with a readable error; nothing is lost; after the key
 /// is fixed, `resume` delivers everything.
 pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().api_key("right-key")).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).api_key("wrong-key"));
     let handle = client.handle();
-    send_lines::<C>(&handle, 0, 0..50).await;
+    send_lines::<C>(profile, &handle, 0, 0..50).await;
     let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::Unauthenticated { code: 16, .. }), "{halt:?}");
     let message = halt.to_string();
@@ -189,21 +197,32 @@ pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore
     shutdown_clean(client).await;
 }
 
-/// An intake that does not serve the profile answers UNIMPLEMENTED: the client halts.
+/// An intake that serves only the other profile answers UNIMPLEMENTED: the client halts, and
+/// the error names the profile tried and the one to use.
 pub async fn wrong_profile_halts<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
-    let intake = bind(C::intake().profiles(&[Profile::V1])).await;
-    let client = build::<B, C>(adapter, fast_builder(&intake).profile(Profile::V2));
-    send_lines::<C>(&client.handle(), 0, 0..5).await;
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
+    let intake = bind(C::intake().profiles(&[profile.other()])).await;
+    let client = build::<B, C>(adapter, fast_builder(&intake));
+    send_lines::<C>(profile, &client.handle(), 0, 0..5).await;
     let halt = next_halt(patience, &client).await;
-    assert!(matches!(halt, HaltError::WrongProfile { profile: Profile::V2, .. }), "{halt:?}");
+    let expected = (profile, profile.other());
+    assert!(
+        matches!(&halt, HaltError::WrongProfile { profile, other, .. } if (*profile, *other) == expected),
+        "{halt:?}"
+    );
+    let message = halt.to_string();
+    assert!(
+        message.contains(&format!("does not implement profile {profile} ({})", profile.path())),
+        "{message}"
+    );
+    assert!(message.contains(&format!("switch to profile {}", profile.other())), "{message}");
     let report = client.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unacknowledged.len(), 5, "every record is reported, none acked");
 }
 
 /// A slow intake: producers wait in `send`; what the client holds stays bounded.
 pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(20))).await;
     // At most 2 batches of 10 in flight, 10 in the open batch, 8 queued, 1 held.
     let bound = 2 * 10 + 10 + 8 + 1;
@@ -214,7 +233,7 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
     let mut check = AckCheck::new(patience);
     let mut max_outstanding = 0;
     for seq in 0..300 {
-        send_lines::<C>(&handle, 0, seq..seq + 1).await;
+        send_lines::<C>(profile, &handle, 0, seq..seq + 1).await;
         while let Ok(entry) = acks.try_recv() {
             check.take(entry);
         }
@@ -231,12 +250,12 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
 
 /// Shutdown right after sending: the pending batches are delivered and acked before it ends.
 pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(30))).await;
     let client =
         build::<B, C>(adapter, fast_builder(&intake).batching(10, 1_000_000, Duration::from_secs(10)));
     let handle = client.handle();
-    send_lines::<C>(&handle, 0, 0..95).await;
+    send_lines::<C>(profile, &handle, 0, 0..95).await;
     let acks = client.acks();
     let report = client.shutdown(Duration::from_secs(10)).await;
     assert!(report.unacknowledged.is_empty(), "{:?}", report.unacknowledged);
@@ -247,21 +266,21 @@ pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore
     }
     assert_eq!(check.resolved(0), 95);
     DeliveryCheck::new::<C>(patience).wait_for(&intake, &[(0, 95)]).await;
-    assert!(handle.send(C::record(0, 95)).await.is_err(), "a shut-down client refuses records");
+    assert!(handle.send(C::record(profile, 0, 95)).await.is_err(), "a shut-down client refuses records");
 }
 
 /// The intake disappears during shutdown: the deadline ends it and the unacked tokens are
 /// reported, in order, after the acked ones.
 pub async fn server_gone_during_shutdown_reports_unacknowledged<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let mut intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
-    send_lines::<C>(&handle, 0, 0..50).await;
+    send_lines::<C>(profile, &handle, 0, 0..50).await;
     let mut acks = AckCheck::new(patience);
     acks.wait_for(&client, &[(0, 50)]).await;
     intake.stop();
-    send_lines::<C>(&handle, 0, 50..80).await;
+    send_lines::<C>(profile, &handle, 0, 50..80).await;
     let receiver = client.acks();
     let report = client.shutdown(Duration::from_millis(500)).await;
     while let Ok(entry) = receiver.try_recv() {
@@ -274,7 +293,7 @@ pub async fn server_gone_during_shutdown_reports_unacknowledged<B: BuildClient, 
 
 /// The primary is down: after `failover_after` failures the client uses the second endpoint.
 pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     // A port nothing listens on: bind, note it, close.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr());
@@ -289,32 +308,32 @@ pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapte
         .connect_timeout(Duration::from_millis(500))
         .failover_after(2);
     let client = build::<B, C>(adapter, builder);
-    deliver_all(patience, &client, &intake, 1, 100).await;
+    deliver_all(profile, patience, &client, &intake, 1, 100).await;
     shutdown_clean(client).await;
 }
 
 /// The intake acks with wrong batch ids: the client rotates and re-sends; nothing is lost.
 pub async fn wrong_ack_ids_rotate_and_resend<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::WrongAckIds { after_batches: 2 });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    deliver_all(patience, &client, &intake, 1, 200).await;
+    deliver_all(profile, patience, &client, &intake, 1, 200).await;
     assert!(intake.stats().streams_started >= 2, "the mismatched ack ended the first stream");
     shutdown_clean(client).await;
 }
 
 /// The intake drops every connection (TCP close) mid-stream: the client reconnects.
 pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
     let handle = client.handle();
-    send_lines::<C>(&handle, 0, 0..100).await;
+    send_lines::<C>(profile, &handle, 0, 0..100).await;
     let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     intake.drop_connections();
-    send_lines::<C>(&handle, 0, 100..200).await;
+    send_lines::<C>(profile, &handle, 0, 100..200).await;
     deliveries.wait_for(&intake, &[(0, 200)]).await;
     AckCheck::new(patience).wait_for(&client, &[(0, 200)]).await;
     assert!(intake.stats().streams_started >= 2);
@@ -324,11 +343,11 @@ pub async fn dropped_connection_reconnects<B: BuildClient, C: TestCore>(adapter:
 /// The intake sends its response headers only after the first batch: the client writes
 /// without waiting for them (`transport.md` §15.1).
 pub async fn requests_are_written_before_response_headers<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::HeadersAfterFirstBatch);
     let client = build::<B, C>(adapter, fast_builder(&intake).open_timeout(Duration::from_secs(5)));
-    deliver_all(patience, &client, &intake, 1, 100).await;
+    deliver_all(profile, patience, &client, &intake, 1, 100).await;
     assert_eq!(intake.stats().streams_started, 1, "the first stream carried everything");
     shutdown_clean(client).await;
 }
@@ -336,10 +355,10 @@ pub async fn requests_are_written_before_response_headers<B: BuildClient, C: Tes
 /// TLS against a plaintext intake is a configuration error: the client halts with
 /// `TlsRejected` instead of retrying forever.
 pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).tls(true));
-    send_lines::<C>(&client.handle(), 0, 0..3).await;
+    send_lines::<C>(profile, &client.handle(), 0, 0..3).await;
     let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
     let report = client.shutdown(Duration::from_secs(1)).await;
@@ -349,12 +368,12 @@ pub async fn tls_against_a_plaintext_intake_halts<B: BuildClient, C: TestCore>(a
 /// TLS with a private CA (`ca_file`): the client checks the intake's certificate, negotiates
 /// HTTP/2 and delivers.
 pub async fn tls_with_a_private_ca_delivers<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let front = Front::start(&intake, FrontKind::Tls).await;
     let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.ca_file());
     let client = build::<B, C>(adapter, builder.pipelines(2));
-    deliver_all(patience, &client, &intake, 2, 100).await;
+    deliver_all(profile, patience, &client, &intake, 2, 100).await;
     assert_eq!(intake.stats().connections_accepted, 1, "the pipelines share one TLS connection");
     shutdown_clean(client).await;
 }
@@ -362,12 +381,12 @@ pub async fn tls_with_a_private_ca_delivers<B: BuildClient, C: TestCore>(adapter
 /// A certificate that does not chain to the trusted CA: the client halts with `TlsRejected`
 /// instead of retrying forever, and keeps the records.
 pub async fn tls_with_an_unknown_issuer_halts<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let front = Front::start(&intake, FrontKind::Tls).await;
     let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.other_ca_file());
     let client = build::<B, C>(adapter, builder);
-    send_lines::<C>(&client.handle(), 0, 0..3).await;
+    send_lines::<C>(profile, &client.handle(), 0, 0..3).await;
     let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::TlsRejected { endpoint: 0, .. }), "{halt:?}");
     assert!(halt.to_string().contains("UnknownIssuer"), "{halt}");
@@ -379,7 +398,7 @@ pub async fn tls_with_an_unknown_issuer_halts<B: BuildClient, C: TestCore>(adapt
 /// keepalive pings find it dead and the client reconnects. The ack timeout is longer than the
 /// suite's patience, so only keepalive can save this run.
 pub async fn keepalive_detects_a_silent_connection<B: BuildClient, C: TestCore>(adapter: &B) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let front = Front::start(&intake, FrontKind::Plain).await;
     let builder = fast_builder_to("127.0.0.1", front.port())
@@ -388,11 +407,11 @@ pub async fn keepalive_detects_a_silent_connection<B: BuildClient, C: TestCore>(
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
     let (mut deliveries, mut acks) = (DeliveryCheck::new::<C>(patience), AckCheck::new(patience));
-    send_lines::<C>(&handle, 0, 0..100).await;
+    send_lines::<C>(profile, &handle, 0, 0..100).await;
     deliveries.wait_for(&intake, &[(0, 100)]).await;
     acks.wait_for(&client, &[(0, 100)]).await;
     front.freeze_connections();
-    send_lines::<C>(&handle, 0, 100..200).await;
+    send_lines::<C>(profile, &handle, 0, 100..200).await;
     deliveries.wait_for(&intake, &[(0, 200)]).await;
     acks.wait_for(&client, &[(0, 200)]).await;
     assert!(intake.stats().connections_accepted >= 2, "a new connection replaced the silent one");
@@ -404,10 +423,10 @@ pub async fn keepalive_detects_a_silent_connection<B: BuildClient, C: TestCore>(
 pub async fn an_intake_without_zstd_stream_gets_zstd_and_every_line<B: BuildClient, C: TestCore>(
     adapter: &B,
 ) {
-    let patience = &Patience::of(adapter.runtime());
+    let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().refuse_stream_codec()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(2));
-    let check = deliver_all(patience, &client, &intake, 2, 150).await;
+    let check = deliver_all(profile, patience, &client, &intake, 2, 150).await;
     let headers = intake.last_metadata();
     let encoding = headers.iter().find(|(n, _)| n == "dd-content-encoding").map(|(_, v)| v.as_str());
     assert_eq!(encoding, Some("zstd"), "the last stream announces per-batch zstd");

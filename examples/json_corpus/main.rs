@@ -1,0 +1,49 @@
+//! Generates the JSON corpus `corpora/json/` from the Loghub samples in `corpora/loghub/`:
+//! each `<System>_2k.log` becomes `<System>_2k.jsonl`, one JSON object per line in the shape
+//! of a common JSON logger (see `shapes.rs`). Deterministic: the same input gives the same
+//! bytes (`tests/json_corpus.rs` checks the committed files against a fresh run).
+//!
+//! `cargo run --release --example json_corpus` writes the files; `-- --check` only compares
+//! and exits non-zero when a committed file differs.
+
+mod jsonw;
+mod shapes;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+const LOGHUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub");
+const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/json");
+
+fn main() -> ExitCode {
+    let check = std::env::args().any(|a| a == "--check");
+    let mut differ = 0;
+    for system in shapes::SYSTEMS {
+        let input = Path::new(LOGHUB).join(format!("{system}_2k.log"));
+        let output = Path::new(OUT).join(format!("{system}_2k.jsonl"));
+        let data = match std::fs::read(&input) {
+            Ok(data) => data,
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", input.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let Some(json) = shapes::convert(system, &data) else {
+            eprintln!("no shape for {system}");
+            return ExitCode::FAILURE;
+        };
+        let lines = json.iter().filter(|&&b| b == b'\n').count();
+        if check {
+            let same = std::fs::read(&output).is_ok_and(|committed| committed == json);
+            println!("{}: {}", output.display(), if same { "up to date" } else { "DIFFERS" });
+            differ += usize::from(!same);
+        } else {
+            if let Err(e) = std::fs::create_dir_all(OUT).and_then(|()| std::fs::write(&output, &json)) {
+                eprintln!("cannot write {}: {e}", output.display());
+                return ExitCode::FAILURE;
+            }
+            println!("{}: {lines} lines, {} bytes", output.display(), json.len());
+        }
+    }
+    if differ > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
