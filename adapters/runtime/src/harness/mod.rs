@@ -218,6 +218,13 @@ impl TestCore for stateful_logs::Pipeline {
     }
 
     fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
-        check_test_log(log, producer, seq)
+        check_test_log(log, producer, seq);
+        // v2 sends a JSON object as a JSON log (schema and columns), never as text.
+        if is_json_line(log.profile, seq) {
+            assert!(
+                matches!(log.body, stateful_logs::receiver::LogBody::Json(_)),
+                "line {seq} of producer {producer} is a JSON object but came back as text"
+            );
+        }
     }
 }
