@@ -152,6 +152,7 @@ impl Shared {
     /// output, a batch is acked only once the output took it. One the output refused ends
     /// its call `UNAVAILABLE` unacked (the client sends it again); returns that stream.
     fn deliver(&self, batch: Delivered) -> Option<StreamId> {
+        tracing::trace!(stream = %batch.stream, batch_id = batch.batch_id, logs = batch.logs.len(), "delivering");
         let Some(output) = &self.output else {
             let _ = self.sink.try_send(batch);
             return None;
@@ -170,6 +171,7 @@ impl Shared {
     }
 
     fn ack(&self, stream: StreamId, batch_id: u32, status: i32) -> Option<StreamId> {
+        tracing::trace!(%stream, batch_id, status, "acking");
         let mut slots = lock(&self.slots);
         let slot = slots.get_mut(&stream)?;
         let due = Instant::now() + lock(&self.faults).ack_delay;
