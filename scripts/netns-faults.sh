@@ -13,6 +13,7 @@
 #                               [--allow-no-netem]
 #   STATEFUL_LOGS_BIN   the binary (default target/release/stateful-logs, else target/debug/;
 #                       build it first: cargo build --release -p stateful-logs-cli)
+#   SHIP_ARGS           more ship options, e.g. SHIP_ARGS="--compression zstd"
 #   KEEP=1              keep the work folder (printed) for a look afterwards
 set -euo pipefail
 
@@ -101,7 +102,7 @@ for _ in $(seq 100); do grep -q "listening on" "$WORK/intake.stdout" 2>/dev/null
 grep -q "listening on" "$WORK/intake.stdout" || fail "the intake did not start: $(cat "$WORK/intake.stderr")"
 
 ip netns exec "$NS_S" env DD_API_KEY=netns-key "$BIN" ship --follow --input "$LOG" --state-file "$STATE" \
-    --batch-size 100 --endpoint http://10.77.0.1:4317 >"$WORK/ship.stdout" 2>"$WORK/ship.stderr" &
+    --batch-size 100 --endpoint http://10.77.0.1:4317 ${SHIP_ARGS:-} >"$WORK/ship.stdout" 2>"$WORK/ship.stderr" &
 PIDS+=($!)
 SHIP=$!
 
@@ -122,6 +123,7 @@ WRITER=$!
 
 START=$(date +%s.%N)
 echo "netns-faults: $LINES lines at $RATE/s, intake 10.77.0.1 ($NS_I), ship 10.77.0.2 ($NS_S)"
+echo "netns-faults: binary $BIN, built $(date -r "$BIN" '+%F %T')"
 SECONDS_TOTAL=$(( LINES / RATE ))
 # Seven fault phases of STEP seconds, plus the outages, spread over the writer's run.
 STEP=$(( (SECONDS_TOTAL - 15 - LONG_OUTAGE) / 7 ))
