@@ -114,11 +114,28 @@ pub struct Tailer {
 
 impl Tailer {
     /// Opens `path`, at `resume`'s offset when it names this file and the file is still that
-    /// long, else at the start.
+    /// long, else at the start. When `resume` names another file that is still in `path`'s
+    /// folder under a name starting with `path`'s (rotated: `app.log.1`), the rest of that file
+    /// is read first, then `path` from its start; a file rotated twice while nobody followed
+    /// is not looked for.
     pub fn open(path: &Path, resume: Option<Position>) -> io::Result<Tailer> {
         let mut handle = File::open(path)?;
         let metadata = handle.metadata()?;
         let file = FileId::of(&metadata);
+        if let Some(p) = resume
+            && p.file != file
+            && p.file != FileId::default()
+            && let Some(rotated) = find_rotated(path, p.file)
+        {
+            let mut old = File::open(&rotated)?;
+            if p.offset <= old.metadata()?.len() {
+                tracing::info!(rotated = %rotated.display(), offset = p.offset,
+                    "resuming in the rotated file, then the new one from its start");
+                old.seek(SeekFrom::Start(p.offset))?;
+                let reader = LineReader::new(BufReader::new(old), p.offset);
+                return Ok(Tailer { path: path.to_owned(), reader, file: p.file });
+            }
+        }
         let start = match resume {
             Some(p) if p.file == file && p.offset <= metadata.len() => p.offset,
             _ => 0,
@@ -160,6 +177,22 @@ impl Tailer {
         }
         Ok(None)
     }
+}
+
+/// Where rotation renamed the file with identity `id`: a file of `path`'s folder whose name
+/// starts with `path`'s (`app.log.1`, `app.log-20260101`), not compressed, with that identity.
+/// The name rule keeps an unrelated file that reused a deleted log's inode out.
+fn find_rotated(path: &Path, id: FileId) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let folder = path.parent().filter(|f| !f.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::read_dir(folder).ok()?.filter_map(Result::ok).map(|entry| entry.path()).find(|candidate| {
+        let Some(other) = candidate.file_name().and_then(|n| n.to_str()) else { return false };
+        let compressed = [".gz", ".zst", ".bz2", ".xz"].iter().any(|ext| other.ends_with(ext));
+        other != name
+            && other.starts_with(name)
+            && !compressed
+            && std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && FileId::of(&m) == id)
+    })
 }
 
 #[cfg(test)]
@@ -218,5 +251,20 @@ mod tests {
         #[cfg(unix)]
         assert_eq!(drain(&mut Tailer::open(&path, Some(other)).expect("open")).len(), 3);
         let _ = other;
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_restart_after_rotation_finishes_the_rotated_file_first() {
+        let dir = temp_dir("rotated");
+        let path = dir.join("app.log");
+        std::fs::write(&path, "a\nb\nc\n").expect("write");
+        let mut tailer = Tailer::open(&path, None).expect("open");
+        let (_, acked) = tailer.next_line().expect("read").expect("a line");
+        // Rotated while nobody follows: the rest of the old file comes first, then the new one.
+        std::fs::rename(&path, dir.join("app.log.1")).expect("rotate");
+        std::fs::write(&path, "d\n").expect("new file");
+        let mut resumed = Tailer::open(&path, Some(acked)).expect("open");
+        assert_eq!(drain(&mut resumed), [("b".into(), 4), ("c".into(), 6), ("d".into(), 2)]);
     }
 }

@@ -2,6 +2,8 @@
 //! (`encoding.md` §10.3).
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use stateful_logs::receiver::ReceiverConfig;
@@ -48,10 +50,29 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     if args.refuse_zstd_stream {
         config.encodings.retain(|e| !e.is_stream());
     }
+    // The output takes each batch before the intake acks it: written and flushed (to the
+    // kernel) first, so an acked record is in the output even if this process is killed.
+    let records_written = Arc::new(AtomicU64::new(0));
+    let (written, batches_written) = async_channel::bounded::<()>(1);
+    let (failed, write_failure) = async_channel::bounded::<std::io::Error>(1);
+    let counter = records_written.clone();
     let builder = Intake::builder()
         .receiver_config(config)
         .server_limits(limits)
-        .ack_delay(Duration::from_millis(args.ack_delay_ms));
+        .ack_delay(Duration::from_millis(args.ack_delay_ms))
+        .output(move |batch| {
+            let result = write_batch(&mut output, &batch.logs);
+            match &result {
+                Ok(()) => {
+                    counter.fetch_add(batch.logs.len() as u64, Ordering::Relaxed);
+                    let _ = written.try_send(());
+                }
+                Err(error) => {
+                    let _ = failed.try_send(std::io::Error::new(error.kind(), error.to_string()));
+                }
+            }
+            result
+        });
     let intake = builder.bind(&args.listen).await?;
     println!("listening on {}", intake.local_addr());
     if args.api_keys.is_empty() {
@@ -61,29 +82,23 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     }
     let _ = std::io::stdout().flush();
 
-    let deliveries = intake.deliveries();
-    let mut records_written = 0u64;
     let mut ticker = stats_ticker(args.stats_interval);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let records = || records_written.load(Ordering::Relaxed);
     loop {
         tokio::select! {
-            batch = deliveries.recv() => {
-                let Ok(batch) = batch else { break };
-                for log in &batch.logs {
-                    writeln!(output, "{}", log.to_jsonl()).map_err(|e| CliError::io("cannot write a record", e))?;
-                }
-                // Flush per batch: what an acknowledged batch delivered is on disk for readers.
-                output.flush().map_err(|e| CliError::io("cannot write a record", e))?;
-                records_written += batch.logs.len() as u64;
-                publish(&intake.stats(), records_written);
+            Ok(()) = batches_written.recv() => publish(&intake.stats(), records()),
+            Ok(error) = write_failure.recv() => {
+                report(&intake.stats(), records());
+                return Err(CliError::io("cannot write a record", error));
             }
-            _ = tick(&mut ticker) => report(&intake.stats(), records_written),
+            _ = tick(&mut ticker) => report(&intake.stats(), records()),
             _ = &mut ctrl_c => break,
         }
     }
-    output.flush().map_err(|e| CliError::io("cannot write a record", e))?;
-    report(&intake.stats(), records_written);
+    // Every batch was flushed before its ack: nothing is left to write.
+    report(&intake.stats(), records());
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -92,6 +107,14 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
 fn unguessable_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     std::collections::hash_map::RandomState::new().build_hasher().finish()
+}
+
+/// Writes the records of one batch as JSON lines and flushes them.
+fn write_batch(output: &mut dyn Write, logs: &[stateful_logs_intake::ReceivedLog]) -> std::io::Result<()> {
+    for log in logs {
+        writeln!(output, "{}", log.to_jsonl())?;
+    }
+    output.flush()
 }
 
 fn stats_ticker(seconds: u64) -> Option<tokio::time::Interval> {

@@ -2,8 +2,9 @@
 //!
 //! A gRPC server on tokio (tonic's server codec over hyper's HTTP/2) that serves both method
 //! paths of the stateful logs protocol and hands every stream to the sans-IO receiver of the
-//! core: API key check, content encodings, limits, in-order acks. Reconstructed logs go to a
-//! channel ([`Intake::deliveries`]).
+//! core: API key check, content encodings, limits, in-order acks. Reconstructed logs go to an
+//! output ([`IntakeBuilder::output`]) that takes each batch before it is acked, or, for tests
+//! and embedding, to an unbounded channel ([`Intake::deliveries`]) that acks on handing over.
 //!
 //! For tests it injects faults ([`StreamFault`], [`Intake::set_ack_delay`],
 //! [`Intake::drop_connections`], [`Intake::stop`] / [`Intake::start`]), and for the benchmark
@@ -49,6 +50,9 @@ pub struct Delivered {
     pub logs: Vec<ReceivedLog>,
 }
 
+/// Takes each delivered batch before it is acked ([`IntakeBuilder::output`]).
+pub(crate) type Output = Box<dyn FnMut(&Delivered) -> std::io::Result<()> + Send>;
+
 /// The intake could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -73,6 +77,7 @@ pub struct IntakeBuilder {
     pass_through: bool,
     ack_delay: Duration,
     limits: ServerLimits,
+    output: Option<Output>,
 }
 
 impl Default for IntakeBuilder {
@@ -84,6 +89,7 @@ impl Default for IntakeBuilder {
             pass_through: false,
             ack_delay: Duration::ZERO,
             limits: ServerLimits::default(),
+            output: None,
         }
     }
 }
@@ -136,6 +142,19 @@ impl IntakeBuilder {
         self
     }
 
+    /// Hands every batch to `output` before acking it: the ack goes out only after `output`
+    /// returned `Ok` (write and flush there, and what the client saw acked is in the output
+    /// even if the intake process is killed right after). A batch it refuses (`Err`) is not
+    /// acked: its call ends `UNAVAILABLE` and the client sends the batch again.
+    ///
+    /// `output` runs on the intake's task while the batch is processed, nothing queues in
+    /// between: a slow output slows every stream (backpressure) and nothing piles up in memory. With an
+    /// output, [`Intake::deliveries`] receives nothing.
+    pub fn output(mut self, output: impl FnMut(&Delivered) -> std::io::Result<()> + Send + 'static) -> Self {
+        self.output = Some(Box::new(output));
+        self
+    }
+
     /// The processor and the largest request message it accepts.
     fn processor(&self) -> Result<(Box<dyn Processor>, usize, bool), stateful_logs::ConfigError> {
         let mut config = (*self.receiver).clone();
@@ -153,7 +172,7 @@ impl IntakeBuilder {
     }
 
     /// Starts serving on `address` (`"127.0.0.1:0"` picks a free port).
-    pub async fn bind(self, address: &str) -> Result<Intake, IntakeError> {
+    pub async fn bind(mut self, address: &str) -> Result<Intake, IntakeError> {
         self.limits.validate()?;
         let (processor, max_message_bytes, accepts_any) = self.processor()?;
         if accepts_any {
@@ -161,7 +180,7 @@ impl IntakeBuilder {
         }
         let (sink, deliveries) = async_channel::unbounded();
         let (timer_kick, kicks) = async_channel::bounded(1);
-        let shared = Shared::new(processor, sink, max_message_bytes, timer_kick);
+        let shared = Shared::new(processor, sink, self.output.take(), max_message_bytes, timer_kick);
         shared.faults.lock().unwrap_or_else(|p| p.into_inner()).ack_delay = self.ack_delay;
         let timer = tokio::spawn(run_timer(shared.clone(), kicks)).abort_handle();
         let listener = TcpListener::bind(address)
@@ -207,7 +226,9 @@ impl Intake {
         self.address
     }
 
-    /// Delivered batches, in ack order per stream.
+    /// Delivered batches, in ack order per stream, when no [`IntakeBuilder::output`] is set.
+    /// The channel is unbounded and a batch is acked as soon as it is queued here: for tests
+    /// and embedding, not for an intake whose output must hold every acked batch.
     pub fn deliveries(&self) -> async_channel::Receiver<Delivered> {
         self.deliveries.clone()
     }

@@ -19,9 +19,9 @@ use tonic::body::Body;
 use tonic::codec::Streaming;
 use tonic::server::{Grpc, StreamingService};
 
-use crate::Delivered;
 use crate::faults::{Faults, StreamFault};
 use crate::processor::{IntakeAction, Processor};
+use crate::{Delivered, Output};
 
 type ServerCodec = tonic_prost::ProstCodec<BatchStatus, StatefulBatch>;
 type Outgoing = (Instant, Result<BatchStatus, tonic::Status>);
@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     pub faults: Mutex<Faults>,
     pub stats: Mutex<IntakeStats>,
     pub sink: Sender<Delivered>,
+    /// Takes each batch before its ack, when set (else batches go to `sink`).
+    output: Option<Mutex<Output>>,
     origin: Instant,
     pub max_message_bytes: usize,
     /// The request headers of the last call started (for tests).
@@ -77,6 +79,7 @@ impl Shared {
     pub fn new(
         processor: Box<dyn Processor>,
         sink: Sender<Delivered>,
+        output: Option<Output>,
         max_message_bytes: usize,
         timer_kick: Sender<()>,
     ) -> Arc<Self> {
@@ -87,6 +90,7 @@ impl Shared {
             faults: Mutex::new(Faults::default()),
             stats: Mutex::new(IntakeStats::default()),
             sink,
+            output: output.map(Mutex::new),
             origin: Instant::now(),
             max_message_bytes,
             last_metadata: Mutex::new(Vec::new()),
@@ -127,8 +131,7 @@ impl Shared {
     fn carry_out(&self, action: IntakeAction) -> Option<StreamId> {
         match action {
             IntakeAction::Deliver { stream, batch_id, logs } => {
-                let _ = self.sink.try_send(Delivered { stream, batch_id, logs });
-                None
+                self.deliver(Delivered { stream, batch_id, logs })
             }
             IntakeAction::SendStatus { stream, batch_id, status } => self.ack(stream, batch_id, status),
             IntakeAction::EndStream { stream, code, message } => {
@@ -144,7 +147,31 @@ impl Shared {
         }
     }
 
+    /// Hands a batch to the output (or the deliveries channel). The processor always follows a
+    /// `Deliver` with the batch's `SendStatus`, carried out after this returns: so with an
+    /// output, a batch is acked only once the output took it. One the output refused ends
+    /// its call `UNAVAILABLE` unacked (the client sends it again); returns that stream.
+    fn deliver(&self, batch: Delivered) -> Option<StreamId> {
+        tracing::trace!(stream = %batch.stream, batch_id = batch.batch_id, logs = batch.logs.len(), "delivering");
+        let Some(output) = &self.output else {
+            let _ = self.sink.try_send(batch);
+            return None;
+        };
+        let error = match (lock(output))(&batch) {
+            Ok(()) => return None,
+            Err(error) => error,
+        };
+        let (stream, batch_id) = (batch.stream, batch.batch_id);
+        tracing::error!(%stream, batch_id, %error, "the output refused a batch: its call ends unacked");
+        if let Some(slot) = lock(&self.slots).remove(&stream) {
+            let status = tonic::Status::unavailable(format!("the intake cannot store the batch: {error}"));
+            let _ = slot.responses.try_send((Instant::now(), Err(status)));
+        }
+        Some(stream)
+    }
+
     fn ack(&self, stream: StreamId, batch_id: u32, status: i32) -> Option<StreamId> {
+        tracing::trace!(%stream, batch_id, status, "acking");
         let mut slots = lock(&self.slots);
         let slot = slots.get_mut(&stream)?;
         let due = Instant::now() + lock(&self.faults).ack_delay;
