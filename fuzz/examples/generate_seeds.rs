@@ -16,17 +16,21 @@ use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, Timestamp};
 use stateful_logs_fuzz::{receiver_input, roundtrip, tokenizer, translator_lossless};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-/// (file, first line used, line count): short runs of a few systems, kept small on purpose.
-const SAMPLES: [(&str, usize, usize); 4] = [
-    ("HDFS_2k.log", 0, 12),
-    ("OpenSSH_2k.log", 100, 12),
-    ("Apache_2k.log", 40, 10),
-    ("Spark_2k.log", 300, 10),
+/// (corpus, file, first line used, line count): short runs of a few systems, kept small on
+/// purpose; the JSON ones reach the v2 schema path and the receiver's JSON reconstruction.
+const SAMPLES: [(&str, &str, usize, usize); 7] = [
+    ("loghub", "HDFS_2k.log", 0, 12),
+    ("loghub", "OpenSSH_2k.log", 100, 12),
+    ("loghub", "Apache_2k.log", 40, 10),
+    ("loghub", "Spark_2k.log", 300, 10),
+    ("json", "HDFS_2k.jsonl", 0, 10),
+    ("json", "OpenSSH_2k.jsonl", 100, 10),
+    ("json", "Zookeeper_2k.jsonl", 0, 10),
 ];
 
 /// `encoding.md` §10.4 line splitting.
-fn lines(file: &str, first: usize, count: usize) -> Vec<Vec<u8>> {
-    let path = Path::new(ROOT).join("corpora/loghub").join(file);
+fn lines(corpus: &str, file: &str, first: usize, count: usize) -> Vec<Vec<u8>> {
+    let path = Path::new(ROOT).join("corpora").join(corpus).join(file);
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     data.split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
@@ -91,9 +95,10 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
 }
 
 fn main() {
-    for (file, first, count) in SAMPLES {
-        let stem = file.split('_').next().unwrap_or(file).to_lowercase();
-        let lines = lines(file, first, count);
+    for (corpus, file, first, count) in SAMPLES {
+        let system = file.split('_').next().unwrap_or(file).to_lowercase();
+        let stem = if corpus == "loghub" { system } else { format!("{corpus}-{system}") };
+        let lines = lines(corpus, file, first, count);
         let line_refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
         let records = records(file, &lines);
         write("tokenizer", &stem, &tokenizer::seed(&line_refs));
