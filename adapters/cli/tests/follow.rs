@@ -4,7 +4,6 @@ mod support;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::*;
@@ -20,21 +19,6 @@ fn append_lines(path: &Path, range: std::ops::Range<usize>) {
         writeln!(file, "line {i:06} of a growing log file, user{} did thing {}", i % 17, i * 7)
             .expect("append");
     }
-}
-
-fn start_ship(address: &str, log: &Path, state: &Path) -> Running {
-    let child = Command::new(BIN)
-        .args(["ship", "--follow", "--batch-size", "50", "--endpoint", &format!("http://{address}")])
-        .arg("--input")
-        .arg(log)
-        .arg("--state-file")
-        .arg(state)
-        .env("DD_API_KEY", "k")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ship --follow");
-    Running(child)
 }
 
 /// Appends lines `range` to `path`, a few at a time, as a logging program would.

@@ -122,21 +122,6 @@ fn start_intake_at(address: &str, output: &Path) -> Running {
     }
 }
 
-fn start_ship(address: &str, log: &Path, state: &Path) -> Running {
-    let child = Command::new(BIN)
-        .args(["ship", "--follow", "--batch-size", "50", "--endpoint", &format!("http://{address}")])
-        .arg("--input")
-        .arg(log)
-        .arg("--state-file")
-        .arg(state)
-        .env("DD_API_KEY", "k")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ship --follow");
-    Running(child)
-}
-
 /// SIGKILL (no shutdown, no flush) and reap.
 fn kill(process: &mut Running) {
     let _ = process.0.kill();

@@ -86,3 +86,19 @@ pub fn kept_lines(text: &[u8]) -> Vec<Vec<u8>> {
         .map(<[u8]>::to_vec)
         .collect()
 }
+
+/// `ship --follow` of `log` to the intake at `address`, batches of 50, resuming from `state`.
+pub fn start_ship(address: &str, log: &Path, state: &Path) -> Running {
+    let child = Command::new(BIN)
+        .args(["ship", "--follow", "--batch-size", "50", "--endpoint", &format!("http://{address}")])
+        .arg("--input")
+        .arg(log)
+        .arg("--state-file")
+        .arg(state)
+        .env("DD_API_KEY", "k")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ship --follow");
+    Running(child)
+}
