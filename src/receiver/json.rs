@@ -1,6 +1,7 @@
 //! JSON reconstruction (`wire.md` §9.7 for `v2`, §9.8 for `v1`): escaped key paths, value
 //! conversion, nesting limits and object building.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -11,13 +12,17 @@ use super::template::render_float;
 
 /// Splits an escaped path on `.`; `\.` is a literal dot and `\\` a literal backslash. Any
 /// other character after `\`, or a trailing `\`, is a violation.
-pub(super) fn split_path(escaped: &str) -> Result<Vec<String>, Violation> {
+pub(super) fn split_path(escaped: &str) -> Result<Vec<Cow<'_, str>>, Violation> {
+    // Most paths have no escape: their segments are borrowed.
+    if !escaped.contains('\\') {
+        return Ok(escaped.split('.').map(Cow::Borrowed).collect());
+    }
     let mut segments = Vec::new();
     let mut current = String::new();
     let mut chars = escaped.chars();
     while let Some(c) = chars.next() {
         match c {
-            '.' => segments.push(std::mem::take(&mut current)),
+            '.' => segments.push(Cow::Owned(std::mem::take(&mut current))),
             '\\' => match chars.next() {
                 Some(e @ ('.' | '\\')) => current.push(e),
                 _ => return Err(Violation::InvalidKeyPath { path: excerpt(escaped) }),
@@ -25,7 +30,7 @@ pub(super) fn split_path(escaped: &str) -> Result<Vec<String>, Violation> {
             c => current.push(c),
         }
     }
-    segments.push(current);
+    segments.push(Cow::Owned(current));
     Ok(segments)
 }
 
@@ -124,17 +129,23 @@ impl ObjectBuilder {
         };
         let mut members = &mut self.root;
         for segment in parents {
-            let node = members.entry(segment.clone()).or_insert_with(|| Node::Keys(BTreeMap::new()));
+            // An existing parent is found without allocating its name.
+            if !members.contains_key(segment.as_ref()) {
+                members.insert(segment.to_string(), Node::Keys(BTreeMap::new()));
+            }
+            let Some(node) = members.get_mut(segment.as_ref()) else {
+                return Err(Violation::InvalidKeyPath { path: excerpt(path) });
+            };
             members = match node {
                 Node::Keys(inner) => inner,
                 Node::Value { raw: true, .. } => return Err(Violation::KeyIntoRawJson(excerpt(path))),
                 Node::Value { raw: false, .. } => return Err(Violation::KeyCollision(excerpt(path))),
             };
         }
-        if members.contains_key(leaf) {
+        if members.contains_key(leaf.as_ref()) {
             return Err(Violation::KeyCollision(excerpt(path)));
         }
-        members.insert(leaf.clone(), Node::Value { value, raw });
+        members.insert(leaf.to_string(), Node::Value { value, raw });
         Ok(())
     }
 
@@ -154,13 +165,13 @@ impl ObjectBuilder {
         };
         let mut members = &mut root;
         for segment in parents {
-            let value = members.entry(segment.clone()).or_insert_with(|| Value::Object(Map::new()));
+            let value = members.entry(segment.to_string()).or_insert_with(|| Value::Object(Map::new()));
             members = value.as_object_mut().ok_or_else(blocked)?;
         }
-        if members.contains_key(leaf) {
+        if members.contains_key(leaf.as_ref()) {
             return Err(blocked());
         }
-        members.insert(leaf.clone(), Value::String(message));
+        members.insert(leaf.to_string(), Value::String(message));
         Ok(Value::Object(root))
     }
 }
