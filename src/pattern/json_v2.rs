@@ -29,24 +29,6 @@ fn has_escape_range(s: &str) -> bool {
     s.as_bytes().contains(&0xF4) && s.chars().any(|c| c >= ESCAPE_RANGE_START)
 }
 
-/// A `JsonValueKind` (`wire.md` §6): the byte a schema holds per key.
-pub mod kind {
-    /// `null`.
-    pub const NULL: u8 = 1;
-    /// A boolean (one bit).
-    pub const BOOL: u8 = 2;
-    /// A canonical int64.
-    pub const INT: u8 = 3;
-    /// A double whose rendering is the input text.
-    pub const FLOAT: u8 = 4;
-    /// A string sent as a dictionary id.
-    pub const DICT_STRING: u8 = 5;
-    /// A string sent inline.
-    pub const STRING: u8 = 6;
-    /// JSON text sent verbatim.
-    pub const RAW_JSON: u8 = 7;
-}
-
 /// The value of one column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum V2Leaf<'a> {
@@ -204,21 +186,6 @@ fn number(text: &str, float_columns: bool) -> V2Leaf<'_> {
     match text.parse::<f64>() {
         Ok(f) if f.is_finite() && f.to_string() == text => V2Leaf::Float(f),
         _ => V2Leaf::Raw(Cow::Borrowed(text)),
-    }
-}
-
-impl V2Leaf<'_> {
-    /// The column's kind, given whether a string goes through the dictionary.
-    pub fn kind(&self, dict: bool) -> u8 {
-        match self {
-            V2Leaf::Null => kind::NULL,
-            V2Leaf::Bool(_) => kind::BOOL,
-            V2Leaf::Int(_) => kind::INT,
-            V2Leaf::Float(_) => kind::FLOAT,
-            V2Leaf::Str(_) if dict => kind::DICT_STRING,
-            V2Leaf::Str(_) => kind::STRING,
-            V2Leaf::Raw(_) => kind::RAW_JSON,
-        }
     }
 }
 

@@ -81,16 +81,15 @@ impl Translator {
             .json_v2
             .as_ref()
             .filter(|_| level < LEVEL_RAW)
-            .map(|j| self.commit_json_v2(now, j, resolve, &mut defines, &mut used));
+            .map(|j| (j.message, self.commit_json_v2(now, j, resolve, &mut defines, &mut used)));
         let content = match (pattern_id, json_v2) {
-            (Some(pattern_id), Some(j)) => {
+            (Some(pattern_id), Some((_, j))) => {
                 let values: Vec<Value> = plan.values.iter().map(resolve).collect();
                 LogContent::Pattern { pattern_id, values, json: Some(Box::new(JsonFields::V2(j))) }
             }
-            (None, Some(j)) => LogContent::RawJson {
-                message: plan.json_v2.as_ref().map_or_else(String::new, |p| p.message.to_owned()),
-                json: Box::new(j),
-            },
+            (None, Some((message, j))) => {
+                LogContent::RawJson { message: message.to_owned(), json: Box::new(j) }
+            }
             (Some(pattern_id), None) => {
                 let values: Vec<Value> = plan.values.iter().map(resolve).collect();
                 let json = plan.json.as_ref().map(|j| {

@@ -9,8 +9,8 @@ use super::schemas::write_identity;
 use super::{Held, Translator};
 use crate::Timestamp;
 use crate::datum::{JsonV2, SchemaDef, StateChange, TextColumn, Value};
-use crate::pattern::json_v2::kind;
 use crate::pattern::{V2Json, V2Leaf};
+use crate::proto::v2::JsonValueKind;
 
 /// The `v2` JSON part of a plan.
 #[derive(Clone, Debug)]
@@ -81,6 +81,11 @@ impl<'a> JsonV2Plan<'a> {
     }
 }
 
+/// The `value_kinds` byte of a kind (the generated enum holds `wire.md` §6's numbers).
+const fn kind(kind: JsonValueKind) -> u8 {
+    kind as u8
+}
+
 /// Whether `r` is sent as a dictionary id at fallback `level`.
 fn is_entry(r: &Ref<'_>, admissions: &[Admission<'_>], level: u8) -> bool {
     match r {
@@ -92,13 +97,13 @@ fn is_entry(r: &Ref<'_>, admissions: &[Admission<'_>], level: u8) -> bool {
 
 fn column_kind(value: &Column<'_>, admissions: &[Admission<'_>], level: u8) -> u8 {
     match value {
-        Column::Null => kind::NULL,
-        Column::Bool(_) => kind::BOOL,
-        Column::Int(_) => kind::INT,
-        Column::Float(_) => kind::FLOAT,
-        Column::Raw(_) => kind::RAW_JSON,
-        Column::Str(r) if is_entry(r, admissions, level) => kind::DICT_STRING,
-        Column::Str(_) => kind::STRING,
+        Column::Null => kind(JsonValueKind::Null),
+        Column::Bool(_) => kind(JsonValueKind::Bool),
+        Column::Int(_) => kind(JsonValueKind::Int),
+        Column::Float(_) => kind(JsonValueKind::Float),
+        Column::Raw(_) => kind(JsonValueKind::RawJson),
+        Column::Str(r) if is_entry(r, admissions, level) => kind(JsonValueKind::DictString),
+        Column::Str(_) => kind(JsonValueKind::String),
     }
 }
 
@@ -148,11 +153,15 @@ impl Translator {
             _ => None,
         };
         let message_key_id = id(&json.message_path)?;
-        let mut identity = Vec::with_capacity(json.columns.len() + 1);
-        identity.push(message_key_id);
-        for (path, value) in &json.columns {
-            identity.push(id(path)? << 3 | u64::from(column_kind(value, admissions, level)));
+        if !json.columns.iter().all(|(path, _)| matches!(path, Ref::Dict(_))) {
+            return None;
         }
+        let columns = json
+            .columns
+            .iter()
+            .map(|(path, value)| (id(path).unwrap_or_default(), column_kind(value, admissions, level)));
+        let mut identity = Vec::with_capacity(json.columns.len() + 1);
+        write_identity(message_key_id, columns, &mut identity);
         self.schemas.id_of(&identity)
     }
 
@@ -199,7 +208,7 @@ impl Translator {
         let mut kinds = Vec::with_capacity(json.columns.len());
         for (_, value) in &json.columns {
             let kind = match value {
-                Column::Null => kind::NULL,
+                Column::Null => kind(JsonValueKind::Null),
                 Column::Bool(b) => {
                     if bools.is_multiple_of(8) {
                         columns.bools.push(0);
@@ -208,39 +217,39 @@ impl Translator {
                         *byte |= 1 << (bools % 8);
                     }
                     bools += 1;
-                    kind::BOOL
+                    kind(JsonValueKind::Bool)
                 }
                 Column::Int(n) => {
                     columns.ints.push(*n);
-                    kind::INT
+                    kind(JsonValueKind::Int)
                 }
                 Column::Float(f) => {
                     columns.floats.push(*f);
-                    kind::FLOAT
+                    kind(JsonValueKind::Float)
                 }
                 Column::Raw(text) => {
                     columns.raws.push(text);
-                    kind::RAW_JSON
+                    kind(JsonValueKind::RawJson)
                 }
                 // Inline strings are copied once, into the column.
                 Column::Str(Ref::Inline(s) | Ref::Sighted(s)) => {
                     columns.strings.push(s);
-                    kind::STRING
+                    kind(JsonValueKind::String)
                 }
                 Column::Str(r) => match resolve(r) {
                     Value::Dict(id) => {
                         columns.dicts.push(id);
                         used.push(Held::Dict(id));
-                        kind::DICT_STRING
+                        kind(JsonValueKind::DictString)
                     }
                     Value::Str(s) => {
                         columns.strings.push(&s);
-                        kind::STRING
+                        kind(JsonValueKind::String)
                     }
                     // String references resolve to strings by construction.
                     _ => {
                         columns.strings.push("");
-                        kind::STRING
+                        kind(JsonValueKind::String)
                     }
                 },
             };

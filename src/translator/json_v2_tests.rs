@@ -1,7 +1,7 @@
 //! The `v2` JSON path of the translator (§9.13) and its schemas under the bounds of §9.9.
 
 use crate::datum::{Datum, DictDef, JsonFields, JsonV2, LogContent, LogDatum, SchemaDef, StateChange};
-use crate::pattern::json_v2::kind;
+use crate::proto::v2::JsonValueKind;
 use crate::translator::{Translator, TranslatorConfig};
 use crate::wire::WireFormat;
 use crate::{Profile, Record, Timestamp};
@@ -71,7 +71,14 @@ fn a_json_log_defines_its_paths_then_its_schema_and_sends_typed_columns() {
         ]
     );
     // Floats keep their text by default (RAW_JSON, `json_float_columns`).
-    let kinds = [kind::RAW_JSON, kind::NULL, kind::RAW_JSON, kind::BOOL, kind::INT, kind::STRING];
+    let kinds = [
+        JsonValueKind::RawJson as u8,
+        JsonValueKind::Null as u8,
+        JsonValueKind::RawJson as u8,
+        JsonValueKind::Bool as u8,
+        JsonValueKind::Int as u8,
+        JsonValueKind::String as u8,
+    ];
     assert_eq!(out[7], schema(2, &[3, 4, 5, 6, 7, 8], 2, &kinds));
     let (message, json) = raw_json(&out);
     assert_eq!(message, "done");
@@ -90,7 +97,7 @@ fn a_json_log_defines_its_paths_then_its_schema_and_sends_typed_columns() {
     let config = TranslatorConfig { json_float_columns: true, ..TranslatorConfig::raw() };
     let mut t = v2(config);
     let out = run(&mut t, 0, r#"{"msg":"m","lat":1.5,"user":"alice"}"#);
-    assert_eq!(out[3], schema(2, &[3, 4], 2, &[kind::FLOAT, kind::STRING]));
+    assert_eq!(out[3], schema(2, &[3, 4], 2, &[JsonValueKind::Float as u8, JsonValueKind::String as u8]));
     assert_eq!(raw_json(&out).1.floats, [1.5]);
     let out = run(&mut t, 1, r#"{"msg":"m","lat":2.5,"user":"alice"}"#);
     assert_eq!((out.len(), raw_json(&out).1.strings.iter().collect::<Vec<_>>()), (1, vec!["alice"]));
@@ -102,7 +109,7 @@ fn a_repeated_string_is_admitted_and_moves_its_column_to_a_new_schema() {
     run(&mut t, 0, r#"{"msg":"a","user":"alice"}"#);
     // Second sighting: admitted, so the column is DICT_STRING, which is another schema.
     let out = run(&mut t, 1, r#"{"msg":"b","user":"alice"}"#);
-    assert_eq!(out[..2], [dict(4, "alice"), schema(3, &[3], 2, &[kind::DICT_STRING])]);
+    assert_eq!(out[..2], [dict(4, "alice"), schema(3, &[3], 2, &[JsonValueKind::DictString as u8])]);
     assert_eq!(raw_json(&out).1.dicts, [4]);
     // The same shape again: no define at all.
     let out = run(&mut t, 2, r#"{"user":"alice","msg":"c"}"#);

@@ -163,19 +163,19 @@ impl Translator {
         if profile == Profile::V2 && record.content.is_empty() {
             // `v2` cannot carry an empty raw log: the empty pattern, raw mode included.
             plan.must_keep_pattern = self.plan_text("", &mut plan);
+        } else if let Some(DetectedJson::V2(json)) = json {
+            // In raw mode too: the message then goes as `raw_log` (detection already left out
+            // escaped content and `json_as_raw`).
+            self.plan_json_v2(json, &mut plan);
         } else if !escaped && self.config.patterns.enabled && !self.json_goes_raw(wire) {
             match json {
                 Some(DetectedJson::V1(json)) => {
                     self.plan_json(json, &mut plan);
                 }
-                Some(DetectedJson::V2(json)) => self.plan_json_v2(json, &mut plan),
-                None => {
+                _ => {
                     self.plan_text(wire, &mut plan);
                 }
             }
-        } else if let Some(DetectedJson::V2(json)) = json.filter(|_| !escaped && !self.json_goes_raw(wire)) {
-            // Raw mode: the message goes as `raw_log`, the rest as columns.
-            self.plan_json_v2(json, &mut plan);
         }
         if profile == Profile::V2 {
             plan.service = self.admit_fixed(record.service().unwrap_or_default(), &mut plan, Slot::Meta);
