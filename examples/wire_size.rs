@@ -60,7 +60,7 @@ struct Row {
 fn receiver_rate(config: PipelineConfig, records: &[Record]) -> Result<f64, Box<dyn std::error::Error>> {
     let endpoint = config.transport.endpoints[0].clone();
     let path = config.profile().path();
-    let metadata = build_metadata(&endpoint, config.compression.encoding);
+    let metadata = build_metadata(&endpoint, config.transport.compression.encoding);
     let mut batches = Vec::new();
     measure_pipeline_with(config, records.to_vec(), |data| batches.push(Bytes::copy_from_slice(data)))?;
     let mut fastest = Duration::MAX;

@@ -22,7 +22,7 @@ fn config(batch: u32, level: i32, translator: TranslatorConfig) -> PipelineConfi
     let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("bench"));
     let mut c = PipelineConfig::new(vec![endpoint]).with_profile(Profile::V1);
     c.max_batch_items = batch;
-    c.compression = Compression::zstd_stream(level);
+    c.transport.compression = Compression::zstd_stream(level);
     c.translator = translator;
     c
 }

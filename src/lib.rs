@@ -31,8 +31,8 @@
 //!
 //! ```
 //! use stateful_logs::receiver::{LogBody, Receiver, ReceiverAction, ReceiverConfig};
-//! use stateful_logs::transport::{AckOutcome, Action, ApiKey, EndpointConfig};
-//! use stateful_logs::{Pipeline, PipelineConfig, Record, Timestamp};
+//! use stateful_logs::transport::{AckOutcome, ApiKey, EndpointConfig};
+//! use stateful_logs::{Action, Pipeline, PipelineConfig, Record, Timestamp};
 //!
 //! let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("secret"));
 //! let mut now = Timestamp::ZERO;
@@ -95,13 +95,14 @@ pub mod receiver;
 pub mod record;
 pub mod rng;
 pub mod snapshot;
+pub mod status_code;
 mod time;
 pub mod translator;
 pub mod transport;
 pub mod wire;
 
 pub use error::ConfigError;
-pub use pipeline::{Pipeline, PipelineConfig, RejectReason, Rejected};
+pub use pipeline::{Action, BatchFormat, Pipeline, PipelineConfig, RejectReason, Rejected, ShutdownSummary};
 pub use profile::Profile;
 pub use record::Record;
 pub use time::{StreamId, Timestamp, duration_ms};

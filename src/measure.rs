@@ -15,11 +15,11 @@
 use bytes::Bytes;
 
 use crate::codec::Compression;
+use crate::pipeline::Action;
 use crate::pipeline::RejectReason;
 use crate::proto::stateful::batch_status::Status;
 use crate::record::Record;
 use crate::translator::{TranslatorConfig, TranslatorMetrics};
-use crate::transport::Action;
 use crate::{Pipeline, PipelineConfig, StreamId, Timestamp};
 
 /// The first benchmark timestamp (§11): record `i` gets this + `i`.
@@ -303,11 +303,11 @@ pub struct FileSizes {
 /// not depend on the profile.
 pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result<FileSizes, MeasureError> {
     let records = benchmark_records(file_name, data);
-    let level = base.compression.level;
+    let level = base.transport.compression.level;
     let run = |patterns: bool, compression: Compression| {
         let mut config = base.clone();
         config.translator = if patterns { TranslatorConfig::default() } else { TranslatorConfig::raw() };
-        config.compression = compression;
+        config.transport.compression = compression;
         measure_pipeline(config, records.iter().cloned())
     };
     let patterns_stream = run(true, Compression::zstd_stream(level))?;

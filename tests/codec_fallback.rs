@@ -6,8 +6,8 @@ mod world;
 
 use stateful_logs::codec::{Compression, ContentEncoding};
 use stateful_logs::receiver::ReceiverConfig;
-use stateful_logs::transport::{Action, ApiKey, EndpointConfig, Failure, Side, State, Transmit};
-use stateful_logs::{Pipeline, Profile, Record, StreamId, Timestamp};
+use stateful_logs::transport::{ApiKey, EndpointConfig, Failure, Side, State, Transmit};
+use stateful_logs::{Action, Pipeline, Profile, Record, StreamId, Timestamp};
 use world::{World, base_config, loghub_records};
 
 fn records(n: usize) -> Vec<Record> {
@@ -38,7 +38,7 @@ fn encodings_without_stream() -> ReceiverConfig {
 }
 
 fn assert_delivered(w: &World, records: &[Record]) {
-    assert_eq!(w.shutdown_complete.as_deref(), Some(&[][..]), "everything was acked");
+    assert_eq!(w.shutdown_complete.map(|s| s.unacknowledged), Some(0), "everything was acked");
     assert_eq!(w.delivered.len(), records.len(), "one delivered log per record");
     for (i, (got, want)) in w.delivered.iter().zip(records).enumerate() {
         world::assert_equivalent(Profile::V1, got, want, i);
@@ -48,7 +48,7 @@ fn assert_delivered(w: &World, records: &[Record]) {
 #[test]
 fn the_default_codec_is_zstd_stream_and_a_receiver_with_it_delivers_everything() {
     let config = base_config(Profile::V1);
-    assert_eq!(config.compression, Compression::zstd_stream(1));
+    assert_eq!(config.transport.compression, Compression::zstd_stream(1));
     let records = records(400);
     let mut w = World::new(config);
     ship(&mut w, &records);
@@ -196,14 +196,33 @@ fn other_failures_before_any_ack_do_not_fall_back() {
 }
 
 #[test]
-fn unimplemented_falls_back_first_and_halts_as_wrong_profile_when_zstd_is_refused_too() {
+fn an_unimplemented_on_the_first_call_is_a_wrong_profile_at_once_not_a_codec_refusal() {
+    // A v2 client at a v1-only server: the method itself is missing. No false codec warning,
+    // no extra stream.
     let mut s = Script::new(1);
     s.open_and_send(1);
-    s.fail(12, "method not served");
-    assert_eq!((s.fallbacks, s.halted), (1, false));
+    s.fail(12, "unknown method StatefulStream");
+    assert_eq!((s.fallbacks, s.halted), (0, true));
+    assert_eq!(s.opens.len(), 1, "no second stream");
+}
+
+#[test]
+fn an_unimplemented_from_an_endpoint_that_served_the_method_is_a_codec_refusal() {
+    let mut s = Script::new(1);
+    s.open_and_send(1);
+    let first = s.current();
+    s.p.handle_ack(s.now, first, 1, 0);
+    s.drain();
+    // The stream breaks; the next one is refused with UNIMPLEMENTED before any ack: the
+    // endpoint serves the method, so only the codec can be what it does not implement.
+    s.fail(14, "connection reset");
+    s.now = s.now.add_millis(5_000);
+    s.p.handle_timeout(s.now);
+    s.drain();
     s.open_and_send(2);
-    s.fail(12, "method not served");
-    assert_eq!((s.fallbacks, s.halted), (1, true), "per-batch zstd is not refused the same way twice");
+    s.fail(12, "zstd-stream not implemented");
+    assert_eq!((s.fallbacks, s.halted), (1, false));
+    assert_eq!(s.opens.last().map(|o| o.2.as_str()), Some("zstd"));
 }
 
 #[test]

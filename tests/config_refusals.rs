@@ -88,12 +88,14 @@ fn every_pipeline_compression_and_translator_rule_is_named_with_its_fix() {
         ("max_batch_bytes", Box::new(|c| c.max_batch_bytes = 0)),
         ("batch_wait", Box::new(|c| c.batch_wait = Duration::ZERO)),
         ("inflight_max_bytes", Box::new(|c| c.transport.inflight_max_bytes = 4_999_999)),
-        ("compression.level", Box::new(|c| c.compression = Compression::zstd(0))),
-        ("compression.level", Box::new(|c| c.compression = Compression::zstd_stream(23))),
-        ("compression.level", Box::new(|c| c.compression = Compression::gzip(10))),
+        ("compression.level", Box::new(|c| c.transport.compression = Compression::zstd(0))),
+        ("compression.level", Box::new(|c| c.transport.compression = Compression::zstd_stream(23))),
+        ("compression.level", Box::new(|c| c.transport.compression = Compression::gzip(10))),
         (
             "compression.zstd_stream_window_log",
-            Box::new(|c| c.compression = Compression { window_log: 9, ..Compression::zstd_stream(1) }),
+            Box::new(|c| {
+                c.transport.compression = Compression { window_log: 9, ..Compression::zstd_stream(1) }
+            }),
         ),
         ("endpoints", Box::new(|c| c.transport.endpoints.clear())),
         ("patterns.eviction_low_watermark", Box::new(|c| c.translator.patterns.eviction_low_watermark = 1.5)),

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::Value;
-use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, code};
+use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig};
+use stateful_logs::status_code as code;
 use stateful_logs::{StreamId, Timestamp};
 
 const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/conformance");

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use stateful_logs::transport::{
-    AckEntry, AckOutcome, Action, ApiKey, CloseMode, DropReason, EndpointConfig, State,
+use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, CloseMode, DropReason, EndpointConfig, State};
+use stateful_logs::{
+    Action, Pipeline, PipelineConfig, Profile, Record, RejectReason, ShutdownSummary, StreamId, Timestamp,
 };
-use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, RejectReason, StreamId, Timestamp};
 
 fn config(max_items: u32) -> PipelineConfig {
     let mut c = PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("key"))]);
@@ -23,7 +23,7 @@ struct Driver {
     stream: Option<StreamId>,
     /// Every Acknowledge entry, in order.
     acks: Vec<AckEntry>,
-    shutdown_complete: Option<Vec<u64>>,
+    shutdown_complete: Option<ShutdownSummary>,
     closes: Vec<(StreamId, CloseMode)>,
     /// Batch ids pulled and not yet acked on the current stream.
     unacked: Vec<u32>,
@@ -60,10 +60,11 @@ impl Driver {
                     assert!(!entries.is_empty(), "an Acknowledge carries at least one entry");
                     self.acks.extend(entries);
                 }
-                Action::ShutdownComplete { unacknowledged } => {
+                Action::ShutdownComplete(summary) => {
                     assert!(self.shutdown_complete.is_none(), "ShutdownComplete is emitted once");
-                    self.shutdown_complete = Some(unacknowledged);
+                    self.shutdown_complete = Some(summary);
                 }
+                Action::Retrying { .. } => {}
                 Action::CloseStream { stream, mode } => self.closes.push((stream, mode)),
                 Action::Halted(e) => panic!("unexpected halt: {e}"),
                 Action::CodecFallback { .. } => panic!("unexpected codec fallback"),
@@ -282,7 +283,7 @@ fn shutdown_reports_the_open_batch_unacknowledged_in_input_order() {
             (4, AckOutcome::Unacknowledged)
         ]
     );
-    assert_eq!(d.shutdown_complete.as_deref(), Some(&[1, 2, 3, 4][..]));
+    assert_eq!(d.shutdown_complete, Some(ShutdownSummary { acked: 0, dropped: 0, unacknowledged: 4 }));
     assert_eq!(d.p.state(), State::Closed);
     let m = d.p.metrics();
     assert_eq!(m.records_dropped("unacknowledged_at_shutdown"), 4);
@@ -304,7 +305,7 @@ fn shutdown_flushes_and_completes_once_everything_is_acked() {
     assert!(d.shutdown_complete.is_none());
     d.ack_next();
     assert_eq!(d.acked_tokens(), [1, 2]);
-    assert_eq!(d.shutdown_complete.as_deref(), Some(&[][..]));
+    assert_eq!(d.shutdown_complete.map(|s| s.unacknowledged), Some(0));
     assert_eq!(d.closes, [(StreamId(1), CloseMode::Graceful)]);
     // Shutdown again is a no-op.
     d.p.shutdown(d.now, None);
@@ -317,7 +318,7 @@ fn shutdown_with_an_empty_pipeline_completes_at_once() {
     d.connect();
     d.p.shutdown(d.now, Some(Timestamp(10)));
     d.drain();
-    assert_eq!(d.shutdown_complete.as_deref(), Some(&[][..]));
+    assert_eq!(d.shutdown_complete.map(|s| s.unacknowledged), Some(0));
 }
 
 #[test]

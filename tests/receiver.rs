@@ -10,8 +10,9 @@ use serde_json::json;
 use stateful_logs::codec::Compression;
 use stateful_logs::proto::{v1, v2};
 use stateful_logs::receiver::{
-    LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, ReceiverMetrics, code,
+    LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, ReceiverMetrics,
 };
+use stateful_logs::status_code as code;
 use stateful_logs::{Profile, StreamId, Timestamp};
 
 const KEY: &str = "test-key";

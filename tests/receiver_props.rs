@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use prost::Message;
 use stateful_logs::codec::Compression;
 use stateful_logs::proto::{v1, v2};
-use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
+use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
+use stateful_logs::status_code as code;
 use stateful_logs::{Profile, StreamId, Timestamp};
 
 // The action grammar lives in a shared file so that the `receiver_input` fuzz target checks

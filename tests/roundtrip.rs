@@ -9,9 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use proptest::prelude::*;
 use stateful_logs::codec::Compression;
-use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig, code};
-use stateful_logs::transport::Action;
-use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
+use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
+use stateful_logs::status_code as code;
+use stateful_logs::{Action, Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
 use world::{Op, World, assert_equivalent, base_config, loghub_records, run_round_trip};
 
 // ---- property: arbitrary records, batches, rotations and codecs round-trip ----
@@ -145,7 +145,7 @@ fn world_config() -> impl Strategy<Value = PipelineConfig> {
             |(profile, compression, delta, send_deletes, items, state_max, max_entries, patterns)| {
                 let (max_pattern_count, no_grace, max_template_bytes) = patterns;
                 let mut c = base_config(profile);
-                c.compression = compression;
+                c.transport.compression = compression;
                 c.v1_delta_encoding = delta;
                 c.send_deletes = send_deletes;
                 c.max_batch_items = items;
@@ -302,7 +302,7 @@ fn one_record_batches(
 ) -> (String, Vec<(String, String)>, Vec<Bytes>) {
     let mut c = base_config(profile);
     c.max_batch_items = 1;
-    c.compression = compression;
+    c.transport.compression = compression;
     let records = [Record::new(1, "first").with_status("info"), Record::new(2, "second").with_status("info")];
     produce(c, &records)
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use stateful_logs::codec::{Compression, ContentEncoding};
 use stateful_logs::rng::SplitMix64;
-use stateful_logs::transport::{Action, ApiKey, EndpointConfig};
-use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, Timestamp};
+use stateful_logs::transport::{ApiKey, EndpointConfig};
+use stateful_logs::{Action, Pipeline, PipelineConfig, Profile, Record, Timestamp};
 use stateful_logs_fuzz::{receiver_input, roundtrip, tokenizer, translator_lossless};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -63,7 +63,7 @@ fn batches(profile: Profile, compression: Compression, records: &[Record]) -> Ve
     let mut config =
         PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("fuzz-key"))])
             .with_profile(profile);
-    config.compression = compression;
+    config.transport.compression = compression;
     config.max_batch_items = 4;
     // Patterns on, so that the receiver's seeds hold pattern datums too.
     config.translator = stateful_logs::translator::TranslatorConfig::default();

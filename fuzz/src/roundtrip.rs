@@ -43,7 +43,7 @@ pub fn config(input: &mut Reader<'_>) -> PipelineConfig {
     let flags = input.u8();
     let profile = if flags & 1 == 0 { Profile::V1 } else { Profile::V2 };
     let mut c = base_config(profile);
-    c.compression = match (flags >> 1) & 3 {
+    c.transport.compression = match (flags >> 1) & 3 {
         0 => Compression::zstd(1),
         1 => Compression::gzip(6),
         2 => Compression::identity(),

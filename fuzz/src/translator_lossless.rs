@@ -28,7 +28,7 @@ pub fn run(data: &[u8]) {
     let flags = input.u8();
     let profile = if flags & 1 == 0 { Profile::V1 } else { Profile::V2 };
     let mut c = base_config(profile);
-    c.compression = Compression::identity();
+    c.transport.compression = Compression::identity();
     c.translator.patterns.enabled = true;
     c.translator.patterns.json_as_raw = flags & 2 != 0;
     c.v1_delta_encoding = flags & 4 != 0;

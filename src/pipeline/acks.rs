@@ -1,8 +1,10 @@
 //! The input-order queue of ack entries (spec `transport.md` §2.3, §7.4).
 //!
-//! One entry per record that carries a token. Entries resolve out of order (a dropped record
-//! at once, a batch when the Transport pops it), but tokens reach the producer in input order:
-//! only the longest resolved prefix is released.
+//! One entry per record that carries a token: this queue is the only place tokens live. Entries
+//! resolve out of order (a dropped record at once, a batch's records when the Transport reports
+//! it acknowledged), but tokens reach the producer in input order: only the longest resolved
+//! prefix is released. The Transport acknowledges batches in push order and says how many of
+//! each batch's records carry a token, so an ack resolves the oldest waiting entries.
 
 use std::collections::VecDeque;
 
@@ -13,8 +15,7 @@ use crate::transport::{AckEntry, AckOutcome};
 pub struct AckQueue {
     entries: VecDeque<(u64, Option<AckOutcome>)>,
     /// Index of the first entry still waiting for the Transport (entries before it are
-    /// resolved or dropped). Batches are popped in input order, so the Transport's `Acked`
-    /// tokens always match the oldest waiting entries.
+    /// resolved or dropped).
     next_waiting: usize,
 }
 
@@ -29,13 +30,13 @@ impl AckQueue {
         self.entries.push_back((token, Some(outcome)));
     }
 
-    /// Resolves the oldest waiting entries with the Transport's entries, in order.
-    pub fn resolve(&mut self, acked: &[AckEntry]) {
-        for entry in acked {
+    /// Resolves the `count` oldest waiting entries as `Acked`: the tokens of the batch the
+    /// Transport just reported acknowledged.
+    pub fn resolve_acked(&mut self, count: u32) {
+        for _ in 0..count {
             self.skip_resolved();
             if let Some(slot) = self.entries.get_mut(self.next_waiting) {
-                debug_assert_eq!(slot.0, entry.token, "the Transport acks tokens in input order");
-                slot.1 = Some(entry.outcome);
+                slot.1 = Some(AckOutcome::Acked);
                 self.next_waiting += 1;
             }
         }
@@ -87,10 +88,6 @@ mod tests {
     use super::*;
     use crate::transport::DropReason;
 
-    fn acked(token: u64) -> AckEntry {
-        AckEntry { token, outcome: AckOutcome::Acked }
-    }
-
     #[test]
     fn only_the_resolved_prefix_is_released_in_input_order() {
         let mut q = AckQueue::default();
@@ -99,13 +96,13 @@ mod tests {
         q.push_waiting(3);
         q.push_waiting(4);
         assert!(q.release().is_empty(), "token 1 still waits");
-        q.resolve(&[acked(1), acked(3)]);
+        q.resolve_acked(2);
         let released = q.release();
         assert_eq!(released.iter().map(|e| e.token).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(released[1].outcome, AckOutcome::Dropped(DropReason::TooLarge));
         q.push_resolved(5, AckOutcome::Dropped(DropReason::TooLarge));
         assert!(q.release().is_empty());
-        q.resolve(&[acked(4)]);
+        q.resolve_acked(1);
         assert_eq!(q.release().iter().map(|e| e.token).collect::<Vec<_>>(), [4, 5]);
         assert!(q.is_empty());
     }
@@ -129,11 +126,11 @@ mod tests {
     }
 
     #[test]
-    fn repeated_tokens_are_matched_by_position() {
+    fn repeated_tokens_are_resolved_by_position() {
         let mut q = AckQueue::default();
         q.push_waiting(1);
         q.push_waiting(1);
-        q.resolve(&[acked(1)]);
+        q.resolve_acked(1);
         assert_eq!(q.release().len(), 1);
         assert_eq!(q.len(), 1);
     }

@@ -1,10 +1,12 @@
-//! The Pipeline's configuration: the Transport's plus batching, compression and translator
-//! settings (spec `transport.md` §11, `encoding.md` §9.15).
+//! The Pipeline's configuration: the Transport's plus batching, memory, batch format and
+//! translator settings (spec `transport.md` §11, `encoding.md` §9.15).
 
 use std::time::Duration;
 
 use crate::codec::Compression;
 use crate::translator::TranslatorConfig;
+
+use super::budget::{DEFAULT_MAX_BUFFER_BYTES, context_bytes};
 use crate::transport::{EndpointConfig, TransportConfig};
 use crate::wire::WireFormat;
 use crate::{ConfigError, Profile, duration_ms};
@@ -12,12 +14,17 @@ use crate::{ConfigError, Profile, duration_ms};
 /// Everything a [`Pipeline`](super::Pipeline) needs, with the spec's defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PipelineConfig {
-    /// Stream settings. Its `profile` is the Pipeline's profile; its `compression` is
-    /// overwritten from `compression` at construction.
+    /// Stream settings. Its `profile` is the Pipeline's profile; its `compression`, the one
+    /// codec setting, is by default `zstd-stream` at level 1 with a 1 MiB window
+    /// (`encoding.md` §7.1; `zstd` is the fallback for intakes without it); its
+    /// `max_message_bytes` bounds every batch.
     pub transport: TransportConfig,
-    /// The codec of every batch, batch 0 included: `zstd-stream` at level 1 with a 1 MiB
-    /// window (`encoding.md` §7.1); `zstd` is the fallback for intakes without it.
-    pub compression: Compression,
+    /// The memory budget (README Amendment 1): everything held for this pipeline, its input
+    /// queue included, stays within it; producers wait when it is full (64 MiB).
+    pub max_buffer_bytes: u64,
+    /// What a batch carries: the stateful encoding, or the HTTP JSON baseline of the
+    /// benchmarks.
+    pub batch_format: BatchFormat,
     /// `v1` only: batch delta encoding; must match the intake (true).
     pub v1_delta_encoding: bool,
     /// `v1` only: send delete datums (true). `v2` never does.
@@ -39,12 +46,26 @@ pub struct PipelineConfig {
     pub smallest_rendering: bool,
 }
 
+/// What a Pipeline's batches carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchFormat {
+    /// The stateful encoding: datums of the profile's schema (the default).
+    #[default]
+    Stateful,
+    /// The HTTP intake's JSON array of log objects (`encoding.md` §11), compressed per batch:
+    /// the baseline the benchmarks measure against, over the same transport.
+    HttpJson,
+}
+
 impl PipelineConfig {
     /// The defaults for the given endpoints (profile `v1`).
     pub fn new(endpoints: Vec<EndpointConfig>) -> Self {
+        let mut transport = TransportConfig::new(endpoints);
+        transport.compression = Compression::default();
         PipelineConfig {
-            transport: TransportConfig::new(endpoints),
-            compression: Compression::default(),
+            transport,
+            max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
+            batch_format: BatchFormat::Stateful,
             v1_delta_encoding: true,
             send_deletes: true,
             max_batch_items: 1000,
@@ -78,7 +99,7 @@ impl PipelineConfig {
     /// Checks every rule of `transport.md` §11; the error names the setting and the fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.transport.validate()?;
-        self.compression.validate()?;
+        self.transport.compression.validate()?;
         self.translator.validate()?;
         if self.max_batch_items == 0 {
             return Err(ConfigError::new("max_batch_items", "must be at least 1 (1000 is the default)"));
@@ -96,6 +117,20 @@ impl PipelineConfig {
                 format!(
                     "must be 0 (no cap) or at least max_batch_bytes ({}), so that a full batch always fits",
                     self.max_batch_bytes
+                ),
+            ));
+        }
+        let codec = match self.batch_format {
+            BatchFormat::Stateful => self.transport.compression,
+            BatchFormat::HttpJson => self.transport.compression.fallback(),
+        };
+        let floor = 2 * self.transport.max_message_bytes + context_bytes(&codec);
+        if self.max_buffer_bytes < floor {
+            return Err(ConfigError::new(
+                "max_buffer_bytes",
+                format!(
+                    "must be at least {floor} (two messages of max_message_bytes and the compression \
+                     context), or lower max_message_bytes; 64 MiB is the default"
                 ),
             ));
         }
@@ -126,7 +161,8 @@ mod tests {
             ("max_batch_bytes", Box::new(|c| c.max_batch_bytes = 0)),
             ("batch_wait", Box::new(|c| c.batch_wait = Duration::ZERO)),
             ("inflight_max_bytes", Box::new(|c| c.transport.inflight_max_bytes = 4_999_999)),
-            ("compression.level", Box::new(|c| c.compression = Compression::zstd(0))),
+            ("compression.level", Box::new(|c| c.transport.compression = Compression::zstd(0))),
+            ("max_buffer_bytes", Box::new(|c| c.max_buffer_bytes = 1 << 20)),
             (
                 "dictionary.eviction_low_watermark",
                 Box::new(|c| c.translator.dictionary.eviction_low_watermark = 0.8),

@@ -22,6 +22,8 @@ pub struct PipelineMetrics<'a> {
     pub state_size_bytes: u64,
     /// Batches sent with their pattern logs as raw text, because that was smaller.
     pub batches_rendered_raw: u64,
+    /// Gauge: what the Pipeline holds against its memory budget (`Pipeline::buffered_bytes`).
+    pub buffered_bytes: u64,
 }
 
 impl PipelineMetrics<'_> {

@@ -1,41 +1,48 @@
-//! The record-level sans-IO core: translator → batcher → [`Transport`] (spec `transport.md`
-//! §2.3, §14.2; `encoding.md` §3–§4).
+//! The record-level sans-IO core: translator → batcher → encoding step → [`Transport`] (spec
+//! `transport.md` §2.3, §14.2; `encoding.md` §3–§4).
 //!
-//! Driver events are forwarded to the Transport and its actions pass through, except
-//! `Acknowledge`, which is rewritten into input order over every record (dropped ones
-//! included), and `ShutdownComplete`, which also covers the open batch.
+//! The Pipeline is the one owner of each record's fate: its ack queue holds every token and
+//! reports each exactly once ([`Action::Acknowledge`]); the Transport below it only counts
+//! batches and records. It is also the one owner of the memory budget (`budget.rs`), of the
+//! codec (`encoding.rs`) and of the shutdown deadline. Stream actions pass through from the
+//! Transport.
 
 mod acks;
+mod action;
+pub mod budget;
 mod config;
+mod encoding;
 mod metrics;
 
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::batcher::{BatchLimits, Batcher, RawRenderingBackoff};
-use crate::codec::Compression;
+use crate::batcher::{BatchLimits, Batcher};
 use crate::record::Record;
 use crate::snapshot::AckedState;
 use crate::translator::{LogKind, Translator};
 use crate::transport::{
-    AckOutcome, Action, DropReason, EndpointConfig, Failure, Full, LabeledCounter, Side, State, Transmit,
+    self, AckOutcome, DropReason, EndpointConfig, Failure, Full, LabeledCounter, Side, State, Transmit,
     Transport,
 };
-use crate::wire::WireFormat;
 use crate::{ConfigError, Profile, StreamId, Timestamp, duration_ms};
 
 pub use acks::AckQueue;
-pub use config::PipelineConfig;
+pub use action::{Action, ShutdownSummary};
+pub use config::{BatchFormat, PipelineConfig};
+pub use encoding::{BatchEncoder, RawRenderingBackoff};
 pub use metrics::PipelineMetrics;
 
-/// The metric label of records still in the open batch when shutdown ends.
+use budget::{BATCH_OVERHEAD, admission_bound, context_bytes, datums_cost, message_data_limit};
+
+/// The metric label of records still held when shutdown ends.
 const UNACKNOWLEDGED_AT_SHUTDOWN: &str = "unacknowledged_at_shutdown";
 
 /// Why `handle_record` refused a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RejectReason {
-    /// Backpressure: the open batch is full and the Transport has no room. Keep the record and
-    /// retry once `input_ready()` is true.
+    /// Backpressure: the open batch is full and the Transport has no room, or the memory
+    /// budget is full. Keep the record and retry once `input_ready()` is true.
     Full,
     /// `shutdown` was called; no record is accepted any more.
     ShuttingDown,
@@ -69,9 +76,9 @@ pub struct Rejected {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shutdown {
     Running,
-    /// Records are refused; the open batch must reach the Transport (or `deadline` pass)
-    /// before `Transport::shutdown` is called.
-    HandingOver {
+    /// The open batch must reach the Transport (or `deadline` pass) before
+    /// `Transport::shutdown` is called; while input is still open, records keep arriving.
+    Draining {
         deadline: Timestamp,
     },
     /// `Transport::shutdown` was called.
@@ -80,7 +87,7 @@ enum Shutdown {
     Done,
 }
 
-/// One logs pipeline: translator, batcher, ack-entry queue and a [`Transport`].
+/// One logs pipeline: translator, batcher, encoding step, ack queue and a [`Transport`].
 ///
 /// Calling discipline as for the Transport: after every call, drain `poll_action()`, pull
 /// with `poll_transmit()` while the stream can take a message, then wait for I/O or
@@ -90,8 +97,7 @@ pub struct Pipeline {
     transport: Transport<AckedState>,
     translator: Translator,
     batcher: Batcher,
-    format: WireFormat,
-    compression: Compression,
+    encoder: BatchEncoder,
     acks: AckQueue,
     actions: VecDeque<Action>,
     /// A flush is due but waits for room in the tracker (or for `resume` after an encoding
@@ -100,13 +106,23 @@ pub struct Pipeline {
     /// The last flush could not be encoded; the Transport halted with `Internal`.
     encode_failed: bool,
     shutdown: Shutdown,
+    /// Records may still arrive (from the driver's queue). `shutdown` closes it at once,
+    /// `begin_shutdown` leaves it open until `end_input`.
+    input_open: bool,
+    /// The Transport reported `ShutdownComplete`.
+    transport_done: bool,
     shutdown_timeout_ms: u64,
     records_dropped: LabeledCounter,
     bytes_dropped: LabeledCounter,
-    /// Try the raw rendering of each batch (`PipelineConfig::smallest_rendering`, `v1`).
-    try_raw_rendering: bool,
-    raw_rendering_backoff: RawRenderingBackoff,
-    batches_rendered_raw: u64,
+    /// The memory budget and the part of it the compression context takes.
+    max_buffer_bytes: u64,
+    context_bytes: u64,
+    /// The largest `StatefulBatch.data` a batch may reach (from `max_message_bytes`).
+    message_limit: u64,
+    /// Whether the translator may split a record's content (patterns, JSON schemas), which
+    /// makes its worst-case size larger than its text.
+    structured: bool,
+    outcomes: ShutdownSummary,
     last_now: Timestamp,
 }
 
@@ -116,14 +132,15 @@ impl Pipeline {
     pub fn new(config: PipelineConfig, seed: u64, now: Timestamp) -> Result<Self, ConfigError> {
         config.validate()?;
         let format = config.wire_format();
-        let compression = config.compression;
-        // The raw rendering of a `v2` batch could not carry an empty content (§9.1).
-        let try_raw_rendering = config.smallest_rendering
-            && config.profile() == Profile::V1
-            && config.translator.patterns.enabled;
+        let encoder = BatchEncoder::new(&config);
+        let structured = config.batch_format == BatchFormat::HttpJson
+            || config.translator.patterns.enabled
+            || config.profile() == Profile::V2;
+        let compression = encoder.compression();
         let mut transport_config = config.transport;
         transport_config.compression = compression;
         let shutdown_timeout_ms = duration_ms(transport_config.shutdown_timeout);
+        let message_limit = message_data_limit(transport_config.max_message_bytes);
         // With zstd-stream, batch 0 is stored serialized too and compressed per stream.
         let snapshot = AckedState::new(format, compression.storage());
         let transport = Transport::new(transport_config, snapshot, seed, now)?;
@@ -136,19 +153,22 @@ impl Pipeline {
             transport,
             translator: Translator::seeded(format, config.translator, now, seed),
             batcher: Batcher::new(limits),
-            format,
-            compression,
+            encoder,
             acks: AckQueue::default(),
             actions: VecDeque::new(),
             flush_waiting: false,
             encode_failed: false,
             shutdown: Shutdown::Running,
+            input_open: true,
+            transport_done: false,
             shutdown_timeout_ms,
             records_dropped: LabeledCounter::default(),
             bytes_dropped: LabeledCounter::default(),
-            try_raw_rendering,
-            raw_rendering_backoff: RawRenderingBackoff::default(),
-            batches_rendered_raw: 0,
+            max_buffer_bytes: config.max_buffer_bytes,
+            context_bytes: context_bytes(&compression),
+            message_limit,
+            structured,
+            outcomes: ShutdownSummary::default(),
             last_now: now,
         };
         pipeline.after_call(now);
@@ -157,31 +177,39 @@ impl Pipeline {
 
     // ---- records in ----
 
-    /// Admits a record (`encoding.md` §3.2). A record too large for any batch is dropped and
-    /// its token resolves `Dropped(TooLarge)` in input order; the call still returns `Ok`.
+    /// Admits a record (`encoding.md` §3.2). A record too large for any batch (its raw size
+    /// above `max_batch_bytes`, or its worst-case encoding above `max_message_bytes`) is
+    /// dropped and its token resolves `Dropped(TooLarge)` in input order; the call still
+    /// returns `Ok`. `Full` when the open batch cannot take it now or the memory budget is full.
+    ///
+    /// After `begin_shutdown`, records are admitted until the shutdown deadline; past it, each
+    /// is discarded at once, its token `Unacknowledged` (the driver empties its queue into the
+    /// Pipeline, which reports every token).
     // The spec hands the record back by value in `Rejected`; boxing it would cost an
     // allocation per refused record for no gain on the `Ok` path.
     #[allow(clippy::result_large_err)]
     pub fn handle_record(&mut self, now: Timestamp, record: Record) -> Result<(), Rejected> {
         let now = self.observe(now);
-        if self.transport.state() == State::Closed || self.shutdown == Shutdown::Done {
-            return Err(Rejected { record, reason: RejectReason::Closed });
-        }
-        if self.shutdown != Shutdown::Running {
-            return Err(Rejected { record, reason: RejectReason::ShuttingDown });
+        match self.shutdown {
+            Shutdown::Done => return Err(Rejected { record, reason: RejectReason::Closed }),
+            _ if !self.input_open => return Err(Rejected { record, reason: RejectReason::ShuttingDown }),
+            Shutdown::Running | Shutdown::Draining { .. } => {}
+            Shutdown::HandedOver => {
+                self.discard_at_shutdown(&record);
+                self.after_call(now);
+                return Ok(());
+            }
         }
         let raw_len = record.raw_len();
-        if self.translator.is_too_large(&record, self.batcher.limits().max_bytes) {
-            let reason = DropReason::TooLarge;
-            self.records_dropped.increment(reason.label());
-            self.bytes_dropped.add(reason.label(), raw_len);
-            if let Some(token) = record.ack_token {
-                self.acks.push_resolved(token, AckOutcome::Dropped(reason));
-            }
+        let bound = admission_bound(&record, self.structured);
+        if self.translator.is_too_large(&record, self.batcher.limits().max_bytes)
+            || bound + BATCH_OVERHEAD > self.message_limit
+        {
+            self.drop_too_large(&record);
             self.after_call(now);
             return Ok(());
         }
-        if !self.batcher.fits(raw_len) {
+        if !self.batcher.fits(raw_len) || self.batcher.open().cost + bound > self.message_limit {
             if !self.can_flush() {
                 return Err(Rejected { record, reason: RejectReason::Full });
             }
@@ -192,11 +220,11 @@ impl Pipeline {
                 return Err(Rejected { record, reason: RejectReason::Full });
             }
         }
-        let kind = self.translator.translate(now, &record, self.batcher.datums_mut());
-        if self.try_raw_rendering && kind == LogKind::Pattern {
-            self.batcher.keep_pattern_text(record.content.clone());
+        if !self.is_empty() && self.buffered_bytes() + bound + BATCH_OVERHEAD > self.max_buffer_bytes {
+            return Err(Rejected { record, reason: RejectReason::Full });
         }
-        self.batcher.record_added(now, raw_len, record.ack_token);
+        let cost = self.append(now, &record);
+        self.batcher.record_added(now, raw_len, record.ack_token.is_some(), cost);
         if let Some(token) = record.ack_token {
             self.acks.push_waiting(token);
         }
@@ -207,6 +235,34 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Appends `record` to the open batch in the batch format; returns its cost.
+    fn append(&mut self, now: Timestamp, record: &Record) -> u64 {
+        // The first record also pays for the batch's own entry in the tracker.
+        let first = if self.batcher.is_empty() { BATCH_OVERHEAD } else { 0 };
+        match self.encoder.batch_format() {
+            BatchFormat::HttpJson => {
+                let json = self.batcher.json_mut();
+                let before = json.len();
+                if before > 0 {
+                    json.push(b',');
+                }
+                crate::measure::write_http_json_record(record, json);
+                first + (json.len() - before) as u64 + budget::RECORD_OVERHEAD
+            }
+            BatchFormat::Stateful => {
+                let datums = self.batcher.datums_mut();
+                let before = datums.len();
+                let kind = self.translator.translate(now, record, datums);
+                let mut cost = first + datums_cost(&self.batcher.datums_mut()[before..]);
+                if self.encoder.keeps_pattern_texts() && kind == LogKind::Pattern {
+                    cost += record.content.len() as u64;
+                    self.batcher.keep_pattern_text(record.content.clone());
+                }
+                cost
+            }
+        }
+    }
+
     /// Flushes the open batch now, or as soon as the Transport has room.
     pub fn flush(&mut self, now: Timestamp) {
         let now = self.observe(now);
@@ -214,12 +270,22 @@ impl Pipeline {
         self.after_call(now);
     }
 
-    /// True when every record whose content is at most `max_batch_bytes` would be accepted
-    /// now: not shutting down or closed, and the open batch is empty or can be flushed.
+    /// True when every record of acceptable size would be accepted now: the Pipeline takes
+    /// input, its open batch is empty or can be flushed, and the budget has room for a record
+    /// of the largest size a message can carry (or the Pipeline holds nothing). Past the
+    /// deadline of a `begin_shutdown`, records are taken (and discarded) at once: true.
     pub fn input_ready(&self) -> bool {
-        self.shutdown == Shutdown::Running
-            && self.transport.state() != State::Closed
-            && (self.batcher.is_empty() || self.can_flush())
+        match self.shutdown {
+            Shutdown::Done => false,
+            _ if !self.input_open => false,
+            Shutdown::HandedOver => true,
+            Shutdown::Running | Shutdown::Draining { .. } => {
+                (self.batcher.is_empty() || self.can_flush())
+                    && (self.is_empty()
+                        || self.buffered_bytes() + self.message_limit + BATCH_OVERHEAD
+                            <= self.max_buffer_bytes)
+            }
+        }
     }
 
     // ---- events in ----
@@ -256,7 +322,7 @@ impl Pipeline {
     /// deadline (§2.3).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         let now = self.observe(now);
-        if let Shutdown::HandingOver { deadline } = self.shutdown
+        if let Shutdown::Draining { deadline } = self.shutdown
             && now >= deadline
         {
             self.hand_over(now, deadline);
@@ -272,18 +338,43 @@ impl Pipeline {
 
     // ---- control ----
 
-    /// Graceful shutdown (§14.2): refuse records, flush, hand the last batch to the Transport,
-    /// then report every token still unacknowledged once the Transport is done or `deadline`
-    /// (default `now + shutdown_timeout`) passes.
+    /// Graceful shutdown (§14.2) with input closed: refuse records, flush, hand the last batch
+    /// to the Transport, then report every token still unacknowledged once the Transport is
+    /// done or `deadline` (default `now + shutdown_timeout`) passes.
     pub fn shutdown(&mut self, now: Timestamp, deadline: Option<Timestamp>) {
+        self.begin_shutdown(now, deadline);
+        self.end_input(now);
+    }
+
+    /// Starts a graceful shutdown while records may still arrive: a driver calls it when the
+    /// producers stop, keeps handing in the records it had queued (admitted until the
+    /// deadline, discarded as `Unacknowledged` after it), then calls [`end_input`]. The
+    /// deadline is kept here, not by the driver. No-op when already shutting down.
+    ///
+    /// [`end_input`]: Pipeline::end_input
+    pub fn begin_shutdown(&mut self, now: Timestamp, deadline: Option<Timestamp>) {
         let now = self.observe(now);
-        if self.shutdown != Shutdown::Running || self.transport.state() == State::Closed {
+        if self.shutdown != Shutdown::Running {
             return;
         }
         let deadline = deadline.unwrap_or(now.add_millis(self.shutdown_timeout_ms));
-        self.shutdown = Shutdown::HandingOver { deadline };
+        self.shutdown = Shutdown::Draining { deadline };
         self.request_flush(now);
         self.after_call(now);
+    }
+
+    /// No more records will arrive: the shutdown completes once what is held is acknowledged
+    /// or the deadline passes. Starts a shutdown with the default deadline if none was begun.
+    pub fn end_input(&mut self, now: Timestamp) {
+        let now = self.observe(now);
+        if self.shutdown == Shutdown::Running {
+            self.begin_shutdown(now, None);
+        }
+        if self.input_open {
+            self.input_open = false;
+            self.request_flush(now);
+            self.after_call(now);
+        }
     }
 
     /// Leaves `Halted` (forwarded); also retries a flush that could not be encoded.
@@ -319,7 +410,7 @@ impl Pipeline {
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let flush = if !self.batcher.is_empty() && self.can_flush() { self.batcher.deadline() } else { None };
         let shutdown = match self.shutdown {
-            Shutdown::HandingOver { deadline } => Some(deadline),
+            Shutdown::Draining { deadline } => Some(deadline),
             _ => None,
         };
         [self.transport.poll_timeout(), flush, shutdown].into_iter().flatten().min()
@@ -345,7 +436,8 @@ impl Pipeline {
             pipeline_records_dropped: &self.records_dropped,
             pipeline_bytes_dropped: &self.bytes_dropped,
             state_size_bytes: self.translator.state_size_bytes(),
-            batches_rendered_raw: self.batches_rendered_raw,
+            batches_rendered_raw: self.encoder.batches_rendered_raw(),
+            buffered_bytes: self.buffered_bytes(),
         }
     }
 
@@ -369,6 +461,20 @@ impl Pipeline {
         self.acks.len()
     }
 
+    /// What the Pipeline holds against its memory budget: the open batch, the tracked
+    /// batches and the compression context. Never above [`max_buffer_bytes`] once a record
+    /// was admitted on top of others.
+    ///
+    /// [`max_buffer_bytes`]: Pipeline::max_buffer_bytes
+    pub fn buffered_bytes(&self) -> u64 {
+        self.batcher.open().cost + self.transport.tracker_held_bytes() + self.context_bytes
+    }
+
+    /// The memory budget (`PipelineConfig::max_buffer_bytes`).
+    pub fn max_buffer_bytes(&self) -> u64 {
+        self.max_buffer_bytes
+    }
+
     // ---- internals ----
 
     fn observe(&mut self, now: Timestamp) -> Timestamp {
@@ -376,8 +482,30 @@ impl Pipeline {
         self.last_now
     }
 
+    /// Whether no record is held (open batch and tracker empty).
+    fn is_empty(&self) -> bool {
+        self.batcher.is_empty() && self.transport.tracker_len() == 0
+    }
+
     fn can_flush(&self) -> bool {
         !self.encode_failed && self.transport.has_room()
+    }
+
+    fn drop_too_large(&mut self, record: &Record) {
+        let reason = DropReason::TooLarge;
+        self.records_dropped.increment(reason.label());
+        self.bytes_dropped.add(reason.label(), record.raw_len());
+        if let Some(token) = record.ack_token {
+            self.acks.push_resolved(token, AckOutcome::Dropped(reason));
+        }
+    }
+
+    fn discard_at_shutdown(&mut self, record: &Record) {
+        self.records_dropped.increment(UNACKNOWLEDGED_AT_SHUTDOWN);
+        self.bytes_dropped.add(UNACKNOWLEDGED_AT_SHUTDOWN, record.raw_len());
+        if let Some(token) = record.ack_token {
+            self.acks.push_resolved(token, AckOutcome::Unacknowledged);
+        }
     }
 
     /// FLUSH (§2.3): nothing for an empty batch; waits while the Transport has no room.
@@ -395,12 +523,9 @@ impl Pipeline {
     /// Encodes and pushes the open batch (`encoding.md` §4). On failure the batch stays open
     /// and the Transport halts with `Internal`; `resume` retries.
     fn flush_now(&mut self, now: Timestamp) {
-        let try_raw = self.try_raw_rendering && self.raw_rendering_backoff.should_try();
-        match self.batcher.open().encode(&self.format, &self.compression, try_raw) {
-            Ok((encoded, rendered_raw)) => match self.transport.push_batch(now, encoded) {
+        match self.encoder.encode(self.batcher.open()) {
+            Ok(encoded) => match self.transport.push_batch(now, encoded) {
                 Ok(()) => {
-                    self.batches_rendered_raw += u64::from(rendered_raw == Some(true));
-                    self.raw_rendering_backoff.record(rendered_raw);
                     self.batcher.clear();
                     self.flush_waiting = false;
                 }
@@ -419,39 +544,59 @@ impl Pipeline {
         self.transport.shutdown(now, Some(deadline));
     }
 
-    /// The end of every call: run a waiting flush, hand over at shutdown, and turn the
-    /// Transport's actions into the Pipeline's.
+    /// The end of every call: run a waiting flush, hand over at shutdown, turn the
+    /// Transport's actions into the Pipeline's, and release resolved tokens.
     fn after_call(&mut self, now: Timestamp) {
         if self.flush_waiting && self.can_flush() {
             self.flush_now(now);
         }
-        if let Shutdown::HandingOver { deadline } = self.shutdown
-            && (self.batcher.is_empty() || now >= deadline || self.transport.state() == State::Halted)
-        {
-            self.hand_over(now, deadline);
-        }
-        while let Some(action) = self.transport.poll_action() {
-            match action {
-                Action::Acknowledge(entries) => {
-                    self.acks.resolve(&entries);
-                    self.release_acks();
-                }
-                Action::ShutdownComplete { .. } => self.finish_shutdown(),
-                other => self.actions.push_back(other),
+        if let Shutdown::Draining { deadline } = self.shutdown {
+            let last_batch_handed =
+                !self.input_open && (self.batcher.is_empty() || self.transport.state() == State::Halted);
+            if last_batch_handed || now >= deadline {
+                self.hand_over(now, deadline);
             }
         }
+        while let Some(action) = self.transport.poll_action() {
+            let action = match action {
+                transport::Action::BatchAcked { ack_tokens, .. } => {
+                    self.acks.resolve_acked(ack_tokens);
+                    continue;
+                }
+                transport::Action::ShutdownComplete { .. } => {
+                    self.transport_done = true;
+                    continue;
+                }
+                transport::Action::OpenStream { stream, endpoint, path, metadata } => {
+                    Action::OpenStream { stream, endpoint, path, metadata }
+                }
+                transport::Action::CloseStream { stream, mode } => Action::CloseStream { stream, mode },
+                transport::Action::Halted(error) => Action::Halted(error),
+                transport::Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches } => {
+                    Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches }
+                }
+                transport::Action::CodecFallback { endpoint, from, to, message } => {
+                    Action::CodecFallback { endpoint, from, to, message }
+                }
+            };
+            self.actions.push_back(action);
+        }
         self.release_acks();
+        if self.transport_done && !self.input_open && self.shutdown != Shutdown::Done {
+            self.finish_shutdown();
+        }
     }
 
     fn release_acks(&mut self) {
         let released = self.acks.release();
         if !released.is_empty() {
+            released.iter().for_each(|e| self.outcomes.count(e));
             self.actions.push_back(Action::Acknowledge(released));
         }
     }
 
-    /// The Transport's `ShutdownComplete`: report every queued entry, in input order, and
-    /// discard the open batch.
+    /// The Transport is done and no record will arrive: report every queued entry, in input
+    /// order (the unresolved ones `Unacknowledged`), discard the open batch, and end.
     fn finish_shutdown(&mut self) {
         let open = self.batcher.take();
         if open.records > 0 {
@@ -459,12 +604,11 @@ impl Pipeline {
             self.bytes_dropped.add(UNACKNOWLEDGED_AT_SHUTDOWN, open.raw_bytes);
         }
         let entries = self.acks.release_all();
-        let unacknowledged: Vec<u64> =
-            entries.iter().filter(|e| e.outcome == AckOutcome::Unacknowledged).map(|e| e.token).collect();
         if !entries.is_empty() {
+            entries.iter().for_each(|e| self.outcomes.count(e));
             self.actions.push_back(Action::Acknowledge(entries));
         }
-        self.actions.push_back(Action::ShutdownComplete { unacknowledged });
+        self.actions.push_back(Action::ShutdownComplete(self.outcomes));
         self.flush_waiting = false;
         self.shutdown = Shutdown::Done;
     }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::datum::{Datum, LogContent, LogDatum};
-use crate::transport::{ApiKey, HaltError};
+use crate::transport::{AckEntry, ApiKey, HaltError};
 
 fn pipeline() -> Pipeline {
     let mut c = PipelineConfig::new(vec![EndpointConfig::new("intake.example", 443, ApiKey::new("key"))])
@@ -28,7 +28,7 @@ fn poison(p: &mut Pipeline) {
         tags: None,
         uuid: None,
     }));
-    p.batcher.record_added(Timestamp(0), 0, Some(77));
+    p.batcher.record_added(Timestamp(0), 0, true, 0);
     p.acks.push_waiting(77);
 }
 
@@ -54,5 +54,8 @@ fn a_batch_that_cannot_be_encoded_stays_open_and_halts_with_internal() {
     // Shutdown reports the token once, unacknowledged.
     p.shutdown(Timestamp(3), None);
     let actions = drain(&mut p);
-    assert!(actions.contains(&Action::ShutdownComplete { unacknowledged: vec![77] }), "{actions:?}");
+    let unacknowledged = AckEntry { token: 77, outcome: AckOutcome::Unacknowledged };
+    assert!(actions.contains(&Action::Acknowledge(vec![unacknowledged])), "{actions:?}");
+    let summary = ShutdownSummary { acked: 0, dropped: 0, unacknowledged: 1 };
+    assert_eq!(actions.last(), Some(&Action::ShutdownComplete(summary)), "{actions:?}");
 }

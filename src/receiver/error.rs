@@ -3,8 +3,8 @@
 //! Every failure inside the receiver is a [`Violation`]; the stream table turns it into an
 //! `EndStream` whose code is [`Violation::code`] and whose message is the [`BatchError`] text.
 
-use super::code;
 use crate::codec::DecompressError;
+use crate::status_code as code;
 
 /// One broken rule. The message names the rule and, for an unknown reference, the id.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

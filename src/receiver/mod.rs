@@ -12,7 +12,6 @@
 //! and a message naming the rule; nothing panics and nothing of a failing batch is delivered
 //! or acknowledged.
 
-pub mod code;
 mod config;
 mod delta;
 mod error;
@@ -36,6 +35,7 @@ pub use log::{LogBody, ReceivedLog, base64_encode};
 pub use metrics::ReceiverMetrics;
 
 use crate::codec::ContentEncoding;
+use crate::status_code as code;
 use crate::{ConfigError, Profile, StreamId, Timestamp};
 use stream::Stream;
 

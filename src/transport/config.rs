@@ -184,7 +184,14 @@ pub struct TransportConfig {
     pub max_stream_state_bytes: u64,
     /// Send batch 0 even when the snapshot is empty (false in `v1`, true in `v2`).
     pub send_empty_snapshot: bool,
+    /// The largest encoded `StatefulBatch` the intake accepts (4 MiB less 64 bytes of gRPC
+    /// framing: the default message limit of tonic and grpc-go servers). The Pipeline closes
+    /// batches early to stay under it; a refusal that says "message too large" halts naming it.
+    pub max_message_bytes: u64,
 }
+
+/// The default `max_message_bytes`: gRPC servers' usual 4 MiB limit, less framing.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 4 * 1024 * 1024 - 64;
 
 impl TransportConfig {
     /// The defaults of §11 for the given endpoints.
@@ -210,6 +217,7 @@ impl TransportConfig {
             max_batch_id: u32::MAX,
             max_stream_state_bytes: 16 * 1024 * 1024,
             send_empty_snapshot: false,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 
@@ -279,6 +287,12 @@ impl TransportConfig {
             if v == 0 {
                 return Err(ConfigError::new(name, "must be at least 1"));
             }
+        }
+        if self.max_message_bytes < 4096 {
+            return Err(ConfigError::new(
+                "max_message_bytes",
+                format!("must be at least 4096 ({DEFAULT_MAX_MESSAGE_BYTES} is the default)"),
+            ));
         }
         Ok(())
     }

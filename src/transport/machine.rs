@@ -72,6 +72,9 @@ pub struct Transport<S: SnapshotSource> {
     pub(super) wire_codec: WireCodec,
     /// A `BatchStatus` arrived on the pending or current stream (`encoding.md` §7.1).
     pub(super) stream_acked: bool,
+    /// Per endpoint: a `BatchStatus` arrived on one of its streams, so it serves the method
+    /// and a later `UNIMPLEMENTED` can only be about the codec.
+    pub(super) method_served: Vec<bool>,
     pub(super) stream_state_bytes: u64,
     pub(super) nb_errors: u32,
     pub(super) protocol_errors: u32,
@@ -91,7 +94,8 @@ impl<S: SnapshotSource> Transport<S> {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let list = std::mem::take(&mut config.endpoints);
-        let wire_codec = WireCodec::new(config.compression, list.len());
+        let endpoint_count = list.len();
+        let wire_codec = WireCodec::new(config.compression, endpoint_count);
         let timing = Timing {
             open_timeout: duration_ms(config.open_timeout),
             stream_lifetime: duration_ms(config.stream_lifetime),
@@ -127,6 +131,7 @@ impl<S: SnapshotSource> Transport<S> {
             pending_snapshot: None,
             wire_codec,
             stream_acked: false,
+            method_served: vec![false; endpoint_count],
             stream_state_bytes: 0,
             nb_errors: 0,
             protocol_errors: 0,
@@ -261,7 +266,8 @@ impl<S: SnapshotSource> Transport<S> {
         }
         if matches!(self.state, State::Active | State::Draining) && due(self.ack_deadline()) {
             self.metrics.stream_errors.increment(failure::ACK_TIMEOUT);
-            self.rotate_failure(now);
+            let cause = format!("{}: no ack within the ack timeout", failure::ACK_TIMEOUT);
+            self.rotate_failure(now, cause, failure::ACK_TIMEOUT_HINT);
         }
         if self.state == State::Draining && due(self.deadlines.drain) {
             self.rotate_soft(now, "drain_timeout");
@@ -321,6 +327,9 @@ impl<S: SnapshotSource> Transport<S> {
         endpoint.validate(index)?;
         self.endpoints.replace(index, endpoint);
         self.wire_codec.reset(index);
+        if let Some(served) = self.method_served.get_mut(index) {
+            *served = false;
+        }
         Ok(())
     }
 
@@ -408,6 +417,11 @@ impl<S: SnapshotSource> Transport<S> {
     /// Encoded bytes in the tracker.
     pub fn tracker_bytes(&self) -> u64 {
         self.tracker.bytes()
+    }
+
+    /// What the tracked batches take in memory (the sum of their `held_bytes`).
+    pub fn tracker_held_bytes(&self) -> u64 {
+        self.tracker.held_bytes()
     }
 
     /// Batches pulled and awaiting their ack (including those sent on a failed stream, until

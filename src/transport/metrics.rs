@@ -109,6 +109,9 @@ pub struct Metrics {
     pub halts: LabeledCounter,
     /// Endpoint switches by the failover rule.
     pub failovers: u64,
+    /// Sent batches that were not acknowledged when their stream failed, sent again on the
+    /// next one (ack timeouts included).
+    pub batches_replayed: u64,
     /// Endpoints switched from `zstd-stream` to per-batch `zstd` (`encoding.md` §7.1), by
     /// endpoint index.
     pub codec_fallbacks: LabeledCounter,

@@ -21,7 +21,7 @@ mod types;
 mod wire_codec;
 
 pub use backoff::Backoff;
-pub use config::{ApiKey, EndpointConfig, TransportConfig, is_reserved_header};
+pub use config::{ApiKey, DEFAULT_MAX_MESSAGE_BYTES, EndpointConfig, TransportConfig, is_reserved_header};
 pub use failure::{FailureClass, classify, code_name, stream_error_reason};
 pub use machine::Transport;
 pub use metadata::{CLIENT_VERSION, build_metadata};

@@ -11,9 +11,7 @@ use crate::time::{StreamId, Timestamp};
 use super::failure::{self, FailureClass, classify, code_name};
 use super::machine::Transport;
 use super::metadata::build_metadata;
-use super::types::{
-    AckEntry, AckOutcome, Action, CloseMode, Failure, HaltError, SnapshotSource, State, Transmit,
-};
+use super::types::{Action, CloseMode, Failure, HaltError, SnapshotSource, State, Transmit};
 use super::wire_codec::refuses_stream_codec;
 
 /// Protobuf size of `StatefulBatch { batch_id, data }` (proto3: zero fields are not written).
@@ -120,8 +118,12 @@ impl<S: SnapshotSource> Transport<S> {
         self.open(now);
     }
 
-    /// ROTATE(failure): count the error, maybe fail over, back off or reopen at once.
-    pub(super) fn rotate_failure(&mut self, now: Timestamp) {
+    /// ROTATE(failure): count the error, maybe fail over, back off or reopen at once, and
+    /// announce the retry (`Action::Retrying`) with its cause and delay.
+    pub(super) fn rotate_failure(&mut self, now: Timestamp, cause: String, hint: &'static str) {
+        let endpoint = self.stream_endpoint;
+        let replayed_batches = self.tracker.sent_len();
+        self.metrics.batches_replayed = self.metrics.batches_replayed.saturating_add(replayed_batches as u64);
         self.close_current(false);
         self.metrics.rotations.increment("failure");
         self.nb_errors = (self.nb_errors + 1).min(self.backoff.max_errors());
@@ -129,6 +131,7 @@ impl<S: SnapshotSource> Transport<S> {
             self.metrics.failovers += 1;
         }
         let delay = self.backoff.delay_ms(self.nb_errors, &mut self.rng);
+        self.actions.push_back(Action::Retrying { endpoint, cause, hint, delay_ms: delay, replayed_batches });
         if delay > 0 {
             self.state = State::Disconnected;
             self.deadlines.open = None;
@@ -140,7 +143,7 @@ impl<S: SnapshotSource> Transport<S> {
 
     /// FAIL: count the failure under `reason`, then rotate or halt by its class (§12.2).
     pub(super) fn fail(&mut self, now: Timestamp, reason: Cow<'static, str>, failure: &Failure) {
-        self.metrics.stream_errors.increment(reason);
+        self.metrics.stream_errors.increment(reason.clone());
         let endpoint = self.stream_endpoint;
         let host = self.endpoints.get(endpoint).host.clone();
         let (code, message) = match failure {
@@ -148,8 +151,22 @@ impl<S: SnapshotSource> Transport<S> {
             Failure::Tls(m) | Failure::Connection(m) => (0, m.clone()),
             Failure::Eof => (0, String::new()),
         };
-        match classify(failure) {
-            FailureClass::Retry => self.rotate_failure(now),
+        let cause = if message.is_empty() { reason.to_string() } else { format!("{reason}: {message}") };
+        let class = classify(failure);
+        let hint = failure::hint(failure);
+        match class {
+            FailureClass::Retry => self.rotate_failure(now, cause, hint),
+            FailureClass::TooLarge => {
+                let error = HaltError::MessageTooLarge {
+                    endpoint,
+                    host,
+                    code,
+                    code_name: code_name(code),
+                    message,
+                    max_message_bytes: self.config.max_message_bytes,
+                };
+                self.halt(now, error);
+            }
             FailureClass::Protocol => {
                 self.protocol_errors = self.protocol_errors.saturating_add(1);
                 if self.protocol_errors >= self.config.max_protocol_errors {
@@ -161,7 +178,7 @@ impl<S: SnapshotSource> Transport<S> {
                     };
                     self.halt(now, error);
                 } else {
-                    self.rotate_failure(now);
+                    self.rotate_failure(now, cause, hint);
                 }
             }
             FailureClass::Auth => {
@@ -283,9 +300,10 @@ impl<S: SnapshotSource> Transport<S> {
         failure: &Failure,
     ) -> bool {
         let endpoint = self.stream_endpoint;
+        let method_served = self.method_served.get(endpoint).copied().unwrap_or(false);
         if self.stream_acked
             || !self.wire_codec.encoding(endpoint).is_stream()
-            || !refuses_stream_codec(failure)
+            || !refuses_stream_codec(failure, method_served)
         {
             return false;
         }
@@ -306,33 +324,32 @@ impl<S: SnapshotSource> Transport<S> {
     /// ACK on the current stream (§7.3).
     pub(super) fn ack(&mut self, now: Timestamp, batch_id: u32, status: i32) {
         self.stream_acked = true;
+        if let Some(served) = self.method_served.get_mut(self.stream_endpoint) {
+            *served = true;
+        }
         if batch_id == 0 {
             return;
         }
         if status != 0 && status != 1 {
             self.metrics.ack_status_unexpected.increment(status.to_string());
         }
+        const OUT_OF_ORDER: &str = "the intake acknowledged out of order; check the intake's version";
         let Some((oldest, _)) = self.tracker.oldest_sent() else {
-            self.metrics.stream_errors.increment(failure::RECEIVED_ACK_BUT_NO_SENT_PAYLOADS);
-            self.rotate_failure(now);
+            let reason = failure::RECEIVED_ACK_BUT_NO_SENT_PAYLOADS;
+            self.metrics.stream_errors.increment(reason);
+            self.rotate_failure(now, format!("{reason}: batch {batch_id}"), OUT_OF_ORDER);
             return;
         };
         if batch_id != oldest {
-            self.metrics.stream_errors.increment(failure::BATCH_ID_MISMATCH);
-            self.rotate_failure(now);
+            let reason = failure::BATCH_ID_MISMATCH;
+            self.metrics.stream_errors.increment(reason);
+            self.rotate_failure(now, format!("{reason}: got {batch_id}, expected {oldest}"), OUT_OF_ORDER);
             return;
         }
         let Some(entry) = self.tracker.pop_acked() else { return };
         let batch = entry.batch;
         self.snapshot.apply(&batch.state_changes);
-        if !batch.ack_tokens.is_empty() {
-            let entries = batch
-                .ack_tokens
-                .iter()
-                .map(|&token| AckEntry { token, outcome: AckOutcome::Acked })
-                .collect();
-            self.actions.push_back(Action::Acknowledge(entries));
-        }
+        self.actions.push_back(Action::BatchAcked { records: batch.records, ack_tokens: batch.ack_tokens });
         let m = &mut self.metrics;
         m.records_acked = m.records_acked.saturating_add(u64::from(batch.records));
         m.raw_bytes_acked = m.raw_bytes_acked.saturating_add(batch.raw_bytes);
@@ -362,19 +379,19 @@ impl<S: SnapshotSource> Transport<S> {
         self.pending_snapshot = None;
         self.wire_codec.end_stream();
         self.stream_state_bytes = 0;
-        let mut unacknowledged = Vec::new();
-        let (mut records, mut raw_bytes) = (0u64, 0u64);
+        let (mut batches, mut records, mut raw_bytes, mut ack_tokens) = (0u64, 0u64, 0u64, 0u64);
         for entry in self.tracker.drain_all() {
-            unacknowledged.extend_from_slice(&entry.batch.ack_tokens);
+            batches += 1;
             records = records.saturating_add(u64::from(entry.batch.records));
             raw_bytes = raw_bytes.saturating_add(entry.batch.raw_bytes);
+            ack_tokens = ack_tokens.saturating_add(u64::from(entry.batch.ack_tokens));
         }
         if records > 0 || raw_bytes > 0 {
             self.metrics.records_dropped.add("unacknowledged_at_shutdown", records);
             self.metrics.bytes_dropped.add("unacknowledged_at_shutdown", raw_bytes);
         }
         self.state = State::Closed;
-        self.actions.push_back(Action::ShutdownComplete { unacknowledged });
+        self.actions.push_back(Action::ShutdownComplete { batches, records, ack_tokens });
     }
 }
 

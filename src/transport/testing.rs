@@ -113,8 +113,9 @@ impl SnapshotSource for SimpleState {
     }
 }
 
-/// A batch of `records` records carrying `tokens`, with the given payload and changes; raw and
-/// pre-compression sizes are the payload length.
+/// A batch of `records` records carrying `tokens` (the Transport sees their count only; a
+/// test keeps the tokens in push order, as the Pipeline does), with the given payload and
+/// changes; raw, held and pre-compression sizes are the payload length.
 pub fn batch(
     data: impl Into<Bytes>,
     changes: Changes,
@@ -129,7 +130,8 @@ pub fn batch(
         records,
         raw_bytes: len,
         pre_compression_len: len,
-        ack_tokens: tokens,
+        ack_tokens: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+        held_bytes: len,
     }
 }
 

@@ -26,6 +26,7 @@ pub struct Tracker<C> {
     /// The first `sent` entries form the sent region.
     sent: usize,
     bytes: u64,
+    held_bytes: u64,
     capacity: usize,
     max_bytes: u64,
 }
@@ -39,6 +40,7 @@ impl<C> Tracker<C> {
             entries: VecDeque::with_capacity(capacity.min(1024)),
             sent: 0,
             bytes: 0,
+            held_bytes: 0,
             capacity,
             max_bytes,
         }
@@ -64,6 +66,11 @@ impl<C> Tracker<C> {
         self.bytes
     }
 
+    /// What the held batches take in memory (their `held_bytes`).
+    pub fn held_bytes(&self) -> u64 {
+        self.held_bytes
+    }
+
     /// Batches in the sent region.
     pub fn sent_len(&self) -> usize {
         self.sent
@@ -77,6 +84,7 @@ impl<C> Tracker<C> {
     /// Appends a batch to the unsent region (the caller checked `has_room`).
     pub fn push(&mut self, batch: EncodedBatch<C>) {
         self.bytes = self.bytes.saturating_add(batch.data.len() as u64);
+        self.held_bytes = self.held_bytes.saturating_add(batch.held_bytes);
         self.entries.push_back(Entry { batch, batch_id: 0, sent_at: Timestamp::ZERO });
     }
 
@@ -110,6 +118,7 @@ impl<C> Tracker<C> {
         let entry = self.entries.pop_front()?;
         self.sent -= 1;
         self.bytes = self.bytes.saturating_sub(entry.batch.data.len() as u64);
+        self.held_bytes = self.held_bytes.saturating_sub(entry.batch.held_bytes);
         Some(entry)
     }
 
@@ -122,6 +131,7 @@ impl<C> Tracker<C> {
     pub fn drain_all(&mut self) -> impl Iterator<Item = Entry<C>> + '_ {
         self.sent = 0;
         self.bytes = 0;
+        self.held_bytes = 0;
         self.entries.drain(..)
     }
 }
@@ -139,7 +149,8 @@ mod tests {
             records: 1,
             raw_bytes: 1,
             pre_compression_len: len as u64,
-            ack_tokens: vec![u64::from(n)],
+            ack_tokens: u32::from(n),
+            held_bytes: len as u64,
         }
     }
 
@@ -178,9 +189,10 @@ mod tests {
         assert_eq!(t.oldest_sent(), Some((1, Timestamp(0))));
         t.restart();
         assert_eq!(t.sent_len(), 0);
-        assert_eq!(t.next_unsent().map(|b| b.ack_tokens[0]), Some(1));
-        let ids: Vec<u64> =
-            (1..=3).filter_map(|i| t.mark_next_sent(i, Timestamp(5)).map(|b| b.ack_tokens[0])).collect();
+        assert_eq!(t.next_unsent().map(|b| b.ack_tokens), Some(1));
+        let ids: Vec<u64> = (1..=3)
+            .filter_map(|i| t.mark_next_sent(i, Timestamp(5)).map(|b| u64::from(b.ack_tokens)))
+            .collect();
         assert_eq!(ids, vec![1, 2, 3]);
         assert!(t.mark_next_sent(4, Timestamp(5)).is_none());
     }

@@ -50,8 +50,12 @@ pub struct EncodedBatch<C> {
     pub raw_bytes: u64,
     /// Serialized size before compression.
     pub pre_compression_len: u64,
-    /// Tokens of its records that carry one, in input order.
-    pub ack_tokens: Vec<u64>,
+    /// How many of its records carry an ack token. The tokens themselves stay with the layer
+    /// above (the Pipeline's ack queue): the Transport only counts them.
+    pub ack_tokens: u32,
+    /// What the batch holds in memory while tracked (its data, its state changes and the
+    /// entry itself), as the Pipeline's memory budget counts it.
+    pub held_bytes: u64,
 }
 
 /// `push_batch` found no room (or the transport is closed): the batch, handed back unchanged.
@@ -208,6 +212,26 @@ pub enum HaltError {
         /// The last status message.
         message: String,
     },
+    /// The intake refused a message as too large for its limit.
+    #[error(
+        "the intake at endpoint {endpoint} ({host}) refused a batch as too large ({code_name}: \
+         {message}); records are kept; lower max_message_bytes (now {max_message_bytes}) below the \
+         intake's message limit, or raise that limit, then restart"
+    )]
+    MessageTooLarge {
+        /// Endpoint index.
+        endpoint: usize,
+        /// Endpoint host.
+        host: String,
+        /// The gRPC code (8 or 11).
+        code: i32,
+        /// Its name.
+        code_name: String,
+        /// The status message.
+        message: String,
+        /// The configured bound on a `StatefulBatch`.
+        max_message_bytes: u64,
+    },
     /// A batch or the snapshot could not be encoded.
     #[error("internal error: {cause}; records are kept; resume retries")]
     Internal {
@@ -224,6 +248,7 @@ impl HaltError {
             HaltError::WrongProfile { .. } => "wrong_profile",
             HaltError::TlsRejected { .. } => "tls_rejected",
             HaltError::ProtocolRejected { .. } => "protocol_rejected",
+            HaltError::MessageTooLarge { .. } => "message_too_large",
             HaltError::Internal { .. } => "internal",
         }
     }
@@ -250,10 +275,30 @@ pub enum Action {
         /// How.
         mode: CloseMode,
     },
-    /// Tokens resolved, in input order.
-    Acknowledge(Vec<AckEntry>),
+    /// The oldest pushed batch was acknowledged (batches are acknowledged in push order).
+    BatchAcked {
+        /// Its log records.
+        records: u32,
+        /// How many of them carry an ack token.
+        ack_tokens: u32,
+    },
     /// The core stopped on an error only the user can fix.
     Halted(HaltError),
+    /// A failure rotation: the stream failed (or could not open, or its acks stopped) and the
+    /// next attempt starts after `delay_ms`. One per failure, so a driver can log each retry
+    /// with its cause and delay.
+    Retrying {
+        /// Endpoint index of the stream that failed.
+        endpoint: usize,
+        /// The metric reason and, when known, the failure's message.
+        cause: String,
+        /// What the user can check for this kind of failure.
+        hint: &'static str,
+        /// Milliseconds until the next attempt (0: at once).
+        delay_ms: u64,
+        /// Sent batches that were not acknowledged and go again on the next stream.
+        replayed_batches: usize,
+    },
     /// An endpoint refused `zstd-stream` before any ack and now gets per-batch `zstd`
     /// (`encoding.md` §7.1); a new stream is already being opened. Log it: it happens once per
     /// endpoint (until the endpoint is replaced).
@@ -267,10 +312,14 @@ pub enum Action {
         /// The receiver's status (code name and message).
         message: String,
     },
-    /// Shutdown finished; these tokens (input order) were never acknowledged.
+    /// Shutdown finished; the batches still held were never acknowledged and are discarded.
     ShutdownComplete {
-        /// Tokens not acknowledged.
-        unacknowledged: Vec<u64>,
+        /// Batches discarded unacknowledged.
+        batches: u64,
+        /// Their log records.
+        records: u64,
+        /// How many of those records carry an ack token.
+        ack_tokens: u64,
     },
 }
 

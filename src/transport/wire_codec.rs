@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::codec::stream::StreamCompressor;
 use crate::codec::{CompressError, Compression, ContentEncoding};
-use crate::receiver::code::{INVALID_ARGUMENT, UNIMPLEMENTED};
+use crate::status_code::{INVALID_ARGUMENT, UNIMPLEMENTED};
 
 use super::types::Failure;
 
@@ -94,12 +94,16 @@ impl WireCodec {
 }
 
 /// Whether a failure before any ack reads as a receiver that does not know `zstd-stream`
-/// (§7.1): `INVALID_ARGUMENT`, `UNIMPLEMENTED`, or a status that names the content encoding.
-pub(super) fn refuses_stream_codec(failure: &Failure) -> bool {
+/// (§7.1): `INVALID_ARGUMENT`, a status that names the content encoding, or `UNIMPLEMENTED` from
+/// an endpoint known to serve the method (`method_served`: it acked on an earlier stream). An
+/// `UNIMPLEMENTED` on the first call is the method itself missing (a wrong profile), not the
+/// codec.
+pub(super) fn refuses_stream_codec(failure: &Failure, method_served: bool) -> bool {
     match failure {
         Failure::Status { code, message } => {
             let message = message.to_ascii_lowercase();
-            matches!(*code, INVALID_ARGUMENT | UNIMPLEMENTED)
+            *code == INVALID_ARGUMENT
+                || (*code == UNIMPLEMENTED && method_served)
                 || message.contains("content-encoding")
                 || message.contains("content encoding")
         }

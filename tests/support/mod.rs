@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use stateful_logs::transport::testing::{self, Change, SimpleState};
 use stateful_logs::transport::{
-    AckEntry, AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, HaltError, Side, State,
-    Transmit, Transport, TransportConfig,
+    AckEntry, Action, ApiKey, CloseMode, EndpointConfig, Failure, HaltError, Side, State, Transmit,
+    Transport, TransportConfig,
 };
 use stateful_logs::{StreamId, Timestamp};
 
@@ -39,6 +39,9 @@ pub struct Harness {
     pub closed: Vec<(StreamId, CloseMode)>,
     /// Tokens acknowledged, in order.
     pub acked: Vec<u64>,
+    /// Tokens of the pushed batches not yet acknowledged, in push order: the harness keeps
+    /// them as the Pipeline does (the Transport only counts them).
+    pub pending_tokens: std::collections::VecDeque<Vec<u64>>,
     /// The last `OpenStream` drained and not yet taken by `expect_open`.
     pub unanswered_open: Option<StreamId>,
 }
@@ -57,6 +60,7 @@ impl Harness {
             closes: BTreeMap::new(),
             closed: Vec::new(),
             acked: Vec::new(),
+            pending_tokens: std::collections::VecDeque::new(),
             unanswered_open: None,
         }
     }
@@ -75,11 +79,10 @@ impl Harness {
                     *self.closes.entry(stream.0).or_insert(0) += 1;
                     self.closed.push((*stream, *mode));
                 }
-                Action::Acknowledge(entries) => {
-                    for e in entries {
-                        assert_eq!(e.outcome, AckOutcome::Acked);
-                        self.acked.push(e.token);
-                    }
+                Action::BatchAcked { ack_tokens, .. } => {
+                    let tokens = self.pending_tokens.pop_front().expect("an ack for a pushed batch");
+                    assert_eq!(tokens.len(), *ack_tokens as usize, "the batch's token count");
+                    self.acked.extend(tokens);
                 }
                 Action::OpenStream { stream, .. } => self.unanswered_open = Some(*stream),
                 _ => {}
@@ -117,8 +120,9 @@ impl Harness {
     pub fn push(&mut self, name: &str, changes: Vec<Change>, tokens: Vec<u64>) {
         let records = tokens.len().max(1) as u32;
         self.t
-            .push_batch(self.now, testing::batch(name.as_bytes().to_vec(), changes, records, tokens))
+            .push_batch(self.now, testing::batch(name.as_bytes().to_vec(), changes, records, tokens.clone()))
             .unwrap_or_else(|_| panic!("push of {name} refused"));
+        self.pending_tokens.push_back(tokens);
     }
 
     /// Pulls every transmit the stream gives now.
@@ -169,10 +173,16 @@ impl Harness {
             .collect()
     }
 
-    /// The `ShutdownComplete` tokens, if shutdown completed.
+    /// The tokens left unacknowledged when shutdown completed (the batches the Transport
+    /// reported discarded, whose count must match), if it completed.
     pub fn shutdown_complete(&self) -> Option<Vec<u64>> {
         self.log.iter().find_map(|a| match a {
-            Action::ShutdownComplete { unacknowledged } => Some(unacknowledged.clone()),
+            Action::ShutdownComplete { batches, ack_tokens, .. } => {
+                assert_eq!(*batches as usize, self.pending_tokens.len(), "discarded batches");
+                let tokens: Vec<u64> = self.pending_tokens.iter().flatten().copied().collect();
+                assert_eq!(*ack_tokens as usize, tokens.len(), "discarded tokens");
+                Some(tokens)
+            }
             _ => None,
         })
     }

@@ -8,7 +8,8 @@
 #![allow(dead_code)]
 
 use stateful_logs::StreamId;
-use stateful_logs::receiver::{BATCH_STATUS_OK, Receiver, ReceiverAction, code};
+use stateful_logs::receiver::{BATCH_STATUS_OK, Receiver, ReceiverAction};
+use stateful_logs::status_code as code;
 
 /// Every action the receiver has queued, in order.
 pub fn drain(r: &mut Receiver) -> Vec<ReceiverAction> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use stateful_logs::transport::testing::{self, Change, SimpleState, define, delete};
 use stateful_logs::transport::{
-    AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, Side, SnapshotSource, State, Transport,
+    Action, ApiKey, CloseMode, EndpointConfig, Failure, Side, SnapshotSource, State, Transport,
     TransportConfig,
 };
 use stateful_logs::{StreamId, Timestamp};
@@ -107,6 +107,9 @@ pub struct Sim {
     pub next_token: u64,
     /// Tokens reported acked, then unacknowledged at shutdown.
     pub acked: Vec<u64>,
+    /// Tokens of pushed batches not yet acknowledged, per batch in push order (kept here as
+    /// the Pipeline keeps them: the Transport reports counts).
+    pub pending_tokens: std::collections::VecDeque<Vec<u64>>,
     pub unacknowledged: Option<Vec<u64>>,
     /// Everything observable, for the determinism check.
     pub trace: Vec<String>,
@@ -125,6 +128,7 @@ impl Sim {
             pushed_tokens: Vec::new(),
             next_token: 1,
             acked: Vec::new(),
+            pending_tokens: std::collections::VecDeque::new(),
             unacknowledged: None,
             trace: Vec::new(),
         };
@@ -160,21 +164,23 @@ impl Sim {
                     info.closes += 1;
                     assert_eq!(info.closes, 1, "{stream} closed twice");
                 }
-                Action::Acknowledge(entries) => {
-                    for e in entries {
-                        assert_eq!(e.outcome, AckOutcome::Acked);
-                        self.acked.push(e.token);
-                    }
+                Action::BatchAcked { ack_tokens, .. } => {
+                    let tokens = self.pending_tokens.pop_front().expect("an ack for a pushed batch");
+                    assert_eq!(tokens.len(), ack_tokens as usize, "the batch's token count");
+                    self.acked.extend(tokens);
                     // Invariant: tokens arrive once each, in input order.
                     assert_eq!(self.acked[..], self.pushed_tokens[..self.acked.len()], "ack order");
                 }
-                Action::ShutdownComplete { unacknowledged } => {
+                Action::ShutdownComplete { ack_tokens, .. } => {
                     assert!(self.unacknowledged.is_none(), "ShutdownComplete twice");
+                    let unacknowledged: Vec<u64> = self.pending_tokens.drain(..).flatten().collect();
+                    assert_eq!(unacknowledged.len(), ack_tokens as usize, "discarded tokens");
                     let mut all = self.acked.clone();
                     all.extend_from_slice(&unacknowledged);
                     assert_eq!(all, self.pushed_tokens, "every token reported exactly once, in order");
                     self.unacknowledged = Some(unacknowledged);
                 }
+                Action::Retrying { .. } => {}
                 Action::Halted(_) => {}
                 Action::CodecFallback { .. } => panic!("a per-batch transport never falls back"),
             }
@@ -274,7 +280,8 @@ impl Sim {
                         assert!(model_room, "accepted beyond capacity");
                         self.next_token += tokens.len() as u64;
                         self.pushed.push(changes);
-                        self.pushed_tokens.extend(tokens);
+                        self.pushed_tokens.extend(tokens.iter().copied());
+                        self.pending_tokens.push_back(tokens);
                     }
                     Err(full) => {
                         assert!(!model_room, "refused with room");

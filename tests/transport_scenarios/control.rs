@@ -81,7 +81,7 @@ fn shutdown_waits_for_acks_then_closes_gracefully() {
         h.log[h.log.len() - 2..],
         [
             Action::CloseStream { stream: s, mode: CloseMode::Graceful },
-            Action::ShutdownComplete { unacknowledged: vec![] }
+            Action::ShutdownComplete { batches: 0, records: 0, ack_tokens: 0 }
         ]
     );
 }

@@ -22,7 +22,7 @@ fn start_opens_one_stream_and_shutdown_with_nothing_buffered_closes_it_gracefull
         h.drain(),
         vec![
             Action::CloseStream { stream: StreamId(1), mode: CloseMode::Graceful },
-            Action::ShutdownComplete { unacknowledged: vec![] }
+            Action::ShutdownComplete { batches: 0, records: 0, ack_tokens: 0 }
         ]
     );
     assert_eq!(h.t.state(), State::Closed);
@@ -39,7 +39,8 @@ fn sent_batches_are_acked_in_order_and_their_tokens_delivered() {
     assert_eq!(h.pull_ids(s), vec![(1, "a".into()), (2, "b".into())]);
     h.advance(7);
     h.ack(s, 1);
-    assert_eq!(h.drain(), vec![Action::Acknowledge(vec![acked(10), acked(11)])]);
+    assert_eq!(h.drain(), vec![Action::BatchAcked { records: 2, ack_tokens: 2 }]);
+    assert_eq!(h.acked, vec![10, 11], "the batch's tokens, in push order");
     h.advance(100);
     h.ack(s, 2);
     h.drain();
@@ -52,10 +53,6 @@ fn sent_batches_are_acked_in_order_and_their_tokens_delivered() {
     // StatefulBatch{1,"a"} and {2,"b"}: 2 + 3 bytes each.
     assert_eq!(m.bytes_sent, 10);
     assert_eq!(h.t.nb_errors(), 0);
-}
-
-fn acked(token: u64) -> stateful_logs::transport::AckEntry {
-    stateful_logs::transport::AckEntry { token, outcome: stateful_logs::transport::AckOutcome::Acked }
 }
 
 #[test]

@@ -6,9 +6,12 @@
 
 use std::collections::HashMap;
 
-use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig, code};
-use stateful_logs::transport::{AckOutcome, Action, ApiKey, CloseMode, EndpointConfig, Failure, Side};
-use stateful_logs::{Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
+use stateful_logs::receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig};
+use stateful_logs::status_code as code;
+use stateful_logs::transport::{AckOutcome, ApiKey, CloseMode, EndpointConfig, Failure, Side};
+use stateful_logs::{
+    Action, Pipeline, PipelineConfig, Profile, Record, ShutdownSummary, StreamId, Timestamp,
+};
 
 /// A simulated world: one Pipeline, one Receiver, a clock, and a network that can lose acks
 /// and break streams.
@@ -29,7 +32,7 @@ pub struct World {
     pub delivered: Vec<ReceivedLog>,
     pub duplicates: usize,
     pub outcomes: Vec<(u64, AckOutcome)>,
-    pub shutdown_complete: Option<Vec<u64>>,
+    pub shutdown_complete: Option<ShutdownSummary>,
     /// When set, a stream the receiver ends with an error is reported to the Pipeline as a
     /// stream error (a driver's job); otherwise such an end fails the test.
     pub forward_stream_ends: bool,
@@ -107,7 +110,8 @@ impl World {
                 Action::Halted(e) => panic!("the pipeline halted: {e}"),
                 // The Pipeline already opened the replacement stream; nothing to do here.
                 fallback @ Action::CodecFallback { .. } => self.fallbacks.push(fallback),
-                Action::ShutdownComplete { unacknowledged } => self.shutdown_complete = Some(unacknowledged),
+                Action::ShutdownComplete(summary) => self.shutdown_complete = Some(summary),
+                Action::Retrying { .. } => {}
             }
         }
     }
@@ -331,7 +335,7 @@ pub fn run_round_trip(config: PipelineConfig, ops: Vec<Op>) -> World {
         }
     }
     w.finish();
-    assert_eq!(w.shutdown_complete.as_deref(), Some(&[][..]), "everything was acked");
+    assert_eq!(w.shutdown_complete.map(|s| s.unacknowledged), Some(0), "everything was acked");
     let tokens: Vec<u64> = w.outcomes.iter().map(|(t, _)| *t).collect();
     assert_eq!(tokens, (0..input.len() as u64).collect::<Vec<_>>(), "every token once, in order");
     let mut kept = Vec::new();

@@ -110,8 +110,10 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     while resolved < records.len() {
         tokio::select! {
             entry = acks.recv() => {
-                let Ok(entry) = entry else {
-                    return Err(CliError::Incomplete("the client stopped unexpectedly".into()));
+                let entry = match entry {
+                    Ok(Ok(entry)) => entry,
+                    Ok(Err(halt)) => return Err(CliError::Halted(halt)),
+                    Err(_) => return Err(CliError::Incomplete("the client stopped unexpectedly".into())),
                 };
                 resolved += 1;
                 if entry.outcome != AckOutcome::Acked {

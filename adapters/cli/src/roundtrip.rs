@@ -2,8 +2,8 @@
 //! memory, and every delivered record must equal its input record (`encoding.md` §10.1).
 
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
-use stateful_logs::transport::{Action, CloseMode};
-use stateful_logs::{Pipeline, PipelineConfig, Record, RejectReason, StreamId, Timestamp};
+use stateful_logs::transport::CloseMode;
+use stateful_logs::{Action, Pipeline, PipelineConfig, Record, RejectReason, StreamId, Timestamp};
 
 use crate::records::check_equivalent;
 

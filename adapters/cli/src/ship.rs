@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stateful_logs::transport::{ApiKey, EndpointConfig};
-use stateful_logs_tokio::{AckEntry, AckOutcome, BuildTokio, Client, ClientBuilder, HaltError, Record};
+use stateful_logs_tokio::{
+    AckEntry, AckEvent, AckOutcome, BuildTokio, Client, ClientBuilder, HaltError, Record,
+};
 use tokio::sync::mpsc;
 
 use crate::CliError;
@@ -252,10 +254,13 @@ async fn ship(
             biased;
             _ = &mut ctrl_c => break Ending::Interrupted,
             halt = halts.recv() => break halt.map_or(Ending::ClientGone, Ending::Halted),
-            entry = acks.recv() => {
-                let Ok(entry) = entry else { break Ending::ClientGone };
-                tracker.on_ack(entry);
-                while let Ok(entry) = acks.try_recv() {
+            event = acks.recv() => {
+                let Ok(event) = event else { break Ending::ClientGone };
+                match event {
+                    Ok(entry) => tracker.on_ack(entry),
+                    Err(halt) => break Ending::Halted(halt),
+                }
+                while let Ok(Ok(entry)) = acks.try_recv() {
                     tracker.on_ack(entry);
                 }
                 tracker.persist();
@@ -341,13 +346,13 @@ async fn ship(
 /// and the acknowledgements that arrived meanwhile.
 async fn finish(
     client: Client,
-    acks: &async_channel::Receiver<AckEntry>,
+    acks: &async_channel::Receiver<AckEvent>,
     timeout: Duration,
 ) -> (usize, Vec<AckEntry>) {
     let report = client.shutdown(timeout).await;
     let mut late = Vec::new();
-    while let Ok(entry) = acks.try_recv() {
-        late.push(entry);
+    while let Ok(event) = acks.try_recv() {
+        late.extend(event.ok());
     }
     (report.unacknowledged.len(), late)
 }

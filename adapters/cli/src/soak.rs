@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use stateful_logs::transport::{ApiKey, EndpointConfig};
 use stateful_logs::{Record, StreamId};
 use stateful_logs_intake::{Delivered, Intake, IntakeError, LogBody, StreamFault};
-use stateful_logs_tokio::{AckOutcome, BuildTokio, Client, ClientBuilder, HaltError};
+use stateful_logs_tokio::{AckOutcome, BuildTokio, Client, ClientBuilder, HaltError, SendError};
 
 use crate::CliError;
 use crate::cli::SoakArgs;
@@ -291,9 +291,17 @@ pub async fn run(args: SoakArgs) -> Result<ExitCode, CliError> {
                 ticker.tick().await;
                 for _ in 0..per_tick.min(records - i) {
                     let content = format!("soak record {i}");
-                    let record = Record::new(1_767_225_600_000 + i as i64, content).with_ack_token(i);
-                    if handle.send(record).await.is_err() {
-                        return;
+                    let mut record = Record::new(1_767_225_600_000 + i as i64, content).with_ack_token(i);
+                    // A halted pipeline refuses records until the soak's operator resumes it.
+                    loop {
+                        match handle.send(record).await {
+                            Ok(()) => break,
+                            Err(SendError::Halted { record: back, .. }) => {
+                                record = *back;
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
+                            Err(SendError::Closed(_)) => return,
+                        }
                     }
                     i += 1;
                     sent.store(i, Ordering::Relaxed);
@@ -334,7 +342,9 @@ pub async fn run(args: SoakArgs) -> Result<ExitCode, CliError> {
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => break false,
             entry = acks.recv() => {
-                let Ok(entry) = entry else { break false };
+                let Ok(event) = entry else { break false };
+                // A halt comes on the halts channel too, where it is handled.
+                let Ok(entry) = event else { continue };
                 if entry.token != next_token || entry.outcome != AckOutcome::Acked {
                     acks_wrong += 1;
                 }

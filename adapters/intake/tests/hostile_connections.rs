@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use stateful_logs::Profile;
-use stateful_logs::receiver::code;
+use stateful_logs::status_code as code;
 use stateful_logs_intake::{Intake, ServerLimits};
 use support::{Call, WAIT, assert_still_serves, closed_within, connect, intake, request, try_serves};
 use tokio::io::AsyncWriteExt;

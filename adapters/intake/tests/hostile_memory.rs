@@ -10,7 +10,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use stateful_logs::Profile;
-use stateful_logs::receiver::{ReceiverConfig, code};
+use stateful_logs::receiver::ReceiverConfig;
+use stateful_logs::status_code as code;
 use stateful_logs_intake::{Intake, ServerLimits};
 use support::{
     Call, assert_still_serves, connect, intake, request, reset_peak, rss_kib, status_kib, v1_batch, v1_raw,

@@ -12,7 +12,8 @@ use std::io::Write;
 
 use stateful_logs::Profile;
 use stateful_logs::proto::{v1, v2};
-use stateful_logs::receiver::{ReceiverConfig, code};
+use stateful_logs::receiver::ReceiverConfig;
+use stateful_logs::status_code as code;
 use stateful_logs_intake::Intake;
 use support::{
     Call, Outcome, assert_still_serves, connect, intake, request, v1_batch, v1_raw, v2_batch, zstd,

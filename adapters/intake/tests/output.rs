@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use stateful_logs::Profile;
-use stateful_logs::receiver::code;
+use stateful_logs::status_code as code;
 use stateful_logs_intake::Intake;
 use support::{Call, WAIT, connect, intake, request, v1_batch, v1_raw, zstd};
 

@@ -1,20 +1,19 @@
-//! The client API: a builder, producer handles with backpressure, acks, halts, flush,
+//! The client API: a builder, producer handles with a memory budget, acks, halts, flush,
 //! shutdown, resume (`transport.md` §2.4).
 
-use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use stateful_logs::codec::Compression;
+use stateful_logs::pipeline::budget::queued_cost;
 use stateful_logs::transport::{AckEntry, ApiKey, EndpointConfig, HaltError, State, TransportConfig};
-use stateful_logs::{ConfigError, Profile, Timestamp};
+use stateful_logs::{BatchFormat, ConfigError, Pipeline, PipelineConfig, Profile, Record, Timestamp};
 
 use crate::connector::{ConnectionPool, ConnectionSettings, Connector};
-use crate::core::{Core, CoreSettings};
-use crate::driver::{Command, Driver, DriverSettings, Input, Outputs, PipelineReport, PipelineStatus};
+use crate::driver::{Command, Driver, DriverSettings, Input, Outputs, PipelineReport, Shared};
 use crate::runtime::Runtime;
 
 /// The default `user-agent`.
@@ -28,10 +27,65 @@ pub enum ClientError {
     Config(#[from] ConfigError),
 }
 
-/// The client is shut down (or dropped): the record comes back.
+/// What the ack stream ([`Client::acks`]) yields: a resolved token, or the halt that stops
+/// delivery until the cause is fixed and [`Client::resume`] is called.
+pub type AckEvent = Result<AckEntry, HaltError>;
+
+/// `send` did not take the record; it comes back (boxed: records are large, errors rare).
 #[derive(Debug, thiserror::Error)]
-#[error("the client is shut down; the record was not taken")]
-pub struct SendError<Rec>(pub Rec);
+pub enum SendError {
+    /// The client is shut down (or dropped).
+    #[error("the client is shut down; the record was not taken")]
+    Closed(Box<Record>),
+    /// The pipeline halted on an error only the user can fix; nothing is sent until
+    /// [`Client::resume`].
+    #[error("{error}; the record was not taken")]
+    Halted {
+        /// The record, unchanged.
+        record: Box<Record>,
+        /// Why the pipeline halted.
+        error: HaltError,
+    },
+}
+
+/// `try_send` did not take the record; it comes back.
+#[derive(Debug, thiserror::Error)]
+pub enum TrySendError {
+    /// The pipeline's memory budget is full: retry later, or count the record as shed.
+    #[error("the pipeline's buffer is full (max_buffer_bytes); the record was not taken")]
+    Full(Box<Record>),
+    /// The client is shut down (or dropped).
+    #[error("the client is shut down; the record was not taken")]
+    Closed(Box<Record>),
+    /// The pipeline halted; nothing is sent until [`Client::resume`].
+    #[error("{error}; the record was not taken")]
+    Halted {
+        /// The record, unchanged.
+        record: Box<Record>,
+        /// Why the pipeline halted.
+        error: HaltError,
+    },
+}
+
+impl SendError {
+    /// The record that was not taken.
+    pub fn into_record(self) -> Record {
+        match self {
+            SendError::Closed(record) | SendError::Halted { record, .. } => *record,
+        }
+    }
+}
+
+impl TrySendError {
+    /// The record that was not taken.
+    pub fn into_record(self) -> Record {
+        match self {
+            TrySendError::Full(record)
+            | TrySendError::Closed(record)
+            | TrySendError::Halted { record, .. } => *record,
+        }
+    }
+}
 
 /// What a shutdown achieved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -64,10 +118,9 @@ pub struct ClientBuilder {
     tls: bool,
     ca_file: Option<PathBuf>,
     headers: Vec<(String, String)>,
-    settings: CoreSettings,
+    settings: PipelineConfig,
     connection: ConnectionSettings,
     pipelines: usize,
-    input_queue: usize,
     seed: u64,
     user_agent: String,
 }
@@ -81,10 +134,9 @@ impl Default for ClientBuilder {
             tls: false,
             ca_file: None,
             headers: Vec::new(),
-            settings: CoreSettings::new(Vec::new()),
+            settings: PipelineConfig::new(Vec::new()),
             connection: ConnectionSettings::default(),
             pipelines: 1,
-            input_queue: 1_024,
             seed: 0,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
         }
@@ -126,7 +178,29 @@ impl ClientBuilder {
     /// identity for intakes without it, though an intake that refuses `zstd-stream` gets
     /// per-batch `zstd` automatically).
     pub fn compression(mut self, compression: Compression) -> Self {
-        self.settings.compression = compression;
+        self.settings.transport.compression = compression;
+        self
+    }
+
+    /// The memory budget per pipeline (64 MiB): everything the client holds for a pipeline,
+    /// queued records included, stays within it; `send` waits and `try_send` returns `Full`
+    /// beyond it.
+    pub fn max_buffer_bytes(mut self, bytes: u64) -> Self {
+        self.settings.max_buffer_bytes = bytes;
+        self
+    }
+
+    /// The largest encoded batch message the intake accepts (4 MiB less framing, the usual
+    /// gRPC server limit); batches are closed early to stay under it.
+    pub fn max_message_bytes(mut self, bytes: u64) -> Self {
+        self.settings.transport.max_message_bytes = bytes;
+        self
+    }
+
+    /// What batches carry: the stateful encoding (default) or the HTTP JSON baseline the
+    /// benchmarks compare against.
+    pub fn batch_format(mut self, format: BatchFormat) -> Self {
+        self.settings.batch_format = format;
         self
     }
 
@@ -231,13 +305,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Records queued per pipeline between the handles and the core (1,024): the bound on
-    /// memory in front of a full core; `send` waits beyond it.
-    pub fn input_queue(mut self, records: usize) -> Self {
-        self.input_queue = records;
-        self
-    }
-
     /// Seed of the cores' jitter (pipeline `i` uses `seed + i`).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -270,7 +337,7 @@ impl ClientBuilder {
     }
 
     /// Any other Pipeline setting (translator, deletes; `encoding.md` §9.15).
-    pub fn pipeline_config(mut self, edit: impl FnOnce(&mut CoreSettings)) -> Self {
+    pub fn pipeline_config(mut self, edit: impl FnOnce(&mut PipelineConfig)) -> Self {
         edit(&mut self.settings);
         self
     }
@@ -318,22 +385,17 @@ impl ClientBuilder {
     }
 
     /// Starts the client's pipelines on `runtime`, connecting through `connector`.
-    pub fn build<C, R, K>(self, runtime: R, connector: K) -> Result<Client<C>, ClientError>
+    pub fn build<R, K>(self, runtime: R, connector: K) -> Result<Client, ClientError>
     where
-        C: Core,
         R: Runtime,
         K: Connector,
     {
         if self.pipelines == 0 {
             return Err(ConfigError::new("pipelines", "must be at least 1").into());
         }
-        if self.input_queue == 0 {
-            return Err(ConfigError::new("input_queue", "must be at least 1").into());
-        }
         self.validate_connection()?;
         let mut settings = self.settings.clone();
         settings.transport.endpoints = self.endpoint_list();
-        settings.transport.compression = settings.compression;
         let origin = runtime.now();
         let pool = ConnectionPool::new(connector, self.connection.clone());
         let (acks_tx, acks) = async_channel::unbounded();
@@ -341,10 +403,12 @@ impl ClientBuilder {
         let outputs = Outputs { acks: acks_tx, halts: halts_tx };
         let mut pipelines = Vec::with_capacity(self.pipelines);
         for index in 0..self.pipelines {
-            let core = C::build(&settings, self.seed.wrapping_add(index as u64), Timestamp::ZERO)?;
-            let (inputs_tx, inputs_rx) = async_channel::bounded(self.input_queue);
+            let core =
+                Pipeline::new(settings.clone(), self.seed.wrapping_add(index as u64), Timestamp::ZERO)?;
+            // Records wait in an unbounded channel whose bytes the shared budget bounds.
+            let (inputs_tx, inputs_rx) = async_channel::unbounded();
             let (commands_tx, commands_rx) = async_channel::unbounded();
-            let status = Arc::new(Mutex::new(PipelineStatus { state: core.state(), halted: None }));
+            let shared = Arc::new(Shared::new(&core));
             let driver = Driver::new(
                 core,
                 runtime.clone(),
@@ -358,15 +422,16 @@ impl ClientBuilder {
                 inputs_rx,
                 commands_rx,
                 outputs.clone(),
-                status.clone(),
+                shared.clone(),
             );
             runtime.spawn(Box::pin(driver.run()));
-            pipelines.push(PipelineLink { inputs: inputs_tx, commands: commands_tx, status });
+            pipelines.push(PipelineLink { inputs: inputs_tx, commands: commands_tx, shared });
         }
         tracing::info!(
             pipelines = self.pipelines,
             endpoints = settings.transport.endpoints.len(),
             profile = %settings.transport.profile,
+            max_buffer_bytes = settings.max_buffer_bytes,
             "stateful-logs client started"
         );
         Ok(Client {
@@ -376,51 +441,80 @@ impl ClientBuilder {
             halts,
             runtime_now: Arc::new(move || runtime.now()),
             default_shutdown: settings.transport.shutdown_timeout,
-            _core: PhantomData,
         })
     }
 }
 
-struct PipelineLink<Rec> {
-    inputs: Sender<Input<Rec>>,
+struct PipelineLink {
+    inputs: Sender<Input>,
     commands: Sender<Command>,
-    status: Arc<Mutex<PipelineStatus>>,
+    shared: Arc<Shared>,
 }
 
 /// A running client: N pipelines sharing one HTTP/2 connection per endpoint.
 ///
 /// End it with [`Client::shutdown`]: dropping it instead cancels every stream at once, and
 /// whatever was not acknowledged is lost without a report.
-pub struct Client<C: Core> {
-    pipelines: Vec<PipelineLink<C::Record>>,
+pub struct Client {
+    pipelines: Vec<PipelineLink>,
     next_handle: AtomicUsize,
-    acks: Receiver<AckEntry>,
+    acks: Receiver<AckEvent>,
     halts: Receiver<HaltError>,
     runtime_now: Arc<dyn Fn() -> Instant + Send + Sync>,
     default_shutdown: Duration,
-    _core: PhantomData<fn() -> C>,
 }
 
 /// A producer's handle: all its records go to one pipeline, in order.
-pub struct Handle<Rec> {
-    inputs: Sender<Input<Rec>>,
+#[derive(Clone)]
+pub struct Handle {
+    inputs: Sender<Input>,
+    shared: Arc<Shared>,
     pipeline: usize,
 }
 
-impl<Rec> Clone for Handle<Rec> {
-    fn clone(&self) -> Self {
-        Handle { inputs: self.inputs.clone(), pipeline: self.pipeline }
+impl Handle {
+    /// Sends a record; waits while the pipeline's memory budget is full (backpressure).
+    /// Fails at once, with the record, when the pipeline is halted or the client shut down.
+    pub async fn send(&self, record: Record) -> Result<(), SendError> {
+        let mut record = record;
+        loop {
+            // Listen before trying, so that room freed in between is not missed.
+            let freed = self.shared.budget.listen();
+            match self.try_send(record) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(back)) => record = *back,
+                Err(TrySendError::Closed(record)) => return Err(SendError::Closed(record)),
+                Err(TrySendError::Halted { record, error }) => {
+                    return Err(SendError::Halted { record, error });
+                }
+            }
+            freed.await;
+        }
     }
-}
 
-impl<Rec: Send + 'static> Handle<Rec> {
-    /// Sends a record; waits while the pipeline's queue is full (backpressure).
-    pub async fn send(&self, record: Rec) -> Result<(), SendError<Rec>> {
-        match self.inputs.send(Input::Record(record)).await {
+    /// Sends a record if the pipeline's memory budget has room now; never waits, so it may be
+    /// called from any thread, async or not (a logging layer does).
+    pub fn try_send(&self, record: Record) -> Result<(), TrySendError> {
+        if let Some(error) = self.shared.halted() {
+            return Err(TrySendError::Halted { record: Box::new(record), error });
+        }
+        if self.inputs.is_closed() {
+            return Err(TrySendError::Closed(Box::new(record)));
+        }
+        let cost = queued_cost(&record);
+        if !self.shared.budget.try_reserve(cost) {
+            return Err(TrySendError::Full(Box::new(record)));
+        }
+        match self.inputs.try_send(Input::Record(record, cost)) {
             Ok(()) => Ok(()),
-            Err(async_channel::SendError(Input::Record(record))) => Err(SendError(record)),
-            // A failed send hands back exactly what was sent: a record.
-            Err(async_channel::SendError(Input::Flush(_))) => unreachable!("a record send returned a flush"),
+            Err(error) => {
+                self.shared.budget.release(cost);
+                match error.into_inner() {
+                    Input::Record(record, _) => Err(TrySendError::Closed(Box::new(record))),
+                    // A failed send hands back what was sent: a record.
+                    Input::Flush(_) => unreachable!("a record send returned a flush"),
+                }
+            }
         }
     }
 
@@ -430,20 +524,23 @@ impl<Rec: Send + 'static> Handle<Rec> {
     }
 }
 
-impl<C: Core> Client<C> {
+impl Client {
     /// A new producer handle, assigned to the next pipeline round-robin.
-    pub fn handle(&self) -> Handle<C::Record> {
+    pub fn handle(&self) -> Handle {
         let pipeline = self.next_handle.fetch_add(1, Ordering::Relaxed) % self.pipelines.len();
-        Handle { inputs: self.pipelines[pipeline].inputs.clone(), pipeline }
+        let link = &self.pipelines[pipeline];
+        Handle { inputs: link.inputs.clone(), shared: link.shared.clone(), pipeline }
     }
 
-    /// Resolved ack tokens of every pipeline (in input order per handle). One consumer should
-    /// read it; entries accumulate until read.
-    pub fn acks(&self) -> Receiver<AckEntry> {
+    /// Resolved ack tokens of every pipeline (in input order per handle), and each halt as an
+    /// `Err` when it happens, so a program that awaits its acks learns of it. One consumer
+    /// should read it; entries accumulate until read.
+    pub fn acks(&self) -> Receiver<AckEvent> {
         self.acks.clone()
     }
 
-    /// Halts as they happen (bad key, wrong profile, TLS, repeated protocol errors).
+    /// Halts as they happen (bad key, wrong profile, TLS, message too large, repeated protocol
+    /// errors).
     pub fn halts(&self) -> Receiver<HaltError> {
         self.halts.clone()
     }
@@ -453,7 +550,7 @@ impl<C: Core> Client<C> {
         let mut halted = None;
         let mut states = Vec::with_capacity(self.pipelines.len());
         for link in &self.pipelines {
-            let status = link.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let status = link.shared.status();
             states.push(status.state);
             if halted.is_none() {
                 halted = status.halted.clone();
@@ -504,7 +601,9 @@ impl<C: Core> Client<C> {
         self.shutdown(timeout).await
     }
 
-    /// Stops taking records, delivers what it can within `timeout`, and reports the rest.
+    /// Stops taking records, delivers what it can within `timeout`, and reports the rest. It
+    /// returns once every stream has been closed (each graceful close's half-close written),
+    /// so a program may exit right after it without the intake seeing a reset.
     pub async fn shutdown(self, timeout: Duration) -> ShutdownReport {
         let deadline = (self.runtime_now)() + timeout;
         let mut replies = Vec::new();

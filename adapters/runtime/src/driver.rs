@@ -1,32 +1,36 @@
 //! The event loop of one pipeline: moves records, stream events, time and commands into the
-//! core and its actions out (`transport.md` §15). It makes no protocol decision.
+//! core and its actions out (`transport.md` §15). It makes no protocol decision: the Pipeline
+//! owns every record's fate, the shutdown deadline and the memory budget; the driver feeds
+//! its queue in and forwards what comes out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use futures_lite::FutureExt;
 use stateful_logs::proto::StatefulBatch;
-use stateful_logs::transport::{
-    AckEntry, AckOutcome, Action, CloseMode, EndpointConfig, Failure, HaltError, State,
-};
-use stateful_logs::{ConfigError, StreamId, Timestamp};
+use stateful_logs::transport::{AckOutcome, CloseMode, EndpointConfig, Failure};
+use stateful_logs::{Action, ConfigError, Pipeline, Record, RejectReason, StreamId, Timestamp};
 
 use crate::connector::{ConnectionPool, Connector};
-use crate::core::{Core, RefusalReason};
 use crate::metrics_export;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::stream_io::{StreamEvent, StreamHandle, StreamStart, spawn_stream};
 
+pub(crate) use crate::shared::Shared;
+
 /// Records taken from the queue per wake-up at most, before the core's outputs are drained.
 const INPUT_BURST: usize = 256;
+/// Metrics are exported after every change, but at most this often (coalesced).
+const METRICS_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a finished shutdown waits, beyond the drain timeout, for its streams' tasks.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// What producer handles send, in order.
-pub(crate) enum Input<Rec> {
-    /// A record.
-    Record(Rec),
+pub(crate) enum Input {
+    /// A record, with the cost it reserved in the budget.
+    Record(Record, u64),
     /// Flush what was sent before; answered once done.
     Flush(Sender<()>),
 }
@@ -46,18 +50,11 @@ pub(crate) struct PipelineReport {
     pub unacknowledged: Vec<u64>,
 }
 
-/// What the client reads about a pipeline without asking its driver.
-#[derive(Debug)]
-pub(crate) struct PipelineStatus {
-    pub state: State,
-    pub halted: Option<HaltError>,
-}
-
 /// Where the driver delivers what the application sees.
 #[derive(Clone)]
 pub(crate) struct Outputs {
-    pub acks: Sender<AckEntry>,
-    pub halts: Sender<HaltError>,
+    pub acks: Sender<crate::client::AckEvent>,
+    pub halts: Sender<stateful_logs::transport::HaltError>,
 }
 
 /// Static settings of a driver.
@@ -67,61 +64,73 @@ pub(crate) struct DriverSettings {
     pub drain_timeout: Duration,
 }
 
-pub(crate) struct Driver<C: Core, R: Runtime, K: Connector> {
-    core: C,
+/// A shutdown in progress, from the command to the reply.
+struct PendingShutdown {
+    reply: Sender<PipelineReport>,
+    /// `end_input` was called: the queue is empty and closed.
+    input_ended: bool,
+    /// The core's `ShutdownComplete` arrived: waiting for the streams' tasks to end.
+    complete: bool,
+    /// The latest the reply waits for the streams' tasks.
+    close_deadline: Option<Instant>,
+}
+
+pub(crate) struct Driver<R: Runtime, K: Connector> {
+    core: Pipeline,
     runtime: R,
     origin: Instant,
     pool: Arc<ConnectionPool<K>>,
     settings: DriverSettings,
     label: String,
-    inputs: Receiver<Input<C::Record>>,
+    inputs: Receiver<Input>,
     commands: Receiver<Command>,
     events_tx: Sender<StreamEvent>,
     events: Receiver<StreamEvent>,
     outputs: Outputs,
-    status: Arc<Mutex<PipelineStatus>>,
-    /// A record the core refused with `Full`, retried first once input is ready.
-    held: Option<C::Record>,
+    shared: Arc<Shared>,
+    /// A record the core refused with `Full` (and its reserved cost), retried first.
+    held: Option<(Record, u64)>,
     streams: HashMap<StreamId, StreamHandle>,
-    timer: Option<(Timestamp, BoxFuture)>,
+    /// Every stream task holds a clone; once the driver drops its own, the channel closes
+    /// when the last task has ended (its half-close written, or cancelled).
+    tasks_alive: Option<Sender<()>>,
+    tasks_done: Receiver<()>,
+    timer: Option<(Instant, BoxFuture)>,
     shutdown: Option<PendingShutdown>,
     report: PipelineReport,
     done: bool,
     last_export: Option<Instant>,
+    /// A change not exported yet, exported at `last_export + METRICS_INTERVAL`.
+    metrics_due: Option<Instant>,
 }
 
-struct PendingShutdown {
-    deadline: Timestamp,
-    reply: Sender<PipelineReport>,
-    core_told: bool,
-}
-
-enum Wake<Rec> {
+enum Wake {
     Event(Option<StreamEvent>),
     Command(Option<Command>),
-    Input(Option<Input<Rec>>),
+    Input(Option<Input>),
+    TasksDone,
     Timer,
 }
 
-impl<C, R, K> Driver<C, R, K>
+impl<R, K> Driver<R, K>
 where
-    C: Core,
     R: Runtime,
     K: Connector,
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        core: C,
+        core: Pipeline,
         runtime: R,
         origin: Instant,
         pool: Arc<ConnectionPool<K>>,
         settings: DriverSettings,
-        inputs: Receiver<Input<C::Record>>,
+        inputs: Receiver<Input>,
         commands: Receiver<Command>,
         outputs: Outputs,
-        status: Arc<Mutex<PipelineStatus>>,
+        shared: Arc<Shared>,
     ) -> Self {
         let (events_tx, events) = async_channel::unbounded();
+        let (tasks_alive, tasks_done) = async_channel::bounded(1);
         let label = settings.pipeline.to_string();
         Driver {
             core,
@@ -135,19 +144,22 @@ where
             events_tx,
             events,
             outputs,
-            status,
+            shared,
             held: None,
             streams: HashMap::new(),
+            tasks_alive: Some(tasks_alive),
+            tasks_done,
             timer: None,
             shutdown: None,
             report: PipelineReport::default(),
             done: false,
             last_export: None,
+            metrics_due: None,
         }
     }
 
     fn now(&self) -> Timestamp {
-        Timestamp(stateful_logs::duration_ms(self.runtime.now().saturating_duration_since(self.origin)))
+        self.timestamp_of(self.runtime.now())
     }
 
     fn instant_of(&self, t: Timestamp) -> Instant {
@@ -158,16 +170,16 @@ where
         Timestamp(stateful_logs::duration_ms(instant.saturating_duration_since(self.origin)))
     }
 
-    /// Runs until the core's shutdown completes or the client is dropped.
+    /// Runs until the shutdown's reply is sent or the client is dropped.
     pub(crate) async fn run(mut self) {
         self.pump();
         while !self.done {
-            let wake = self.wait().await;
-            match wake {
+            match self.wait().await {
                 Wake::Event(Some(event)) => self.handle_event(event),
                 Wake::Command(Some(command)) => self.handle_command(command),
                 Wake::Input(Some(input)) => self.handle_input(input),
                 Wake::Timer => self.handle_timer(),
+                Wake::TasksDone => self.finish_if_closed(true),
                 // The client and every handle are gone without a shutdown: cancel everything.
                 Wake::Command(None) => break,
                 Wake::Event(None) | Wake::Input(None) => {}
@@ -198,23 +210,33 @@ where
             }
             self.pump();
         }
-        self.export_metrics(true);
+        self.export_metrics();
         for (_, stream) in self.streams.drain() {
             stream.close(CloseMode::Abort);
         }
     }
 
-    /// Waits for a stream event, a command, an input (only when the core can take one) or the
-    /// timer.
-    async fn wait(&mut self) -> Wake<C::Record> {
+    /// Waits for a stream event, a command, an input (only when the core can take one), the
+    /// end of the last stream task (when a shutdown waits for it) or the timer.
+    async fn wait(&mut self) -> Wake {
         let accept_input = self.held.is_none()
             && self.core.input_ready()
             && !(self.inputs.is_closed() && self.inputs.is_empty());
-        let Driver { events, commands, inputs, timer, .. } = self;
+        let closing = self.shutdown.as_ref().is_some_and(|s| s.complete);
+        let Driver { events, commands, inputs, timer, tasks_done, .. } = self;
         let events = async { Wake::Event(events.recv().await.ok()) };
         let commands = async { Wake::Command(commands.recv().await.ok()) };
         let inputs = async {
             if accept_input { Wake::Input(inputs.recv().await.ok()) } else { std::future::pending().await }
+        };
+        let tasks = async {
+            if closing {
+                // Closed (Err) once every stream task has ended.
+                let _ = tasks_done.recv().await;
+                Wake::TasksDone
+            } else {
+                std::future::pending().await
+            }
         };
         let timer = async {
             match timer {
@@ -225,7 +247,7 @@ where
                 None => std::future::pending().await,
             }
         };
-        events.or(commands).or(timer).or(inputs).await
+        events.or(commands).or(timer).or(tasks).or(inputs).await
     }
 
     fn handle_event(&mut self, event: StreamEvent) {
@@ -266,15 +288,19 @@ where
                 if self.shutdown.is_some() {
                     return;
                 }
-                // New sends fail from now on; records already queued are still fed in.
+                // New sends fail from now on; records already queued are still fed in, and the
+                // core keeps the deadline.
                 self.inputs.close();
-                self.shutdown =
-                    Some(PendingShutdown { deadline: self.timestamp_of(deadline), reply, core_told: false });
+                self.shutdown = Some(PendingShutdown {
+                    reply,
+                    input_ended: false,
+                    complete: false,
+                    close_deadline: None,
+                });
+                self.core.begin_shutdown(now, Some(self.timestamp_of(deadline)));
             }
             Command::Resume => {
-                if let Ok(mut status) = self.status.lock() {
-                    status.halted = None;
-                }
+                self.shared.set_halted(None);
                 self.core.resume(now);
             }
             Command::UpdateEndpoint { index, endpoint, reply } => {
@@ -283,10 +309,10 @@ where
         }
     }
 
-    fn handle_input(&mut self, input: Input<C::Record>) {
+    fn handle_input(&mut self, input: Input) {
         let now = self.now();
         match input {
-            Input::Record(record) => self.offer(now, record),
+            Input::Record(record, cost) => self.offer(now, record, cost),
             Input::Flush(reply) => {
                 self.core.flush(now);
                 let _ = reply.try_send(());
@@ -294,48 +320,61 @@ where
         }
     }
 
-    fn offer(&mut self, now: Timestamp, record: C::Record) {
+    fn offer(&mut self, now: Timestamp, record: Record, cost: u64) {
         match self.core.handle_record(now, record) {
-            Ok(()) => {}
-            Err((record, RefusalReason::Full)) => self.held = Some(record),
-            Err((record, reason)) => {
-                // Only possible for records queued before a shutdown whose deadline passed.
-                tracing::warn!(pipeline = self.settings.pipeline, ?reason, "record refused at shutdown");
-                self.unqueued_token(C::ack_token(&record));
+            Ok(()) => self.shared.budget.release(cost),
+            Err(rejected) if rejected.reason == RejectReason::Full => {
+                self.held = Some((rejected.record, cost))
             }
-        }
-    }
-
-    fn unqueued_token(&mut self, token: Option<u64>) {
-        if let Some(token) = token {
-            self.report.unacknowledged.push(token);
-            let _ = self.outputs.acks.try_send(AckEntry { token, outcome: AckOutcome::Unacknowledged });
+            Err(rejected) => {
+                // The queue is fed in before `end_input`, so the core takes every record: this
+                // would be a driver bug, and the core no longer knows the token.
+                tracing::error!(
+                    pipeline = self.settings.pipeline,
+                    reason = %rejected.reason,
+                    "a queued record was refused; its ack token is lost"
+                );
+                self.shared.budget.release(cost);
+            }
         }
     }
 
     fn handle_timer(&mut self) {
         let Some((deadline, _)) = self.timer.take() else { return };
-        let now = self.now();
+        let instant = self.runtime.now();
+        let now = self.timestamp_of(instant);
         // Only once the clock has reached the core's own deadline (§15.7); the timer may also
-        // have been armed for the driver's shutdown deadline, handled in `pump`.
-        if now >= deadline
+        // have been armed for a metrics export or the end of a shutdown's close wait.
+        if instant >= deadline
             && let Some(due) = self.core.poll_timeout()
             && now >= due
         {
             self.core.handle_timeout(now);
         }
+        if self.metrics_due.is_some_and(|due| instant >= due) {
+            self.export_metrics();
+        }
+        self.finish_if_closed(false);
     }
 
-    /// After every input: retry a held record, start a due shutdown, drain actions, send what
-    /// the streams can take, re-arm the timer.
+    /// After every input: retry a held record, end the input of a shutdown whose queue is
+    /// empty, drain actions, send what the streams can take, publish the budget and status,
+    /// export metrics, re-arm the timer.
     fn pump(&mut self) {
         let now = self.now();
         if self.core.input_ready()
-            && let Some(record) = self.held.take()
+            && let Some((record, cost)) = self.held.take()
         {
-            self.offer(now, record);
+            self.offer(now, record, cost);
         }
-        self.advance_shutdown(now);
+        if let Some(shutdown) = &mut self.shutdown
+            && !shutdown.input_ended
+            && self.held.is_none()
+            && self.inputs.is_empty()
+        {
+            shutdown.input_ended = true;
+            self.core.end_input(now);
+        }
         loop {
             while let Some(action) = self.core.poll_action() {
                 self.handle_action(action);
@@ -344,29 +383,17 @@ where
                 break;
             }
         }
-        let shutdown_deadline = self.shutdown.as_ref().filter(|s| !s.core_told).map(|s| s.deadline);
-        let wanted = [self.core.poll_timeout(), shutdown_deadline].into_iter().flatten().min();
-        if self.timer.as_ref().map(|(deadline, _)| *deadline) != wanted {
-            self.timer =
-                wanted.map(|deadline| (deadline, self.runtime.sleep_until(self.instant_of(deadline))));
-        }
-        if let Ok(mut status) = self.status.lock() {
-            status.state = self.core.state();
-        }
-        self.export_metrics(false);
+        self.shared.publish(&self.core);
+        self.schedule_metrics();
+        self.arm_timer();
     }
 
-    /// Tells the core to shut down once every queued record was fed in, or at the deadline.
-    fn advance_shutdown(&mut self, now: Timestamp) {
-        let Some(shutdown) = &mut self.shutdown else { return };
-        if shutdown.core_told {
-            return;
-        }
-        let queue_empty = self.held.is_none() && self.inputs.is_empty();
-        if queue_empty || now >= shutdown.deadline {
-            shutdown.core_told = true;
-            let deadline = shutdown.deadline;
-            self.core.shutdown(now, Some(deadline));
+    fn arm_timer(&mut self) {
+        let close = self.shutdown.as_ref().and_then(|s| s.close_deadline);
+        let core = self.core.poll_timeout().map(|t| self.instant_of(t));
+        let wanted = [core, self.metrics_due, close].into_iter().flatten().min();
+        if self.timer.as_ref().map(|(deadline, _)| *deadline) != wanted {
+            self.timer = wanted.map(|deadline| (deadline, self.runtime.sleep_until(deadline)));
         }
     }
 
@@ -397,10 +424,15 @@ where
     }
 
     fn handle_action(&mut self, action: Action) {
+        let pipeline = self.settings.pipeline;
         match action {
             Action::OpenStream { stream, endpoint, path, metadata } => {
                 let settings = self.core.endpoint(endpoint).clone();
-                tracing::debug!(pipeline = self.settings.pipeline, %stream, endpoint, host = %settings.host, "opening stream");
+                tracing::debug!(pipeline, %stream, endpoint, host = %settings.host, "opening stream");
+                let Some(alive) = self.tasks_alive.clone() else {
+                    // Shutdown complete: no new stream (the core opens none after it either).
+                    return;
+                };
                 let start = StreamStart {
                     stream,
                     path,
@@ -408,6 +440,7 @@ where
                     user_agent: self.settings.user_agent.clone(),
                     drain_timeout: self.settings.drain_timeout,
                     events: self.events_tx.clone(),
+                    alive,
                 };
                 match self.pool.service(&settings) {
                     Ok(service) => {
@@ -427,89 +460,120 @@ where
             }
             Action::CloseStream { stream, mode } => {
                 if let Some(handle) = self.streams.remove(&stream) {
-                    tracing::debug!(pipeline = self.settings.pipeline, %stream, ?mode, "closing stream");
+                    tracing::debug!(pipeline, %stream, ?mode, "closing stream");
                     handle.close(mode);
                 }
             }
             Action::Acknowledge(entries) => {
                 for entry in entries {
-                    match entry.outcome {
-                        AckOutcome::Acked => self.report.acked += 1,
-                        AckOutcome::Dropped(_) => self.report.dropped += 1,
-                        AckOutcome::Unacknowledged => {}
+                    if entry.outcome == AckOutcome::Unacknowledged {
+                        self.report.unacknowledged.push(entry.token);
                     }
-                    let _ = self.outputs.acks.try_send(entry);
+                    let _ = self.outputs.acks.try_send(Ok(entry));
                 }
+            }
+            Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches } => {
+                let host = &self.core.endpoint(endpoint).host;
+                tracing::warn!(
+                    pipeline,
+                    endpoint,
+                    %host,
+                    delay_ms,
+                    replayed_batches,
+                    "{cause}; next attempt in {}; {hint}",
+                    human_delay(delay_ms)
+                );
             }
             Action::CodecFallback { endpoint, from, to, message } => {
                 tracing::warn!(
-                    pipeline = self.settings.pipeline,
+                    pipeline,
                     endpoint,
                     "endpoint {endpoint} refused the {from} content encoding ({message}); \
                      it gets {to} from now on, and the unacknowledged batches are sent again"
                 );
             }
             Action::Halted(error) => {
-                tracing::error!(pipeline = self.settings.pipeline, reason = error.label(), "{error}");
-                if let Ok(mut status) = self.status.lock() {
-                    status.halted = Some(error.clone());
-                }
-                let _ = self.outputs.halts.try_send(error);
+                tracing::error!(pipeline, reason = error.label(), "{error}");
+                self.shared.set_halted(Some(error.clone()));
+                let _ = self.outputs.halts.try_send(error.clone());
+                let _ = self.outputs.acks.try_send(Err(error));
             }
-            Action::ShutdownComplete { mut unacknowledged } => {
-                let mut report = std::mem::take(&mut self.report);
-                // Records still queued behind the core were never admitted: they follow, in order.
-                let mut rest = Vec::new();
-                if let Some(record) = self.held.take() {
-                    rest.extend(C::ack_token(&record));
-                }
-                while let Ok(input) = self.inputs.try_recv() {
-                    if let Input::Record(record) = input {
-                        rest.extend(C::ack_token(&record));
-                    }
-                }
-                for &token in &rest {
-                    let _ =
-                        self.outputs.acks.try_send(AckEntry { token, outcome: AckOutcome::Unacknowledged });
-                }
-                report.unacknowledged.append(&mut unacknowledged);
-                report.unacknowledged.extend(rest);
+            Action::ShutdownComplete(summary) => {
+                self.report.acked = summary.acked;
+                self.report.dropped = summary.dropped;
                 tracing::info!(
-                    pipeline = self.settings.pipeline,
-                    acked = report.acked,
-                    unacknowledged = report.unacknowledged.len(),
+                    pipeline,
+                    acked = summary.acked,
+                    dropped = summary.dropped,
+                    unacknowledged = summary.unacknowledged,
                     "shutdown complete"
                 );
-                // Final metrics before the report, so that a caller sees them once it returns.
-                self.export_metrics(true);
-                if let Some(shutdown) = self.shutdown.take() {
-                    let _ = shutdown.reply.try_send(report);
+                // Wait for the streams' tasks (graceful closes write their half-close and
+                // read the server's end), bounded by the drain timeout.
+                self.tasks_alive = None;
+                let close_deadline = self.runtime.now() + self.settings.drain_timeout + CLOSE_GRACE;
+                if let Some(shutdown) = &mut self.shutdown {
+                    shutdown.complete = true;
+                    shutdown.close_deadline = Some(close_deadline);
                 }
-                self.done = true;
+                self.finish_if_closed(false);
             }
         }
     }
 
-    fn export_metrics(&mut self, force: bool) {
-        let now = self.runtime.now();
-        if !force
-            && self
-                .last_export
-                .is_some_and(|last| now.saturating_duration_since(last) < Duration::from_secs(1))
-        {
+    /// Sends the shutdown's reply once the core completed and every stream task ended (or
+    /// the close wait ran out).
+    fn finish_if_closed(&mut self, tasks_done: bool) {
+        let Some(shutdown) = &self.shutdown else { return };
+        if !shutdown.complete {
             return;
         }
-        self.last_export = Some(now);
-        metrics_export::export_transport(&self.label, self.core.transport_metrics());
-        self.core.export_extra_metrics(&self.label);
+        let tasks_done = tasks_done || self.tasks_done.is_closed() && self.tasks_done.is_empty();
+        let out_of_time = shutdown.close_deadline.is_some_and(|d| self.runtime.now() >= d);
+        if !tasks_done && !out_of_time {
+            return;
+        }
+        if out_of_time && !tasks_done {
+            tracing::warn!(pipeline = self.settings.pipeline, "streams still closing at the end of shutdown");
+        }
+        // Final metrics before the report, so that a caller sees them once it returns.
+        self.export_metrics();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.reply.try_send(std::mem::take(&mut self.report));
+        }
+        self.done = true;
+    }
+
+    /// Exports now if the last export is old enough, else once it is (coalescing changes).
+    fn schedule_metrics(&mut self) {
+        let now = self.runtime.now();
+        match self.last_export {
+            Some(last) if now.saturating_duration_since(last) < METRICS_INTERVAL => {
+                self.metrics_due = Some(last + METRICS_INTERVAL);
+            }
+            _ => self.export_metrics(),
+        }
+    }
+
+    fn export_metrics(&mut self) {
+        self.last_export = Some(self.runtime.now());
+        self.metrics_due = None;
+        metrics_export::export_transport(&self.label, self.core.transport().metrics());
+        metrics_export::export_pipeline(&self.label, &self.core.metrics());
+    }
+}
+
+/// A delay for a log line: `250 ms`, `4.1 s`, `at once`.
+fn human_delay(ms: u64) -> String {
+    match ms {
+        0 => "at once".to_owned(),
+        1..=999 => format!("{ms} ms"),
+        _ => format!("{:.1} s", ms as f64 / 1000.0),
     }
 }
 
 fn log_failure(stream: StreamId, failure: &Failure, what: &str) {
-    match failure {
-        Failure::Eof => tracing::info!(%stream, "{what}: the intake ended the stream"),
-        Failure::Status { code, message } => tracing::warn!(%stream, code, %message, "{what}"),
-        Failure::Tls(message) => tracing::warn!(%stream, %message, "{what}: TLS"),
-        Failure::Connection(message) => tracing::warn!(%stream, %message, "{what}: connection"),
-    }
+    // The retry (cause, delay, hint) or the halt is logged from the core's action; this is the
+    // raw event, for debugging.
+    tracing::debug!(%stream, ?failure, "{what}");
 }

@@ -10,34 +10,34 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod baseline;
 mod client;
 pub mod connector;
-pub mod core;
 mod driver;
 pub mod grpc;
 #[cfg(feature = "test-harness")]
 pub mod harness;
 pub mod metrics_export;
 pub mod runtime;
+mod shared;
 mod stream_io;
 
 pub use client::{
-    Client, ClientBuilder, ClientError, ClientStatus, DEFAULT_USER_AGENT, Handle, SendError, ShutdownReport,
+    AckEvent, Client, ClientBuilder, ClientError, ClientStatus, DEFAULT_USER_AGENT, Handle, SendError,
+    ShutdownReport, TrySendError,
 };
 pub use connector::{
     ConnectError, ConnectionKey, ConnectionPool, ConnectionSettings, Connector, check_ca_files,
 };
-pub use core::{Core, CoreSettings, RefusalReason};
 pub use runtime::{BoxFuture, Runtime};
 
 /// The API every runtime adapter re-exports (`pub use stateful_logs_runtime::api::*`), so the
 /// client looks the same on every runtime; each adapter adds its `Client` alias and builder.
 pub mod api {
     pub use crate::{
-        BoxFuture, ClientBuilder, ClientError, ClientStatus, ConnectionSettings, Core, CoreSettings,
-        DEFAULT_USER_AGENT, Handle, RefusalReason, Runtime, SendError, ShutdownReport, baseline,
+        AckEvent, BoxFuture, Client, ClientBuilder, ClientError, ClientStatus, ConnectionSettings,
+        DEFAULT_USER_AGENT, Handle, Runtime, SendError, ShutdownReport, TrySendError,
     };
-    pub use stateful_logs::transport::{AckEntry, AckOutcome, HaltError};
-    pub use stateful_logs::{Pipeline, Profile, Record};
+    pub use stateful_logs::codec::Compression;
+    pub use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, DropReason, EndpointConfig, HaltError};
+    pub use stateful_logs::{BatchFormat, Pipeline, PipelineConfig, Profile, Record};
 }

@@ -16,6 +16,7 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
         ("stateful_logs_encoded_bytes", m.encoded_bytes),
         ("stateful_logs_streams_opened", m.streams_opened),
         ("stateful_logs_failovers", m.failovers),
+        ("stateful_logs_batches_replayed", m.batches_replayed),
     ];
     for (name, value) in plain {
         counter!(name, "pipeline" => p.clone()).absolute(value);
@@ -46,6 +47,7 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
 pub fn export_pipeline(pipeline: &str, m: &stateful_logs::pipeline::PipelineMetrics<'_>) {
     let p = pipeline.to_owned();
     gauge!("stateful_logs_state_size_bytes", "pipeline" => p.clone()).set(m.state_size_bytes as f64);
+    gauge!("stateful_logs_buffered_bytes", "pipeline" => p.clone()).set(m.buffered_bytes as f64);
     let t = m.translator;
     let counters = [
         ("stateful_logs_patterns_added", t.patterns_added),

@@ -136,6 +136,9 @@ pub(crate) struct StreamStart {
     pub user_agent: String,
     pub drain_timeout: Duration,
     pub events: Sender<StreamEvent>,
+    /// Held by the stream's task until it ends: the driver waits for every task at shutdown,
+    /// so that each graceful close's half-close is on the wire before the client returns.
+    pub alive: Sender<()>,
 }
 
 /// Spawns the task of a new stream and returns the driver's handle.
@@ -163,7 +166,11 @@ where
                 control_rx,
                 start.drain_timeout,
             );
-            runtime.spawn(Box::pin(task));
+            let alive = start.alive;
+            runtime.spawn(Box::pin(async move {
+                task.await;
+                drop(alive);
+            }));
         }
         Err(message) => reporter.ended(Failure::Connection(message)),
     }

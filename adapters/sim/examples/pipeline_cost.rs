@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use stateful_logs::transport::{Action, ApiKey, EndpointConfig};
-use stateful_logs::{Pipeline, PipelineConfig, Record, Timestamp};
+use stateful_logs::transport::{ApiKey, EndpointConfig};
+use stateful_logs::{Action, Pipeline, PipelineConfig, Record, Timestamp};
 
 const PIPELINES: usize = 2_000;
 const ROUNDS: u64 = 20;

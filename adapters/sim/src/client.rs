@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use stateful_logs::transport::{AckEntry, AckOutcome, Action, State, Transmit};
+use stateful_logs::Action;
+use stateful_logs::transport::{AckEntry, AckOutcome, State, Transmit};
 use stateful_logs::{ConfigError, Timestamp};
 
 use crate::config::SimConfig;
@@ -215,7 +216,7 @@ impl SimClient {
             Action::Acknowledge(entries) => self.acknowledged(now, &entries, config, ctx),
             Action::Halted(_) => ctx.counters.halts += 1,
             // The simulated intakes know every codec: a fallback never happens here.
-            Action::CodecFallback { .. } | Action::ShutdownComplete { .. } => {}
+            Action::CodecFallback { .. } | Action::Retrying { .. } | Action::ShutdownComplete(_) => {}
         }
     }
 

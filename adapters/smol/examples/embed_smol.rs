@@ -36,7 +36,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .batching(100, 5_000_000, Duration::from_millis(50))
             .build_smol()?;
         let acks = client.acks();
-        let halts = client.halts();
 
         // Two producers, each with its own handle (each handle feeds one pipeline, in order).
         let text = std::fs::read_to_string(LOG_FILE)?;
@@ -54,8 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .with_service("sshd")
                         .with_hostname("demo-host")
                         .with_ack_token(token);
-                    // Waits when the pipeline is full: backpressure, never unbounded buffering.
-                    if handle.send(record).await.is_err() {
+                    // Waits while the pipeline's memory budget is full: backpressure, never
+                    // unbounded buffering. Fails at once if the client halted or shut down.
+                    if let Err(error) = handle.send(record).await {
+                        eprintln!("producer {producer} stops: {error}");
                         break;
                     }
                 }
@@ -65,18 +66,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             producer.await;
         }
 
-        // Every token comes back once; a halt (bad key, wrong profile, TLS) would show up here.
+        // Every token comes back once; a halt (bad key, wrong profile, TLS) ends the stream of
+        // acks with its error instead of leaving this loop waiting.
         let mut acked = 0;
         while acked < lines.len() {
-            let ack = async { acks.recv().await.map_err(|e| e.to_string()) };
-            let halt = async {
-                Err(match halts.recv().await {
-                    Ok(halt) => format!("the client halted: {halt}"),
-                    Err(closed) => closed.to_string(),
-                })
-            };
-            if smol::future::or(ack, halt).await?.outcome == AckOutcome::Acked {
-                acked += 1;
+            match acks.recv().await? {
+                Ok(entry) if entry.outcome == AckOutcome::Acked => acked += 1,
+                Ok(_) => {}
+                Err(halt) => return Err(format!("the client halted: {halt}").into()),
             }
         }
         let elapsed = started.elapsed();

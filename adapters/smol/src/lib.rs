@@ -28,24 +28,20 @@ pub use connector::{ConnectionFailed, SmolChannel, SmolConnector};
 pub use runtime::SmolRuntime;
 pub use stateful_logs_runtime::api::*;
 
-/// A client running on smol; its core is the stateful-encoding [`Pipeline`] unless another
-/// is named (for example the JSON baseline, [`baseline::JsonCore`]).
-pub type Client<C = Pipeline> = stateful_logs_runtime::Client<C>;
-
 /// Builds a [`ClientBuilder`] on smol.
 pub trait BuildSmol {
     /// Starts the client's pipelines on smol's global executor (`smol::spawn`).
-    fn build_smol<C: Core>(self) -> Result<Client<C>, ClientError>;
+    fn build_smol(self) -> Result<Client, ClientError>;
     /// Starts the client's pipelines on `runtime`, e.g. [`SmolRuntime::with_executor`].
-    fn build_smol_on<C: Core>(self, runtime: SmolRuntime) -> Result<Client<C>, ClientError>;
+    fn build_smol_on(self, runtime: SmolRuntime) -> Result<Client, ClientError>;
 }
 
 impl BuildSmol for ClientBuilder {
-    fn build_smol<C: Core>(self) -> Result<Client<C>, ClientError> {
+    fn build_smol(self) -> Result<Client, ClientError> {
         self.build_smol_on(SmolRuntime::global())
     }
 
-    fn build_smol_on<C: Core>(self, runtime: SmolRuntime) -> Result<Client<C>, ClientError> {
+    fn build_smol_on(self, runtime: SmolRuntime) -> Result<Client, ClientError> {
         stateful_logs_runtime::check_ca_files(&self.endpoint_list())?;
         self.build(runtime.clone(), SmolConnector::new(runtime))
     }

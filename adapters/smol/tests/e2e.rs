@@ -2,7 +2,7 @@
 //! runtime, in other threads), through the shared suite of `stateful-logs-runtime` (feature
 //! `test-harness`): the stateful encoding once per profile, and the JSON baseline.
 
-use stateful_logs_runtime::harness::{BuildClient, TestCore};
+use stateful_logs_runtime::harness::BuildClient;
 use stateful_logs_runtime::{Client, ClientBuilder, ClientError};
 use stateful_logs_smol::{BuildSmol, SmolRuntime};
 
@@ -15,8 +15,8 @@ impl BuildClient for Smol {
         SmolRuntime::global()
     }
 
-    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError> {
-        builder.build_smol::<C>()
+    fn build(&self, builder: ClientBuilder) -> Result<Client, ClientError> {
+        builder.build_smol()
     }
 }
 
@@ -39,5 +39,9 @@ mod stateful_v2 {
 }
 
 mod json_baseline {
-    stateful_logs_runtime::e2e_suite!(smol::block_on, super::Smol, stateful_logs_runtime::baseline::JsonCore);
+    stateful_logs_runtime::e2e_suite!(
+        smol::block_on,
+        super::Smol,
+        stateful_logs_runtime::harness::HttpJsonBaseline
+    );
 }

@@ -67,7 +67,7 @@ fn no_tokio_runtime_while_the_client_runs_and_delivers() {
         let intake = IntakeThread::bind(stateful_logs_intake::Intake::builder()).await;
         let intake = intake.unwrap_or_else(|e| panic!("intake: {e}"));
         assert!(!tokio_runtime_reachable(), "the intake's runtime stays in its own threads");
-        let client: Client<Pipeline> = fast_builder(&intake)
+        let client: Client = fast_builder(&intake)
             .pipelines(2)
             .keepalive(Duration::from_millis(200), Duration::from_secs(1))
             .build(probe.clone(), SmolConnector::new(smol.clone()))

@@ -24,18 +24,14 @@ pub use connector::TonicConnector;
 pub use runtime::TokioRuntime;
 pub use stateful_logs_runtime::api::*;
 
-/// A client running on tokio; its core is the stateful-encoding [`Pipeline`] unless another
-/// is named (for example the JSON baseline, [`baseline::JsonCore`]).
-pub type Client<C = Pipeline> = stateful_logs_runtime::Client<C>;
-
 /// Builds a [`ClientBuilder`] on the current tokio runtime.
 pub trait BuildTokio {
     /// Starts the client's pipelines on the current tokio runtime (call it from within one).
-    fn build_tokio<C: Core>(self) -> Result<Client<C>, ClientError>;
+    fn build_tokio(self) -> Result<Client, ClientError>;
 }
 
 impl BuildTokio for ClientBuilder {
-    fn build_tokio<C: Core>(self) -> Result<Client<C>, ClientError> {
+    fn build_tokio(self) -> Result<Client, ClientError> {
         stateful_logs_runtime::check_ca_files(&self.endpoint_list())?;
         self.build(TokioRuntime::current(), TonicConnector)
     }

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use stateful_logs_runtime::harness::{BuildClient, TestCore};
+use stateful_logs_runtime::harness::BuildClient;
 use stateful_logs_runtime::{Client, ClientBuilder, ClientError};
 use stateful_logs_tokio::{BuildTokio, TokioRuntime};
 
@@ -17,8 +17,8 @@ impl BuildClient for Tokio {
         TokioRuntime::current()
     }
 
-    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError> {
-        builder.build_tokio::<C>()
+    fn build(&self, builder: ClientBuilder) -> Result<Client, ClientError> {
+        builder.build_tokio()
     }
 }
 
@@ -50,6 +50,6 @@ mod json_baseline {
     stateful_logs_runtime::e2e_suite!(
         super::block_on,
         super::Tokio,
-        stateful_logs_runtime::baseline::JsonCore
+        stateful_logs_runtime::harness::HttpJsonBaseline
     );
 }

@@ -91,6 +91,24 @@ async fn client_metrics_are_exported_without_the_api_key() {
             .with_ack_token(i as u64);
         handle.send(record).await.unwrap_or_else(|_| panic!("refused"));
     }
+    let acks = client.acks();
+    for _ in 0..50 {
+        let entry = tokio::time::timeout(Duration::from_secs(20), acks.recv()).await;
+        assert!(matches!(entry, Ok(Ok(Ok(_)))), "{entry:?}");
+    }
+    // Idle now: a scrape still sees the final values, exported after the last ack without
+    // another event (coalesced exports, at least one after the last change).
+    let settled = async {
+        while capture.get("stateful_logs_records_acked{pipeline=0}") != Some(50)
+            || capture.get("stateful_logs_inflight_batches{pipeline=0}") != Some(0)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), settled).await.is_ok(),
+        "metrics stayed stale while idle"
+    );
     let report = client.shutdown(Duration::from_secs(10)).await;
     assert_eq!(report.acked, 50);
     assert_eq!(capture.get("stateful_logs_records_acked{pipeline=0}"), Some(50));

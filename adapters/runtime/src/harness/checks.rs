@@ -10,7 +10,7 @@ use stateful_logs::transport::{AckEntry, AckOutcome};
 use stateful_logs_intake::{Delivered, Intake, ReceivedLog};
 
 use super::{PATIENCE, Profile, parse_log};
-use crate::{BoxFuture, Client, Core, Runtime};
+use crate::{BoxFuture, Client, Runtime};
 
 /// Bounds every wait of the suite by [`PATIENCE`], on the timers of the adapter under test,
 /// so the suite needs no particular runtime.
@@ -133,11 +133,12 @@ impl AckCheck {
     }
 
     /// Reads ack entries until every producer in `expected` has all its tokens resolved.
-    pub async fn wait_for<C: Core>(&mut self, client: &Client<C>, expected: &[(u32, u32)]) {
+    pub async fn wait_for(&mut self, client: &Client, expected: &[(u32, u32)]) {
         let acks = client.acks();
         while expected.iter().any(|&(p, n)| self.resolved(p) < n) {
             match self.patience.within(acks.recv()).await {
-                Some(Ok(entry)) => self.take(entry),
+                Some(Ok(Ok(entry))) => self.take(entry),
+                Some(Ok(Err(halt))) => panic!("the client halted: {halt}"),
                 _ => panic!("acks stalled: have {:?}, expected {expected:?}", self.next),
             }
         }

@@ -13,7 +13,7 @@ pub async fn a_v1_and_a_v2_client_share_one_intake<B: BuildClient, C: TestCore>(
     let intake = bind(C::intake()).await;
     let build = |profile: Profile| {
         adapter
-            .build::<C>(fast_builder(&intake).profile(profile))
+            .build(fast_builder(&intake).profile(profile).batch_format(C::BATCH_FORMAT))
             .unwrap_or_else(|e| panic!("{profile} client: {e}"))
     };
     let (v1, v2) = (build(Profile::V1), build(Profile::V2));

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use stateful_logs_intake::{Intake, IntakeBuilder, ReceivedLog};
 
-use crate::{Client, ClientBuilder, ClientError, Core, Runtime};
+use crate::{Client, ClientBuilder, ClientError, Runtime};
 
 pub use checks::{AckCheck, DeliveryCheck, Patience};
 pub use front::{Front, FrontKind};
@@ -30,6 +30,7 @@ pub use records::{
 };
 pub use scenarios::*;
 pub use stateful_logs::Profile;
+use stateful_logs::{BatchFormat, Record};
 
 /// How an adapter builds a client on its runtime.
 pub trait BuildClient {
@@ -38,7 +39,7 @@ pub trait BuildClient {
     /// The runtime clients are built on (called from within the scenario).
     fn runtime(&self) -> Self::Runtime;
     /// Starts `builder`'s client on the adapter's runtime (with the builder's profile as given).
-    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError>;
+    fn build(&self, builder: ClientBuilder) -> Result<Client, ClientError>;
     /// The profile the scenarios' clients speak ([`OnProfile`] sets it; `v1` by default).
     fn profile(&self) -> Profile {
         Profile::V1
@@ -68,8 +69,8 @@ impl<B: BuildClient> BuildClient for OnProfile<B> {
         self.adapter.runtime()
     }
 
-    fn build<C: TestCore>(&self, builder: ClientBuilder) -> Result<Client<C>, ClientError> {
-        self.adapter.build::<C>(builder)
+    fn build(&self, builder: ClientBuilder) -> Result<Client, ClientError> {
+        self.adapter.build(builder)
     }
 
     fn profile(&self) -> Profile {
@@ -77,12 +78,14 @@ impl<B: BuildClient> BuildClient for OnProfile<B> {
     }
 }
 
-/// A core the suite can drive: it makes records and reads the intake's logs back.
-pub trait TestCore: Core {
+/// A batch format the suite can drive: it makes records and reads the intake's logs back.
+pub trait TestCore {
     /// The `dd-content-encoding` its streams announce with the default settings.
     const CONTENT_ENCODING: &'static str;
+    /// What the client's batches carry.
+    const BATCH_FORMAT: BatchFormat;
     /// The record of producer `producer`'s `seq`-th line sent in `profile`, with its ack token.
-    fn record(profile: Profile, producer: u32, seq: u32) -> Self::Record;
+    fn record(profile: Profile, producer: u32, seq: u32) -> Record;
     /// The intake this core's streams need (receiver or pass-through).
     fn intake() -> IntakeBuilder;
     /// Checks what the intake reconstructed of line `seq` of `producer` beyond its content.
@@ -187,12 +190,15 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     a_v1_and_a_v2_client_share_one_intake::<B, C>(adapter).await;
 }
 
-/// The JSON baseline as a test core (pass-through intake).
-impl TestCore for crate::baseline::JsonCore {
+/// The HTTP JSON baseline ([`BatchFormat::HttpJson`]) as a test core (pass-through intake).
+pub struct HttpJsonBaseline;
+
+impl TestCore for HttpJsonBaseline {
     // The HTTP intake's codec: one frame per batch.
     const CONTENT_ENCODING: &'static str = "zstd";
+    const BATCH_FORMAT: BatchFormat = BatchFormat::HttpJson;
 
-    fn record(profile: Profile, producer: u32, seq: u32) -> Self::Record {
+    fn record(profile: Profile, producer: u32, seq: u32) -> Record {
         profile_record(profile, producer, seq)
     }
 
@@ -208,8 +214,9 @@ impl TestCore for crate::baseline::JsonCore {
 /// The stateful encoding: the core's Pipeline against the core's Receiver.
 impl TestCore for stateful_logs::Pipeline {
     const CONTENT_ENCODING: &'static str = "zstd-stream";
+    const BATCH_FORMAT: BatchFormat = BatchFormat::Stateful;
 
-    fn record(profile: Profile, producer: u32, seq: u32) -> Self::Record {
+    fn record(profile: Profile, producer: u32, seq: u32) -> Record {
         profile_record(profile, producer, seq)
     }
 

@@ -10,12 +10,12 @@ use super::{
     AckCheck, BuildClient, DeliveryCheck, Front, FrontKind, IntakeThread, PATIENCE, Patience, TestCore,
     fast_builder, fast_builder_to, token,
 };
-use crate::{Client, ClientBuilder, Core, Handle};
+use crate::{Client, ClientBuilder, Handle};
 
 /// Sends lines `range` of `producer` as `profile`'s records ([`TestCore::record`]).
 pub(super) async fn send_lines<C: TestCore>(
     profile: Profile,
-    handle: &Handle<C::Record>,
+    handle: &Handle,
     producer: u32,
     range: std::ops::Range<u32>,
 ) {
@@ -31,15 +31,17 @@ pub(super) async fn bind(builder: IntakeBuilder) -> IntakeThread {
 }
 
 /// Builds `builder`'s client in the adapter's profile ([`BuildClient::profile`]).
-fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Client<C> {
-    adapter.build::<C>(builder.profile(adapter.profile())).unwrap_or_else(|e| panic!("client: {e}"))
+fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Client {
+    adapter
+        .build(builder.profile(adapter.profile()).batch_format(C::BATCH_FORMAT))
+        .unwrap_or_else(|e| panic!("client: {e}"))
 }
 
 /// Sends `lines` per producer, waits for every delivery and ack, then shuts down cleanly.
 async fn deliver_all<C: TestCore>(
     profile: Profile,
     patience: &Patience,
-    client: &Client<C>,
+    client: &Client,
     intake: &Intake,
     producers: u32,
     lines: u32,
@@ -56,14 +58,14 @@ async fn deliver_all<C: TestCore>(
 }
 
 /// The client's next halt; panics when none comes.
-async fn next_halt<C: Core>(patience: &Patience, client: &Client<C>) -> HaltError {
+async fn next_halt(patience: &Patience, client: &Client) -> HaltError {
     match patience.within(client.halts().recv()).await {
         Some(Ok(halt)) => halt,
         _ => panic!("no halt after {PATIENCE:?}"),
     }
 }
 
-pub(super) async fn shutdown_clean<C: Core>(client: Client<C>) {
+pub(super) async fn shutdown_clean(client: Client) {
     let report = client.shutdown(Duration::from_secs(5)).await;
     assert!(report.unacknowledged.is_empty(), "unacknowledged after delivery: {:?}", report.unacknowledged);
     assert!(report.halted.is_none());
@@ -74,7 +76,7 @@ pub async fn happy_path_with_several_pipelines<B: BuildClient, C: TestCore>(adap
     let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(3).header("dd-shadow-only", "true"));
-    let check = deliver_all(profile, patience, &client, &intake, 6, 200).await;
+    let check = deliver_all::<C>(profile, patience, &client, &intake, 6, 200).await;
     let headers = intake.last_metadata();
     let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     assert_eq!(header("dd-api-key"), Some("test-key"));
@@ -93,7 +95,7 @@ pub async fn stream_killed_mid_flight_is_retransmitted<B: BuildClient, C: TestCo
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::EndWithStatus { after_batches: 2, code: tonic::Code::Unavailable });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(profile, patience, &client, &intake, 1, 300).await;
+    let check = deliver_all::<C>(profile, patience, &client, &intake, 1, 300).await;
     assert!(check.streams.len() >= 2, "a second stream carried the rest");
     shutdown_clean(client).await;
 }
@@ -104,7 +106,7 @@ pub async fn server_eof_reconnects<B: BuildClient, C: TestCore>(adapter: &B) {
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::Eof { after_batches: 3 });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(profile, patience, &client, &intake, 1, 300).await;
+    let check = deliver_all::<C>(profile, patience, &client, &intake, 1, 300).await;
     assert!(check.streams.len() >= 2);
     shutdown_clean(client).await;
 }
@@ -132,7 +134,7 @@ pub async fn delayed_acks_are_awaited<B: BuildClient, C: TestCore>(adapter: &B) 
     let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(100))).await;
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    let check = deliver_all(profile, patience, &client, &intake, 1, 200).await;
+    let check = deliver_all::<C>(profile, patience, &client, &intake, 1, 200).await;
     assert_eq!(check.streams.len(), 1, "no rotation: the acks were only late");
     shutdown_clean(client).await;
 }
@@ -143,7 +145,7 @@ pub async fn silent_server_ack_timeout_opens_a_new_stream<B: BuildClient, C: Tes
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::NeverAck);
     let client = build::<B, C>(adapter, fast_builder(&intake).ack_timeout(Some(Duration::from_millis(300))));
-    deliver_all(profile, patience, &client, &intake, 1, 100).await;
+    deliver_all::<C>(profile, patience, &client, &intake, 1, 100).await;
     assert!(intake.stats().streams_started >= 2, "the acks came on a new stream");
     shutdown_clean(client).await;
 }
@@ -182,6 +184,10 @@ pub async fn wrong_api_key_halts_and_resume_delivers<B: BuildClient, C: TestCore
     send_lines::<C>(profile, &handle, 0, 0..50).await;
     let halt = next_halt(patience, &client).await;
     assert!(matches!(halt, HaltError::Unauthenticated { code: 16, .. }), "{halt:?}");
+    // A program that awaits its acks learns of the halt there too, and sends fail with it.
+    assert_eq!(client.acks().try_recv().ok(), Some(Err(halt.clone())), "the ack stream carries the halt");
+    let refused = handle.send(C::record(profile, 0, 50)).await;
+    assert!(matches!(refused, Err(crate::SendError::Halted { .. })), "{refused:?}");
     let message = halt.to_string();
     assert!(message.contains("API key") && !message.contains("wrong-key"), "{message}");
     assert_eq!(client.status().halted, Some(halt));
@@ -224,9 +230,17 @@ pub async fn wrong_profile_halts<B: BuildClient, C: TestCore>(adapter: &B) {
 pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(adapter: &B) {
     let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(20))).await;
-    // At most 2 batches of 10 in flight, 10 in the open batch, 8 queued, 1 held.
-    let bound = 2 * 10 + 10 + 8 + 1;
-    let builder = fast_builder(&intake).inflight_capacity(2).input_queue(8);
+    // The smallest memory budget the settings allow: two 4 KiB messages beyond the
+    // compression context. Every record costs at least 150 bytes of it (queued or in a
+    // batch), so the client holds at most 8192 / 150 + 1 records, whatever the producer does.
+    let codec = stateful_logs::codec::Compression::default();
+    let context = match C::BATCH_FORMAT {
+        stateful_logs::BatchFormat::Stateful => stateful_logs::pipeline::budget::context_bytes(&codec),
+        stateful_logs::BatchFormat::HttpJson => 0,
+    };
+    let bound = 8192 / 150 + 1;
+    let builder =
+        fast_builder(&intake).inflight_capacity(2).max_message_bytes(4096).max_buffer_bytes(8192 + context);
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
     let acks = client.acks();
@@ -234,14 +248,15 @@ pub async fn slow_server_backpressures_producers<B: BuildClient, C: TestCore>(ad
     let mut max_outstanding = 0;
     for seq in 0..300 {
         send_lines::<C>(profile, &handle, 0, seq..seq + 1).await;
-        while let Ok(entry) = acks.try_recv() {
+        while let Ok(Ok(entry)) = acks.try_recv() {
             check.take(entry);
         }
         let outstanding = seq + 1 - check.resolved(0);
         max_outstanding = max_outstanding.max(outstanding);
         assert!(outstanding <= bound, "{outstanding} records held by the client, bound {bound}");
     }
-    assert!(max_outstanding > bound / 2, "the producer really was held back ({max_outstanding})");
+    // Held back by the budget, not by a trivially small load: no record costs 600 bytes.
+    assert!(max_outstanding > 8192 / 600, "the producer really was held back ({max_outstanding})");
     check.wait_for(&client, &[(0, 300)]).await;
     let mut deliveries = DeliveryCheck::new::<C>(patience);
     deliveries.wait_for(&intake, &[(0, 300)]).await;
@@ -261,7 +276,7 @@ pub async fn graceful_shutdown_delivers_pending_acks<B: BuildClient, C: TestCore
     assert!(report.unacknowledged.is_empty(), "{:?}", report.unacknowledged);
     assert_eq!(report.acked, 95);
     let mut check = AckCheck::new(patience);
-    while let Ok(entry) = acks.try_recv() {
+    while let Ok(Ok(entry)) = acks.try_recv() {
         check.take(entry);
     }
     assert_eq!(check.resolved(0), 95);
@@ -283,7 +298,7 @@ pub async fn server_gone_during_shutdown_reports_unacknowledged<B: BuildClient, 
     send_lines::<C>(profile, &handle, 0, 50..80).await;
     let receiver = client.acks();
     let report = client.shutdown(Duration::from_millis(500)).await;
-    while let Ok(entry) = receiver.try_recv() {
+    while let Ok(Ok(entry)) = receiver.try_recv() {
         acks.take(entry);
     }
     assert_eq!(acks.resolved(0), 80, "every token resolved exactly once");
@@ -308,7 +323,7 @@ pub async fn failover_to_the_second_endpoint<B: BuildClient, C: TestCore>(adapte
         .connect_timeout(Duration::from_millis(500))
         .failover_after(2);
     let client = build::<B, C>(adapter, builder);
-    deliver_all(profile, patience, &client, &intake, 1, 100).await;
+    deliver_all::<C>(profile, patience, &client, &intake, 1, 100).await;
     shutdown_clean(client).await;
 }
 
@@ -318,7 +333,7 @@ pub async fn wrong_ack_ids_rotate_and_resend<B: BuildClient, C: TestCore>(adapte
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::WrongAckIds { after_batches: 2 });
     let client = build::<B, C>(adapter, fast_builder(&intake));
-    deliver_all(profile, patience, &client, &intake, 1, 200).await;
+    deliver_all::<C>(profile, patience, &client, &intake, 1, 200).await;
     assert!(intake.stats().streams_started >= 2, "the mismatched ack ended the first stream");
     shutdown_clean(client).await;
 }
@@ -347,7 +362,7 @@ pub async fn requests_are_written_before_response_headers<B: BuildClient, C: Tes
     let intake = bind(C::intake()).await;
     intake.push_fault(StreamFault::HeadersAfterFirstBatch);
     let client = build::<B, C>(adapter, fast_builder(&intake).open_timeout(Duration::from_secs(5)));
-    deliver_all(profile, patience, &client, &intake, 1, 100).await;
+    deliver_all::<C>(profile, patience, &client, &intake, 1, 100).await;
     assert_eq!(intake.stats().streams_started, 1, "the first stream carried everything");
     shutdown_clean(client).await;
 }
@@ -373,7 +388,7 @@ pub async fn tls_with_a_private_ca_delivers<B: BuildClient, C: TestCore>(adapter
     let front = Front::start(&intake, FrontKind::Tls).await;
     let builder = fast_builder_to("localhost", front.port()).tls(true).ca_file(front.ca_file());
     let client = build::<B, C>(adapter, builder.pipelines(2));
-    deliver_all(profile, patience, &client, &intake, 2, 100).await;
+    deliver_all::<C>(profile, patience, &client, &intake, 2, 100).await;
     assert_eq!(intake.stats().connections_accepted, 1, "the pipelines share one TLS connection");
     shutdown_clean(client).await;
 }
@@ -426,7 +441,7 @@ pub async fn an_intake_without_zstd_stream_gets_zstd_and_every_line<B: BuildClie
     let (patience, profile) = (&Patience::of(adapter.runtime()), adapter.profile());
     let intake = bind(C::intake().refuse_stream_codec()).await;
     let client = build::<B, C>(adapter, fast_builder(&intake).pipelines(2));
-    let check = deliver_all(profile, patience, &client, &intake, 2, 150).await;
+    let check = deliver_all::<C>(profile, patience, &client, &intake, 2, 150).await;
     let headers = intake.last_metadata();
     let encoding = headers.iter().find(|(n, _)| n == "dd-content-encoding").map(|(_, v)| v.as_str());
     assert_eq!(encoding, Some("zstd"), "the last stream announces per-batch zstd");

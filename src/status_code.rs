@@ -1,4 +1,5 @@
-//! gRPC status codes, as numbers, for the codes this protocol uses (spec `transport.md` §12, §16).
+//! gRPC status codes, as numbers (spec `transport.md` §12, §16): one table for every side, the
+//! client's failure classification and the receiver's stream ends alike.
 //!
 //! The core speaks plain `i32` codes so that it needs no gRPC library; adapters map them to
 //! their library's status type and back.
@@ -13,18 +14,28 @@ pub const UNKNOWN: i32 = 2;
 pub const INVALID_ARGUMENT: i32 = 3;
 /// A deadline passed (the receiver's idle timeout).
 pub const DEADLINE_EXCEEDED: i32 = 4;
+/// Not found.
+pub const NOT_FOUND: i32 = 5;
+/// Already exists.
+pub const ALREADY_EXISTS: i32 = 6;
 /// The key is known but not allowed.
 pub const PERMISSION_DENIED: i32 = 7;
 /// A limit of the server was reached (streams, state size).
 pub const RESOURCE_EXHAUSTED: i32 = 8;
+/// The system is not in a state the operation needs.
+pub const FAILED_PRECONDITION: i32 = 9;
 /// The operation was aborted.
 pub const ABORTED: i32 = 10;
+/// A value is out of range (gRPC libraries also use it for a message above their size limit).
+pub const OUT_OF_RANGE: i32 = 11;
 /// The method path is not served.
 pub const UNIMPLEMENTED: i32 = 12;
 /// A bug in the server.
 pub const INTERNAL: i32 = 13;
 /// The server is not available right now.
 pub const UNAVAILABLE: i32 = 14;
+/// Unrecoverable data loss.
+pub const DATA_LOSS: i32 = 15;
 /// The API key is missing or not accepted.
 pub const UNAUTHENTICATED: i32 = 16;
 
