@@ -1,42 +1,43 @@
 //! `stateful-logs ship`: each kept line of a file or stdin becomes one record (`encoding.md`
 //! §10.4) with the time it was read; waits for every acknowledgement.
+//!
+//! How it ends, and its exit code ([`crate::exit`]):
+//!
+//! | how | what it does | code |
+//! |---|---|---|
+//! | the input ends, all resolved | prints the summary on stdout | 0, or 3 if lines were dropped |
+//! | SIGTERM or SIGINT | stops reading, waits up to `--shutdown-timeout` for the acks, saves the state file, prints the summary | 0, 3, or 4 if some stay unacknowledged |
+//! | a second signal | saves the state file, stops at once | 130 (SIGINT), 143 (SIGTERM) |
+//! | nothing acknowledged for `--give-up-after` (not with `--follow`) | says what failed and what to check | 4 |
+//! | the intake refuses the key or profile, TLS fails | says why | 1 |
+//!
+//! Every line dropped as too large is named in a warning (line number, size, limit), at most
+//! one warning a second, the others counted.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
+mod acks;
+mod reader;
+
+use std::future::Future;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use stateful_logs::transport::{ApiKey, EndpointConfig};
-use stateful_logs_tokio::{AckEntry, AckOutcome, BuildTokio, Client, ClientBuilder, HaltError, Record};
-use tokio::sync::mpsc;
+use stateful_logs_tokio::{AckEntry, BuildTokio, Client, ClientBuilder, HaltError, Record};
 
 use crate::CliError;
-use crate::cli::ShipArgs;
+use crate::cli::{ShipArgs, show_duration};
 use crate::endpoint::parse_endpoint;
-use crate::follow::{Position, StateFile, Tailer};
-use crate::lines::LineReader;
-
-/// How often a tailed file is checked for new lines, rotation and truncation.
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
-
-/// What the reader thread hands over.
-enum ReaderEvent {
-    /// A kept line, when it was read, where it ends.
-    Line { content: Vec<u8>, timestamp_ms: i64, position: Position },
-    /// No more lines for now (following): flush the open batch instead of waiting for it.
-    Idle,
-    /// The input ended.
-    End,
-    /// Reading failed.
-    Failed(CliError),
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
+use crate::exit::ship_code;
+use crate::failure_log::LastFailure;
+use crate::follow::{Position, StateFile};
+use crate::signals::{StopSignal, StopSignals};
+use acks::{AckTracker, DropWarnings};
+use reader::{InputLine, ReaderEvent, spawn_reader};
 
 /// Runs `ship`.
 pub async fn run(args: ShipArgs) -> Result<ExitCode, CliError> {
+    // First: a signal during the start-up is then handled like any other.
+    let signals = StopSignals::install()?;
     let mut state = args.state_file.clone().map(StateFile::new);
     let resume = match &mut state {
         Some(state) => state.load().map_err(|e| CliError::io("cannot read the state file", e))?,
@@ -52,8 +53,19 @@ pub async fn run(args: ShipArgs) -> Result<ExitCode, CliError> {
         crate::metrics_setup::serve_prometheus(address)?;
     }
     let client = build_client(&args)?;
-    let timeout = Duration::from_secs(args.shutdown_timeout);
-    ship(client, AckTracker::new(state), template(&args), events, timeout).await
+    let give_up_after = (!args.follow && !args.give_up_after.is_zero()).then_some(args.give_up_after);
+    let watch = Watch {
+        acks: client.acks(),
+        halts: client.halts(),
+        signals,
+        tracker: AckTracker::new(state),
+        drops: DropWarnings::new(&args.input, args.max_batch_bytes),
+        give_up_after,
+        waiting_since: Instant::now(),
+        input_ended: false,
+    };
+    let shipping = Shipping { template: template(&args), endpoints: args.endpoints.clone() };
+    ship(client, watch, shipping, events, args.shutdown_timeout).await
 }
 
 fn build_client(args: &ShipArgs) -> Result<Client, CliError> {
@@ -70,7 +82,7 @@ fn build_client(args: &ShipArgs) -> Result<Client, CliError> {
             ..args.compression.into()
         })
         .v1_delta_encoding(args.v1_delta_encoding)
-        .batching(args.batch_size, 5_000_000, Duration::from_secs(5));
+        .batching(args.batch_size, args.max_batch_bytes, Duration::from_secs(5));
     for url in &args.endpoints {
         let url = parse_endpoint(url)?;
         let mut endpoint = EndpointConfig::new(url.host, url.port, ApiKey::new(key.clone()));
@@ -79,143 +91,6 @@ fn build_client(args: &ShipArgs) -> Result<Client, CliError> {
         builder = builder.endpoint_config(endpoint);
     }
     Ok(builder.build_tokio()?)
-}
-
-/// Reads lines on a thread of its own (stdin and file reads block).
-fn spawn_reader(args: &ShipArgs, resume: Option<Position>) -> Result<mpsc::Receiver<ReaderEvent>, CliError> {
-    let (events, receiver) = mpsc::channel(4_096);
-    let input = args.input.clone();
-    if args.follow {
-        let mut tailer = Tailer::open(input.as_ref(), resume)
-            .map_err(|e| CliError::io(format!("cannot open {input}"), e))?;
-        std::thread::spawn(move || {
-            let mut idle = true;
-            loop {
-                match tailer.next_line() {
-                    Ok(Some((line, position))) => {
-                        idle = false;
-                        let event =
-                            ReaderEvent::Line { content: line.content, timestamp_ms: now_ms(), position };
-                        if events.blocking_send(event).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => {
-                        if !idle {
-                            idle = true;
-                            if events.blocking_send(ReaderEvent::Idle).is_err() {
-                                return;
-                            }
-                        }
-                        std::thread::sleep(FOLLOW_POLL);
-                    }
-                    Err(e) => {
-                        let _ = events.blocking_send(ReaderEvent::Failed(CliError::io(
-                            format!("cannot read {input}"),
-                            e,
-                        )));
-                        return;
-                    }
-                }
-            }
-        });
-        return Ok(receiver);
-    }
-    let source: Box<dyn BufRead + Send> = if input == "-" {
-        Box::new(BufReader::new(std::io::stdin()))
-    } else {
-        let file =
-            std::fs::File::open(&input).map_err(|e| CliError::io(format!("cannot open {input}"), e))?;
-        Box::new(BufReader::new(file))
-    };
-    std::thread::spawn(move || {
-        let mut reader = LineReader::new(source, 0);
-        loop {
-            let event = match reader.next_line() {
-                Ok(Some(line)) => line_event(line),
-                Ok(None) => match reader.finish() {
-                    Some(line) => line_event(line),
-                    None => ReaderEvent::End,
-                },
-                Err(e) => ReaderEvent::Failed(CliError::io(format!("cannot read {input}"), e)),
-            };
-            let last = matches!(event, ReaderEvent::End | ReaderEvent::Failed(_));
-            if events.blocking_send(event).is_err() || last {
-                return;
-            }
-        }
-    });
-    Ok(receiver)
-}
-
-fn line_event(line: crate::lines::Line) -> ReaderEvent {
-    let position = Position { offset: line.end_offset, ..Position::default() };
-    ReaderEvent::Line { content: line.content, timestamp_ms: now_ms(), position }
-}
-
-/// The acknowledgement bookkeeping: each record's token is its sequence number; the positions
-/// of the lines sent and not yet resolved wait here in order (acks resolve tokens in input
-/// order), and the position of the last acknowledged line goes to the state file.
-struct AckTracker {
-    state: Option<StateFile>,
-    pending: VecDeque<(u64, Position)>,
-    sent: u64,
-    acked: u64,
-    dropped: u64,
-    last_resolved: Option<Position>,
-}
-
-impl AckTracker {
-    fn new(state: Option<StateFile>) -> Self {
-        AckTracker { state, pending: VecDeque::new(), sent: 0, acked: 0, dropped: 0, last_resolved: None }
-    }
-
-    /// Registers a line about to be sent; returns its ack token.
-    fn sending(&mut self, position: Position) -> u64 {
-        let token = self.sent;
-        self.pending.push_back((token, position));
-        self.sent += 1;
-        token
-    }
-
-    /// Resolves `entry` and every token before it; call [`AckTracker::persist`] after a burst.
-    fn on_ack(&mut self, entry: AckEntry) {
-        match entry.outcome {
-            AckOutcome::Acked => self.acked += 1,
-            // Dropped (too large) records will never be delivered: move past them too.
-            AckOutcome::Dropped(_) => self.dropped += 1,
-            AckOutcome::Unacknowledged => return,
-        }
-        while let Some(&(token, position)) = self.pending.front()
-            && token <= entry.token
-        {
-            self.pending.pop_front();
-            self.last_resolved = Some(position);
-        }
-    }
-
-    /// Saves the position of the last resolved line (one write per burst of acks, not per
-    /// record: each save syncs the file).
-    fn persist(&mut self) {
-        if let (Some(position), Some(state)) = (self.last_resolved, &mut self.state)
-            && let Err(error) = state.save(position)
-        {
-            tracing::error!(%error, "cannot save the state file");
-        }
-    }
-
-    fn resolved(&self) -> u64 {
-        self.acked + self.dropped
-    }
-}
-
-/// How the main loop ended.
-enum Ending {
-    Done,
-    Interrupted,
-    Halted(HaltError),
-    /// The client's pipelines stopped on their own (a bug): its channels closed.
-    ClientGone,
 }
 
 /// The record every line is stamped into.
@@ -230,156 +105,259 @@ fn template(args: &ShipArgs) -> Record {
     }
 }
 
+/// What the records are made of and sent to.
+struct Shipping {
+    template: Record,
+    endpoints: Vec<String>,
+}
+
+/// How the main loop ended.
+enum Ending {
+    /// The input ended and every record was resolved.
+    Done,
+    Signal(StopSignal),
+    Halted(HaltError),
+    /// Nothing was acknowledged for `--give-up-after` while records waited.
+    GaveUp,
+    ReadFailed(CliError),
+    /// The client's pipelines stopped on their own (a bug): its channels closed.
+    ClientGone,
+}
+
+/// Everything that may end the run while it waits for something else: signals, halts, acks
+/// (counted, warned about, saved), the give-up clock.
+struct Watch {
+    acks: async_channel::Receiver<AckEntry>,
+    halts: async_channel::Receiver<HaltError>,
+    signals: StopSignals,
+    tracker: AckTracker,
+    drops: DropWarnings,
+    give_up_after: Option<Duration>,
+    /// Since when records wait without an ack: the last ack, or when records began to wait.
+    waiting_since: Instant,
+    input_ended: bool,
+}
+
+impl Watch {
+    /// Runs `work` to its end unless the run ends first; acks are taken meanwhile.
+    async fn until_stopped<T>(&mut self, work: impl Future<Output = T>) -> Result<T, Ending> {
+        tokio::pin!(work);
+        loop {
+            if self.input_ended && self.tracker.unresolved() == 0 {
+                return Err(Ending::Done);
+            }
+            let give_up = self.give_up_after.filter(|_| self.tracker.unresolved() > 0);
+            let give_up_at = give_up.map(|after| tokio::time::Instant::from_std(self.waiting_since + after));
+            tokio::select! {
+                biased;
+                signal = self.signals.recv() => return Err(Ending::Signal(signal)),
+                halt = self.halts.recv() => return Err(halt.map_or(Ending::ClientGone, Ending::Halted)),
+                () = sleep_until(give_up_at) => return Err(Ending::GaveUp),
+                entry = self.acks.recv() => match entry {
+                    Ok(entry) => self.take_acks(entry),
+                    Err(_) => return Err(Ending::ClientGone),
+                },
+                done = &mut work => return Ok(done),
+            }
+        }
+    }
+
+    /// Takes `first` and every ack already queued, then saves the state once.
+    fn take_acks(&mut self, first: AckEntry) {
+        self.take_ack(first);
+        while let Ok(entry) = self.acks.try_recv() {
+            self.take_ack(entry);
+        }
+        self.tracker.persist();
+        self.waiting_since = Instant::now();
+    }
+
+    fn take_ack(&mut self, entry: AckEntry) {
+        if let Some(line) = self.tracker.on_ack(entry)
+            && let Some(warning) = self.drops.dropped(&line, Instant::now())
+        {
+            tracing::warn!("{warning}");
+        }
+    }
+
+    /// The client took the record of a line (its token was [`AckTracker::next_token`]).
+    fn sent(&mut self, position: Position, number: Option<u64>, bytes: u64) {
+        if self.tracker.unresolved() == 0 {
+            // The give-up clock runs only while records wait.
+            self.waiting_since = Instant::now();
+        }
+        self.tracker.sent(position, number, bytes);
+    }
+
+    /// The warning for the dropped lines not told yet.
+    fn finish_warnings(&mut self) {
+        if let Some(warning) = self.drops.finish() {
+            tracing::warn!("{warning}");
+        }
+    }
+
+    /// Shuts the client down within `timeout`, taking (and saving) the acks as they arrive:
+    /// a SIGKILL that follows a SIGTERM after a grace period finds the state file current.
+    /// With `second_signal_stops`, a signal ends the wait at once and is returned.
+    async fn finish(
+        &mut self,
+        client: Client,
+        timeout: Duration,
+        second_signal_stops: bool,
+    ) -> Option<StopSignal> {
+        let shutdown = client.shutdown(timeout);
+        tokio::pin!(shutdown);
+        let second = loop {
+            tokio::select! {
+                biased;
+                signal = self.signals.recv(), if second_signal_stops => break Some(signal),
+                _ = &mut shutdown => break None,
+                entry = self.acks.recv() => match entry {
+                    Ok(entry) => self.take_acks(entry),
+                    Err(_) => {
+                        // Every pipeline ended: its report is on the way.
+                        let _ = (&mut shutdown).await;
+                        break None;
+                    }
+                },
+            }
+        };
+        while let Ok(entry) = self.acks.try_recv() {
+            self.take_ack(entry);
+        }
+        self.tracker.persist();
+        self.finish_warnings();
+        second
+    }
+
+    /// `N records sent: A acknowledged, D dropped as too large, U not acknowledged`.
+    fn counts(&self) -> String {
+        let t = &self.tracker;
+        format!(
+            "{} records sent: {} acknowledged, {} dropped as too large, {} not acknowledged",
+            t.sent_count(),
+            t.acked(),
+            t.dropped(),
+            t.unresolved()
+        )
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn ship(
     client: Client,
-    mut tracker: AckTracker,
-    template: Record,
-    mut events: mpsc::Receiver<ReaderEvent>,
+    mut watch: Watch,
+    shipping: Shipping,
+    mut events: tokio::sync::mpsc::Receiver<ReaderEvent>,
     shutdown_timeout: Duration,
 ) -> Result<ExitCode, CliError> {
     let handle = client.handle();
-    let acks = client.acks();
-    let halts = client.halts();
     let started = Instant::now();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let mut input_ended = false;
     let ending = loop {
-        if input_ended && tracker.resolved() == tracker.sent {
-            break Ending::Done;
-        }
-        tokio::select! {
-            biased;
-            _ = &mut ctrl_c => break Ending::Interrupted,
-            halt = halts.recv() => break halt.map_or(Ending::ClientGone, Ending::Halted),
-            entry = acks.recv() => {
-                let Ok(entry) = entry else { break Ending::ClientGone };
-                tracker.on_ack(entry);
-                while let Ok(entry) = acks.try_recv() {
-                    tracker.on_ack(entry);
+        let event = if watch.input_ended {
+            watch.until_stopped(std::future::pending()).await
+        } else {
+            watch.until_stopped(events.recv()).await
+        };
+        let event = match event {
+            Ok(event) => event,
+            Err(ending) => break ending,
+        };
+        let flushed = match event {
+            Some(ReaderEvent::Line(InputLine { content, timestamp_ms, position, number })) => {
+                let mut record = shipping.template.clone();
+                record.timestamp_ms = timestamp_ms;
+                let bytes = content.len() as u64;
+                record.content = content.into();
+                record.ack_token = Some(watch.tracker.next_token());
+                match watch.until_stopped(handle.send(record)).await {
+                    Ok(Ok(())) => watch.sent(position, number, bytes),
+                    Ok(Err(_)) => break Ending::ClientGone,
+                    Err(ending) => break ending,
                 }
-                tracker.persist();
+                continue;
             }
-            event = events.recv(), if !input_ended => match event {
-                Some(ReaderEvent::Line { content, timestamp_ms, position }) => {
-                    let mut record = template.clone();
-                    record.timestamp_ms = timestamp_ms;
-                    record.content = content.into();
-                    record.ack_token = Some(tracker.sending(position));
-                    tokio::select! {
-                        biased;
-                        _ = &mut ctrl_c => break Ending::Interrupted,
-                        halt = halts.recv() => break halt.map_or(Ending::ClientGone, Ending::Halted),
-                        sent = handle.send(record) => if sent.is_err() {
-                            return Err(CliError::Incomplete("the client stopped taking records".into()));
-                        },
-                    }
-                }
-                Some(ReaderEvent::Idle) => client.flush().await,
-                Some(ReaderEvent::Failed(error)) => return Err(error),
-                Some(ReaderEvent::End) | None => {
-                    input_ended = true;
-                    client.flush().await;
-                }
-            },
+            Some(ReaderEvent::Idle) => watch.until_stopped(client.flush()).await,
+            Some(ReaderEvent::Failed(error)) => break Ending::ReadFailed(error),
+            Some(ReaderEvent::End) | None => {
+                watch.input_ended = true;
+                watch.until_stopped(client.flush()).await
+            }
+        };
+        if let Err(ending) = flushed {
+            break ending;
         }
     };
     let elapsed = started.elapsed();
-    let finish = |timeout| finish(client, &acks, timeout);
     match ending {
         Ending::ClientGone => Err(CliError::Incomplete("the client stopped unexpectedly".into())),
+        Ending::ReadFailed(error) => Err(error),
         Ending::Halted(halt) => {
             // Nothing more can be delivered until the cause is fixed: report at once.
-            let _ = finish(Duration::ZERO).await;
+            watch.finish(client, Duration::ZERO, false).await;
             Err(CliError::Halted(halt))
         }
-        Ending::Interrupted => {
-            eprintln!(
-                "interrupted: shutting down, waiting up to {} s for acknowledgements",
-                shutdown_timeout.as_secs()
-            );
-            let (unacknowledged, late) = finish(shutdown_timeout).await;
-            late.into_iter().for_each(|entry| tracker.on_ack(entry));
-            tracker.persist();
-            eprintln!(
-                "{} records sent: {} acknowledged, {} dropped as too large, {} not acknowledged{}",
-                tracker.sent,
-                tracker.acked,
-                tracker.dropped,
-                unacknowledged,
-                if tracker.state.is_some() && unacknowledged > 0 {
-                    " (the state file resumes before them)"
-                } else {
-                    ""
-                }
-            );
-            Ok(if unacknowledged == 0 { ExitCode::SUCCESS } else { ExitCode::from(130) })
-        }
         Ending::Done => {
-            let (unacknowledged, late) = finish(shutdown_timeout).await;
-            late.into_iter().for_each(|entry| tracker.on_ack(entry));
-            tracker.persist();
+            watch.finish(client, shutdown_timeout, false).await;
+            let t = &watch.tracker;
             let seconds = elapsed.as_secs_f64();
             println!(
                 "shipped {} records in {seconds:.2} s ({:.0} records/s): {} acknowledged, {} dropped as too large",
-                tracker.sent,
-                tracker.sent as f64 / seconds.max(1e-9),
-                tracker.acked,
-                tracker.dropped
+                t.sent_count(),
+                t.sent_count() as f64 / seconds.max(1e-9),
+                t.acked(),
+                t.dropped()
             );
-            if unacknowledged > 0 {
-                return Err(CliError::Incomplete(format!(
-                    "{unacknowledged} records were not acknowledged before the shutdown deadline"
-                )));
+            Ok(ship_code(t.unresolved(), t.dropped()))
+        }
+        Ending::Signal(signal) => stop_on_signal(client, watch, signal, shutdown_timeout).await,
+        Ending::GaveUp => {
+            watch.finish(client, Duration::ZERO, false).await;
+            let after = watch.give_up_after.map(show_duration).unwrap_or_default();
+            eprintln!("gave up: nothing was acknowledged for {after} (--give-up-after); {}", watch.counts());
+            if let Some(failure) = LastFailure::last() {
+                eprintln!("last failure: {failure}");
             }
-            Ok(ExitCode::SUCCESS)
+            eprintln!(
+                "check that the intake at {} is running and reachable from here, that the host name \
+                 resolves, that the port is right, and that TLS matches (https:// or --tls for a TLS \
+                 intake, http:// for a plain one); --give-up-after 0 waits forever",
+                shipping.endpoints.join(", ")
+            );
+            Ok(ExitCode::from(crate::exit::NOT_ACKNOWLEDGED))
         }
     }
 }
 
-/// Shuts the client down within `timeout`; returns how many records stayed unacknowledged
-/// and the acknowledgements that arrived meanwhile.
-async fn finish(
+/// The first stop signal: drain within the deadline, unless a second signal comes.
+async fn stop_on_signal(
     client: Client,
-    acks: &async_channel::Receiver<AckEntry>,
+    mut watch: Watch,
+    signal: StopSignal,
     timeout: Duration,
-) -> (usize, Vec<AckEntry>) {
-    let report = client.shutdown(timeout).await;
-    let mut late = Vec::new();
-    while let Ok(entry) = acks.try_recv() {
-        late.push(entry);
+) -> Result<ExitCode, CliError> {
+    eprintln!(
+        "{signal}: stopped reading; waiting up to {} for {} records to be acknowledged (another signal stops at once)",
+        show_duration(timeout),
+        watch.tracker.unresolved()
+    );
+    let second = watch.finish(client, timeout, true).await;
+    let resumes = if watch.tracker.has_state_file() && watch.tracker.unresolved() > 0 {
+        "; the state file resumes before the unacknowledged ones"
+    } else {
+        ""
+    };
+    if let Some(second) = second {
+        // Whatever was acknowledged so far is saved; the rest is sent again by the next run.
+        eprintln!("{second} again: stopped at once; {}{resumes}", watch.counts());
+        return Ok(second.exit_code());
     }
-    (report.unacknowledged.len(), late)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use stateful_logs::transport::DropReason;
-
-    fn at(offset: u64) -> Position {
-        Position { offset, ..Position::default() }
-    }
-
-    #[test]
-    fn the_saved_position_is_the_last_line_whose_record_was_acknowledged_or_dropped() {
-        let dir = std::env::temp_dir().join(format!("stateful-logs-acks-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("state.json");
-        let mut tracker = AckTracker::new(Some(StateFile::new(path.clone())));
-        let tokens: Vec<u64> = [10, 20, 30, 40].into_iter().map(|o| tracker.sending(at(o))).collect();
-        let saved = || StateFile::new(path.clone()).load().expect("readable state");
-
-        tracker.on_ack(AckEntry { token: tokens[0], outcome: AckOutcome::Acked });
-        tracker.on_ack(AckEntry { token: tokens[1], outcome: AckOutcome::Dropped(DropReason::TooLarge) });
-        assert_eq!(saved(), None, "nothing is written before persist");
-        tracker.persist();
-        assert_eq!(saved(), Some(at(20)));
-
-        tracker.on_ack(AckEntry { token: tokens[2], outcome: AckOutcome::Unacknowledged });
-        tracker.persist();
-        assert_eq!(saved(), Some(at(20)), "an unacknowledged record does not move the position");
-        assert_eq!((tracker.acked, tracker.dropped, tracker.resolved()), (1, 1, 2));
-    }
+    eprintln!("stopped by {signal}: {}{resumes}", watch.counts());
+    Ok(ship_code(watch.tracker.unresolved(), watch.tracker.dropped()))
 }
