@@ -150,9 +150,15 @@ until grep -q "\"offset\":$SIZE[,}]" "$STATE" 2>/dev/null; do
     sleep 0.2
 done
 END=$(date +%s.%N)
-kill "$SHIP" 2>/dev/null || true
-kill -INT "$INTAKE" 2>/dev/null || true
-wait "$INTAKE" 2>/dev/null || true
+# SIGTERM stops both cleanly (docs/cli.md): ship drains and exits 0 when everything it sent
+# was acknowledged, the intake answers what it holds and exits 0.
+kill -TERM "$SHIP" 2>/dev/null || true
+SHIP_CODE=0; wait "$SHIP" 2>/dev/null || SHIP_CODE=$?
+kill -TERM "$INTAKE" 2>/dev/null || true
+INTAKE_CODE=0; wait "$INTAKE" 2>/dev/null || INTAKE_CODE=$?
+echo "netns-faults: stopped by SIGTERM: ship exited $SHIP_CODE, the intake $INTAKE_CODE (0 and 0 expected)"
+echo "netns-faults: $(grep -h -e '^stopped by' "$WORK/ship.stderr" | tail -1)"
+echo "netns-faults: $(grep -h -e '^intake: stopped' "$WORK/intake.stderr" | tail -1)"
 
 # Every line in order; a re-sent line (below the next expected) is a duplicate; a jump
 # forward is a loss.

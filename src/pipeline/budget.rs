@@ -150,6 +150,15 @@ pub fn message_data_limit(max_message_bytes: u64) -> u64 {
     max_message_bytes.saturating_sub(framing) / 257 * 256
 }
 
+/// The largest content (valid UTF-8 text, with up to `metadata` bytes of metadata) that a
+/// message of `max_message_bytes` can carry: a longer record is dropped as too large.
+/// `structured` as for [`admission_bound`].
+pub fn largest_content(max_message_bytes: u64, metadata: u64, structured: bool) -> u64 {
+    let fixed = BATCH_OVERHEAD + 4 * (metadata + 64) + 8 * RECORD_OVERHEAD;
+    let factor = if structured { 8 } else { 1 };
+    message_data_limit(max_message_bytes).saturating_sub(fixed) / factor
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +177,19 @@ mod tests {
         let limit = message_data_limit(4 * 1024 * 1024 - 64);
         let worst = limit + limit / 256 + 64;
         assert!(worst <= 4 * 1024 * 1024 - 64, "{worst}");
+    }
+
+    #[test]
+    fn the_largest_content_is_admitted_and_one_byte_more_is_not() {
+        let max = 100_000;
+        for structured in [false, true] {
+            let largest = largest_content(max, 0, structured);
+            let fits = |len: u64| {
+                let record = Record::new(0, "y".repeat(len as usize));
+                admission_bound(&record, structured) + BATCH_OVERHEAD <= message_data_limit(max)
+            };
+            assert!(fits(largest) && !fits(largest + 8), "{structured}: {largest}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -20,8 +21,10 @@ pub enum Command {
     /// Ship real sample logs to a local intake and show what the encoding saves.
     Demo(DemoArgs),
     /// Send each line of a file or stdin as one record to an intake.
+    #[command(after_long_help = crate::exit::SHIP_HELP)]
     Ship(ShipArgs),
     /// Run the reference intake: receive, acknowledge and write records as JSON lines.
+    #[command(after_long_help = crate::exit::INTAKE_HELP)]
     Intake(IntakeArgs),
     /// Measure wire bytes and encode throughput against the HTTP JSON + zstd-1 baseline.
     Bench(BenchArgs),
@@ -154,9 +157,61 @@ pub struct ShipArgs {
     /// Records per batch.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch_size: u32,
-    /// How long Ctrl-C waits for outstanding acknowledgements, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
-    pub shutdown_timeout: u64,
+    /// Raw bytes per batch, and so per line: a longer line is dropped with a warning naming
+    /// it, and ship exits 3.
+    #[arg(long, default_value_t = 5_000_000, value_name = "BYTES")]
+    pub max_batch_bytes: u64,
+    /// The largest batch message the intake accepts (4 MiB less framing: the default limit of
+    /// gRPC servers). Batches close early to stay under it; a line that cannot fit one is
+    /// dropped with a warning naming it, and ship exits 3.
+    #[arg(long, default_value_t = stateful_logs::transport::DEFAULT_MAX_MESSAGE_BYTES, value_name = "BYTES")]
+    pub max_message_bytes: u64,
+    /// Memory budget: everything ship holds for the intake (queued lines, the open batch,
+    /// batches awaiting their ack, the compression context) stays within it; reading the
+    /// input pauses while it is full. 64 MiB by default.
+    #[arg(long, default_value_t = stateful_logs::pipeline::budget::DEFAULT_MAX_BUFFER_BYTES, value_name = "BYTES")]
+    pub max_buffer: u64,
+    /// How long a stop (SIGTERM, SIGINT, or the end of the input) waits for the outstanding
+    /// acknowledgements: e.g. 10s, 500ms, 2m (a bare number is seconds).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Without --follow: stop (exit 4, saying what failed) when nothing was acknowledged for
+    /// this long while records wait: a wrong port or host, an intake that is down. The 60 s
+    /// default rides out an intake restart or a failover (about six reconnection attempts
+    /// with the client's backoff) yet tells a script about a wrong address within a minute.
+    /// 0 never gives up. A --follow run never gives up (it is stopped by a signal).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration,
+          conflicts_with = "follow")]
+    pub give_up_after: Duration,
+}
+
+/// Parses a duration: a number with a unit, `ms`, `s`, `m` or `h` (`500ms`, `10s`, `2m`), or a
+/// bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration; write e.g. 10s, 500ms, 2m or a number of seconds");
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit_ms = match unit {
+        "" | "s" => 1_000,
+        "ms" => 1,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(unit_ms).map(Duration::from_millis).ok_or_else(bad)
+}
+
+/// A duration as a user would write it: `500 ms`, `10 s`, `2 min`.
+pub fn show_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if !ms.is_multiple_of(1_000) {
+        format!("{ms} ms")
+    } else if ms >= 60_000 && ms.is_multiple_of(60_000) {
+        format!("{} min", ms / 60_000)
+    } else {
+        format!("{} s", ms / 1_000)
+    }
 }
 
 /// Arguments of `intake`.
@@ -204,6 +259,10 @@ pub struct IntakeArgs {
     /// (slow or silent clients).
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub first_request_timeout: u64,
+    /// How long a stop (SIGTERM, SIGINT) waits for the open connections to take their last
+    /// acknowledgements and close: e.g. 10s, 500ms (a bare number is seconds).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
 }
 
 /// A corpus bundled with the repository.
@@ -335,4 +394,26 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 600, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit_or_are_seconds() {
+        let ms = |text| parse_duration(text).map(|d| d.as_millis());
+        assert_eq!(ms("10"), Ok(10_000));
+        assert_eq!(ms("10s"), Ok(10_000));
+        assert_eq!(ms("250ms"), Ok(250));
+        assert_eq!(ms("2m"), Ok(120_000));
+        assert_eq!(ms("1h"), Ok(3_600_000));
+        assert_eq!(ms("0"), Ok(0));
+        for bad in ["", "soon", "1.5s", "-1", "10 s", "5d", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(show_duration(Duration::from_millis(500)), "500 ms");
+        assert_eq!(show_duration(Duration::from_secs(10)), "10 s");
+        assert_eq!(show_duration(Duration::from_secs(120)), "2 min");
+    }
 }

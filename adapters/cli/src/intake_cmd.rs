@@ -1,19 +1,26 @@
 //! `stateful-logs intake`: the reference intake, writing every record as one JSON line
-//! (`encoding.md` §10.3).
+//! (`encoding.md` §10.3). SIGTERM and SIGINT stop it gracefully ([`Intake::shutdown`]): every
+//! ack it owes sent, the open calls ended, the output flushed, the final statistics printed,
+//! exit 0; a second signal stops it at once (130 / 143, [`crate::exit`]).
 
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use stateful_logs::receiver::ReceiverConfig;
 use stateful_logs_intake::{Intake, IntakeStats, ServerLimits};
 
 use crate::CliError;
-use crate::cli::IntakeArgs;
+use crate::cli::{IntakeArgs, show_duration};
+use crate::signals::StopSignals;
 
-/// Runs the intake until Ctrl-C.
+/// The output, shared by the intake (which writes each batch) and the final flush.
+type SharedOutput = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Runs the intake until SIGTERM or SIGINT.
 pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
+    let mut signals = StopSignals::install()?;
     if args.api_keys.is_empty() && !args.insecure_accept_any_key {
         return Err(CliError::Usage(
             "the intake needs at least one --api-key KEY; to accept any key (authentication off), \
@@ -39,13 +46,15 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     if let Some(address) = args.metrics_listen {
         crate::metrics_setup::serve_prometheus(address)?;
     }
-    let mut output: Box<dyn Write + Send> = match &args.output {
+    let output: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .map_err(|e| CliError::io(format!("cannot create {}", path.display()), e))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
+    let output: SharedOutput = Arc::new(Mutex::new(output));
+    let writer = output.clone();
 
     if args.refuse_zstd_stream {
         config.encodings.retain(|e| !e.is_stream());
@@ -61,7 +70,8 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
         .server_limits(limits)
         .ack_delay(Duration::from_millis(args.ack_delay_ms))
         .output(move |batch| {
-            let result = write_batch(&mut output, &batch.logs);
+            let mut output = writer.lock().unwrap_or_else(|p| p.into_inner());
+            let result = write_batch(&mut **output, &batch.logs);
             match &result {
                 Ok(()) => {
                     counter.fetch_add(batch.logs.len() as u64, Ordering::Relaxed);
@@ -73,7 +83,7 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
             }
             result
         });
-    let intake = builder.bind(&args.listen).await?;
+    let mut intake = builder.bind(&args.listen).await?;
     println!("listening on {}", intake.local_addr());
     if args.api_keys.is_empty() {
         eprintln!(
@@ -83,23 +93,40 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     let _ = std::io::stdout().flush();
 
     let mut ticker = stats_ticker(args.stats_interval);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     let records = || records_written.load(Ordering::Relaxed);
-    loop {
+    let signal = loop {
         tokio::select! {
             Ok(()) = batches_written.recv() => publish(&intake.stats(), records()),
             Ok(error) = write_failure.recv() => {
-                report(&intake.stats(), records());
+                report("", &intake.stats(), records());
                 return Err(CliError::io("cannot write a record", error));
             }
-            _ = tick(&mut ticker) => report(&intake.stats(), records()),
-            _ = &mut ctrl_c => break,
+            _ = tick(&mut ticker) => report("", &intake.stats(), records()),
+            signal = signals.recv() => break signal,
         }
-    }
-    // Every batch was flushed before its ack: nothing is left to write.
-    report(&intake.stats(), records());
-    Ok(std::process::ExitCode::SUCCESS)
+    };
+    eprintln!(
+        "intake: {signal}: refusing new streams, sending the acks it owes, ending the open streams \
+         (up to {}; another signal stops at once)",
+        show_duration(args.shutdown_timeout)
+    );
+    let second = tokio::select! {
+        shutdown = intake.shutdown(args.shutdown_timeout) => {
+            if shutdown.connections_cut > 0 {
+                eprintln!(
+                    "intake: {} connections were still open at the deadline and were closed",
+                    shutdown.connections_cut
+                );
+            }
+            None
+        }
+        second = signals.recv() => Some(second),
+    };
+    // Each batch was flushed before its ack; this flush is for the output's own buffers.
+    let flushed = output.lock().unwrap_or_else(|p| p.into_inner()).flush();
+    report("stopped: ", &intake.stats(), records());
+    flushed.map_err(|e| CliError::io("cannot flush the output", e))?;
+    Ok(second.map_or(std::process::ExitCode::SUCCESS, |second| second.exit_code()))
 }
 
 /// A hash seed clients cannot guess (`ReceiverConfig::hash_seed`): the intake, unlike the
@@ -133,10 +160,17 @@ async fn tick(ticker: &mut Option<tokio::time::Interval>) {
     }
 }
 
-fn report(stats: &IntakeStats, records: u64) {
+/// The statistics line on stderr (`prefix` says when it is the last).
+fn report(prefix: &str, stats: &IntakeStats, records: u64) {
     eprintln!(
-        "intake: {} streams, {} batches, {} acks, {} bytes of batch data, {} records written",
-        stats.streams_started, stats.batches_received, stats.acks_sent, stats.bytes_received, records
+        "intake: {prefix}{} streams, {} batches, {} acks, {} bytes of batch data, {} records written, \
+         {} streams reset by the client",
+        stats.streams_started,
+        stats.batches_received,
+        stats.acks_sent,
+        stats.bytes_received,
+        records,
+        stats.streams_reset_by_client
     );
     publish(stats, records);
 }
@@ -149,6 +183,7 @@ fn publish(stats: &IntakeStats, records: u64) {
         ("stateful_logs_intake_batches_received", stats.batches_received),
         ("stateful_logs_intake_acks_sent", stats.acks_sent),
         ("stateful_logs_intake_bytes_received", stats.bytes_received),
+        ("stateful_logs_intake_streams_reset_by_client", stats.streams_reset_by_client),
     ];
     for (name, value) in counters {
         metrics::counter!(name).absolute(value);

@@ -15,6 +15,9 @@ pub struct Line {
     /// Byte offset just past the line's `\n` (or the end of input for an unterminated last
     /// line): where reading resumes once this line is acknowledged.
     pub end_offset: u64,
+    /// Its line number in the file (1-based, empty lines counted), when reading started at
+    /// the file's first byte; `None` after a resume in the middle of a file.
+    pub number: Option<u64>,
 }
 
 /// Reads kept lines from a stream, tracking byte offsets. A line is returned once its `\n` has
@@ -27,12 +30,16 @@ pub struct LineReader<R> {
     offset: u64,
     /// Bytes of the line being read, not yet terminated.
     partial: Vec<u8>,
+    /// Lines (`\n`) read so far.
+    lines: u64,
+    /// Whether reading started at the file's first byte (line numbers are known).
+    numbered: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
     /// Reads `input`, whose first byte is at `start_offset` of its file.
     pub fn new(input: R, start_offset: u64) -> Self {
-        LineReader { input, offset: start_offset, partial: Vec::new() }
+        LineReader { input, offset: start_offset, partial: Vec::new(), lines: 0, numbered: start_offset == 0 }
     }
 
     /// The next complete kept line, or `None` at the current end of input (an unterminated
@@ -45,9 +52,11 @@ impl<R: BufRead> LineReader<R> {
                 return Ok(None);
             }
             let raw = std::mem::take(&mut self.partial);
+            self.lines += 1;
             let content = strip_cr(&raw[..raw.len() - 1]);
             if !content.is_empty() {
-                return Ok(Some(Line { content: content.to_vec(), end_offset: self.offset }));
+                let number = self.numbered.then_some(self.lines);
+                return Ok(Some(Line { content: content.to_vec(), end_offset: self.offset, number }));
             }
         }
     }
@@ -56,7 +65,8 @@ impl<R: BufRead> LineReader<R> {
     pub fn finish(&mut self) -> Option<Line> {
         let raw = std::mem::take(&mut self.partial);
         let content = strip_cr(&raw);
-        (!content.is_empty()).then(|| Line { content: content.to_vec(), end_offset: self.offset })
+        let number = self.numbered.then_some(self.lines + 1);
+        (!content.is_empty()).then(|| Line { content: content.to_vec(), end_offset: self.offset, number })
     }
 
     /// Offset of the first byte not yet read (past any unterminated tail).
@@ -88,6 +98,7 @@ mod tests {
         let contents: Vec<&[u8]> = lines.iter().map(|l| l.content.as_slice()).collect();
         assert_eq!(contents, kept);
         assert_eq!(lines.iter().map(|l| l.end_offset).collect::<Vec<_>>(), [3, 8, 11]);
+        assert_eq!(lines.iter().map(|l| l.number).collect::<Vec<_>>(), [Some(1), Some(3), Some(5)]);
     }
 
     #[test]
@@ -95,7 +106,12 @@ mod tests {
         let mut reader = LineReader::new(&b"one\ntw"[..], 10);
         assert_eq!(reader.next_line().ok().flatten().map(|l| l.end_offset), Some(14));
         assert_eq!(reader.next_line().ok().flatten(), None);
-        assert_eq!(reader.finish(), Some(Line { content: b"tw".to_vec(), end_offset: 16 }));
+        // Started mid-file: the line numbers are unknown.
+        assert_eq!(reader.finish(), Some(Line { content: b"tw".to_vec(), end_offset: 16, number: None }));
+        let mut reader = LineReader::new(&b"one\ntw"[..], 0);
+        assert_eq!(reader.next_line().ok().flatten().and_then(|l| l.number), Some(1));
+        assert_eq!(reader.next_line().ok().flatten(), None);
+        assert_eq!(reader.finish().and_then(|l| l.number), Some(2));
     }
 
     #[test]

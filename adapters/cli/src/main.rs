@@ -6,6 +6,11 @@
 //! baseline; `simulate` runs a fleet of real cores against simulated intakes that fail; `soak`
 //! ships records through injected faults and checks that none is lost.
 //! `stateful-logs COMMAND --help` describes each.
+//!
+//! `ship` and `intake` stop cleanly on SIGTERM as on SIGINT, and exit with the codes of the
+//! [`exit`] table (also in `ship --help` and `docs/cli.md`). Errors name the flags, not the
+//! library settings behind them ([`flags`]). Logs go to stderr, coloured only on a terminal
+//! and never with `NO_COLOR` set.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -13,6 +18,9 @@ mod bench;
 mod cli;
 mod demo;
 mod endpoint;
+mod exit;
+mod failure_log;
+mod flags;
 mod follow;
 mod intake_cmd;
 mod lines;
@@ -20,13 +28,18 @@ mod metrics_setup;
 mod records;
 mod roundtrip;
 mod ship;
+mod signals;
 mod simulate;
 mod soak;
 mod verify;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::cli::{Cli, Command};
 
@@ -46,15 +59,15 @@ pub enum CliError {
     },
     /// The intake could not start.
     #[error(transparent)]
-    Intake(#[from] stateful_logs_intake::IntakeError),
+    Intake(stateful_logs_intake::IntakeError),
     /// The metrics endpoint could not start.
     #[error(transparent)]
     Metrics(#[from] metrics_setup::MetricsError),
     /// The client could not be built.
     #[error(transparent)]
-    Client(#[from] stateful_logs_tokio::ClientError),
-    /// A setting is invalid.
-    #[error(transparent)]
+    Client(stateful_logs_tokio::ClientError),
+    /// A setting is invalid; told with the flag that sets it.
+    #[error("{}", flags::describe(.0))]
     Config(#[from] stateful_logs::ConfigError),
     /// The client halted: the intake refused the key or the profile, or TLS failed.
     #[error("{0}\nshipping stopped: fix the cause and run the command again")]
@@ -75,6 +88,40 @@ impl CliError {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         CliError::Io { context: context.into(), source }
     }
+
+    /// The exit code ([`exit`]).
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            CliError::Usage(_) | CliError::Config(_) => exit::USAGE,
+            _ => exit::ERROR,
+        })
+    }
+}
+
+// A setting error is told with its flag, wherever it comes from.
+impl From<stateful_logs_tokio::ClientError> for CliError {
+    fn from(error: stateful_logs_tokio::ClientError) -> Self {
+        #[allow(unreachable_patterns)] // the client may grow other errors
+        match error {
+            stateful_logs_tokio::ClientError::Config(error) => CliError::Config(error),
+            other => CliError::Client(other),
+        }
+    }
+}
+
+impl From<stateful_logs_intake::IntakeError> for CliError {
+    fn from(error: stateful_logs_intake::IntakeError) -> Self {
+        match error {
+            stateful_logs_intake::IntakeError::Config(error) => CliError::Config(error),
+            other => CliError::Intake(other),
+        }
+    }
+}
+
+/// Colour codes only for a terminal, and never when `NO_COLOR` is set to anything but the
+/// empty string (<https://no-color.org>).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 fn main() -> ExitCode {
@@ -83,12 +130,13 @@ fn main() -> ExitCode {
     // (stream failures, retries). RUST_LOG overrides either.
     let default_level =
         if matches!(cli.command, Command::Demo(_) | Command::Soak(_)) { "error" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let ansi = colour(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR"));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).with_filter(filter),
         )
+        .with(failure_log::LastFailure::layer())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -113,10 +161,20 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
-            match error {
-                CliError::Usage(_) => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
-            }
+            error.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR does not count");
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
     }
 }

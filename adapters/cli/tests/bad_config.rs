@@ -60,19 +60,22 @@ fn every_invalid_ship_option_is_refused_before_connecting_with_its_fix() {
         (vec!["ship", "--endpoint", "http://127.0.0.1:1/path", "--input", &input], &key, "a path is not allowed"),
         (vec!["ship", "--endpoint", &url, "--input", &input], &[("DD_API_KEY", "")], "set the environment variable DD_API_KEY"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--api-key-env", "NO_SUCH_VAR_X"], &[], "set the environment variable NO_SUCH_VAR_X"),
-        (vec!["ship", "--endpoint", &url, "--input", &input], &[("DD_API_KEY", "key\twith tab")], "endpoints[0].api_key"),
-        (vec!["ship", "--endpoint", &url, "--input", &input, "--batch-size", "0"], &key, "max_batch_items"),
+        (vec!["ship", "--endpoint", &url, "--input", &input], &[("DD_API_KEY", "key\twith tab")], "invalid API key for --endpoint #1"),
+        (vec!["ship", "--endpoint", &url, "--input", &input, "--batch-size", "0"], &key, "invalid --batch-size: must be at least 1"),
+        (vec!["ship", "--endpoint", &url, "--input", &input, "--max-batch-bytes", "0"], &key, "invalid --max-batch-bytes"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--batch-size", "many"], &key, "invalid value 'many'"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--compression", "brotli"], &key, "possible values"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--profile", "v3"], &key, "possible values"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--v1-delta-encoding", "maybe"], &key, "invalid value 'maybe'"),
-        (vec!["ship", "--endpoint", &url, "--input", &input, "--ca", "/no/such/ca.pem"], &key, "endpoints[0].ca_file"),
+        (vec!["ship", "--endpoint", &url, "--input", &input, "--ca", "/no/such/ca.pem"], &key, "invalid --ca: cannot read /no/such/ca.pem"),
         (vec!["ship", "--endpoint", &url, "--input", "/no/such/input.log"], &key, "cannot open /no/such/input.log"),
         (vec!["ship", "--endpoint", &url, "--follow"], &key, "--follow needs a file"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--state-file", "/tmp/x.state"], &key, "--follow"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--metrics-listen", "nowhere"], &key, "invalid value 'nowhere'"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--metrics-listen", &busy], &key, "pick a free address for --metrics-listen"),
         (vec!["ship", "--endpoint", &url, "--input", &input, "--shutdown-timeout", "soon"], &key, "invalid value 'soon'"),
+        (vec!["ship", "--endpoint", &url, "--input", &input, "--give-up-after", "1.5s"], &key, "write e.g. 10s"),
+        (vec!["ship", "--endpoint", &url, "--input", &input, "--follow", "--give-up-after", "5s"], &key, "'--follow' cannot be used with '--give-up-after"),
     ];
     for (args, env, needle) in cases {
         let output = run(&args, env);
@@ -80,6 +83,7 @@ fn every_invalid_ship_option_is_refused_before_connecting_with_its_fix() {
         assert!(!output.status.success(), "{args:?} is refused");
         assert!(stderr.contains(needle), "{args:?}: the message says {needle:?}: {stderr}");
         assert!(!witness.was_contacted(), "{args:?}: refused before any connection");
+        assert_no_library_setting_names(&args, &stderr);
     }
 }
 
@@ -102,9 +106,10 @@ fn every_invalid_intake_option_is_refused_before_listening_with_its_fix() {
         (vec!["intake".into(), "--listen".into(), busy.clone(), "--api-key".into(), "k".into()], "pick a free port or address"),
         (vec!["intake".into(), "--listen".into(), "127.0.0.1:0".into(), "--api-key".into(), String::new()], "remove it"),
         (with(&["--max-stream-window-log", "30"]), "10..=27"),
-        (with(&["--max-streams", "0"]), "max_streams"),
-        (with(&["--max-connections", "0"]), "server_limits.max_connections"),
-        (with(&["--first-request-timeout", "0"]), "server_limits.first_request_timeout"),
+        (with(&["--max-streams", "0"]), "invalid --max-streams: is 0"),
+        (with(&["--max-connections", "0"]), "invalid --max-connections: is 0"),
+        (with(&["--first-request-timeout", "0"]), "invalid --first-request-timeout: is 0"),
+        (with(&["--shutdown-timeout", "later"]), "invalid value 'later'"),
         (with(&["--stats-interval", "often"]), "invalid value 'often'"),
         (with(&["--ack-delay-ms", "slow"]), "invalid value 'slow'"),
         (with(&["--v1-delta-encoding", "perhaps"]), "invalid value 'perhaps'"),
@@ -124,7 +129,7 @@ fn every_invalid_intake_option_is_refused_before_listening_with_its_fix() {
                 args.extend(["--output".to_string(), output_path.to_string()]);
                 args
             },
-            "max_streams",
+            "invalid --max-streams",
         ),
     ];
     for (args, needle) in cases {
@@ -137,6 +142,23 @@ fn every_invalid_intake_option_is_refused_before_listening_with_its_fix() {
             !String::from_utf8_lossy(&output.stdout).contains("listening on"),
             "{args:?}: never listened"
         );
+        assert_no_library_setting_names(&args, &stderr);
     }
     assert!(!output_file.exists(), "a refused intake creates no output file");
+}
+
+/// A message names the flags, never the library settings behind them.
+fn assert_no_library_setting_names(args: &[&str], stderr: &str) {
+    for setting in ["max_batch_items", "max_batch_bytes", "endpoints[", "max_streams", "server_limits."] {
+        assert!(!stderr.contains(setting), "{args:?}: {setting} named instead of its flag: {stderr}");
+    }
+}
+
+#[test]
+fn a_setting_refused_by_the_library_is_a_usage_error() {
+    let output =
+        run(&["ship", "--endpoint", "http://127.0.0.1:1", "--batch-size", "0"], &[("DD_API_KEY", "k")]);
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run(&["intake", "--listen", "127.0.0.1:0", "--api-key", "k", "--max-streams", "0"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
 }

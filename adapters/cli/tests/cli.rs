@@ -18,6 +18,20 @@ fn help_works_for_every_command() {
 }
 
 #[test]
+fn ship_and_intake_help_tell_how_signals_stop_them_and_the_exit_codes() {
+    for (command, needles) in [
+        ("ship", &["SIGTERM", "--shutdown-timeout", "Exit codes:", "  3 ", "  4 ", "143"][..]),
+        ("intake", &["SIGTERM", "UNAVAILABLE", "Exit codes:", "143"][..]),
+    ] {
+        let output = Command::new(BIN).args([command, "--help"]).output().expect("run --help");
+        let text = String::from_utf8_lossy(&output.stdout);
+        for needle in needles {
+            assert!(text.contains(needle), "{command} --help tells {needle:?}: {text}");
+        }
+    }
+}
+
+#[test]
 fn ship_into_intake_reproduces_the_input_exactly_in_the_jsonl() {
     let dir = temp_dir("ship");
     let input = dir.join("input.log");

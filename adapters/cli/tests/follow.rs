@@ -8,11 +8,6 @@ use std::time::Duration;
 
 use support::*;
 
-fn saved_offset(state: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(state).ok()?;
-    serde_json::from_str::<serde_json::Value>(&text).ok()?["offset"].as_u64()
-}
-
 fn append_lines(path: &Path, range: std::ops::Range<usize>) {
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open the log");
     for i in range {

@@ -6,6 +6,11 @@
 //! output ([`IntakeBuilder::output`]) that takes each batch before it is acked, or, for tests
 //! and embedding, to an unbounded channel ([`Intake::deliveries`]) that acks on handing over.
 //!
+//! [`Intake::shutdown`] stops it gracefully: no new calls, every ack it owes sent, every open
+//! call ended with `UNAVAILABLE`, connections closed with `GOAWAY`. [`IntakeStats`] counts,
+//! among others, the calls whose request body was cut off instead of ended
+//! (`streams_reset_by_client`).
+//!
 //! For tests it injects faults ([`StreamFault`], [`Intake::set_ack_delay`],
 //! [`Intake::drop_connections`], [`Intake::stop`] / [`Intake::start`]), and for the benchmark
 //! baseline it can run a [`PassThrough`] processor instead of the receiver.
@@ -14,10 +19,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body_watch;
 mod faults;
 mod limits;
 mod processor;
 mod service;
+mod shutdown;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +40,10 @@ pub use faults::StreamFault;
 pub use limits::ServerLimits;
 pub use processor::{IntakeAction, LogBody, PassThrough, Processor, ReceivedLog};
 pub use service::{IntakeService, IntakeStats};
+pub use shutdown::IntakeShutdown;
 
 use service::Shared;
+use shutdown::{LiveConnection, LiveConnections, Phase};
 
 /// Extra room above the decompressed-size limit for a request message (`wire.md` §1).
 pub const MESSAGE_OVERHEAD: usize = 64 * 1024;
@@ -195,6 +204,7 @@ impl IntakeBuilder {
             deliveries,
             accept: None,
             connections: Arc::new(Mutex::new(Vec::new())),
+            live: LiveConnections::default(),
             timer,
             limits: Arc::new(self.limits),
         };
@@ -211,6 +221,7 @@ pub struct Intake {
     deliveries: async_channel::Receiver<Delivered>,
     accept: Option<AbortHandle>,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
+    live: LiveConnections,
     timer: AbortHandle,
     limits: Arc<ServerLimits>,
 }
@@ -262,6 +273,7 @@ impl Intake {
         let service = self.service();
         let connections = self.connections.clone();
         let limits = self.limits.clone();
+        let live = self.live.clone();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else { continue };
@@ -279,7 +291,9 @@ impl Intake {
                 }
                 let _ = tcp.set_nodelay(true);
                 service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_accepted += 1;
-                let connection = tokio::spawn(serve_connection(tcp, peer, service.clone(), limits.clone()));
+                let guard = live.open();
+                let connection =
+                    tokio::spawn(serve_connection(tcp, peer, service.clone(), limits.clone(), guard));
                 list.push(connection.abort_handle());
             }
         });
@@ -332,13 +346,16 @@ impl Drop for Intake {
     }
 }
 
-/// Serves one TCP connection under `limits`.
+/// Serves one TCP connection under `limits`; `_live` counts it open until this returns (or
+/// the task is aborted).
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     service: IntakeService,
     limits: Arc<ServerLimits>,
+    _live: LiveConnection,
 ) {
+    let mut phase = service.shared.phase.subscribe();
     // Set once a request's headers are complete: the first-request deadline then no longer applies.
     let requested = Arc::new(AtomicBool::new(false));
     let seen = requested.clone();
@@ -357,20 +374,28 @@ async fn serve_connection(
         .keep_alive_timeout(limits.keepalive_timeout);
     let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), hyper_service);
     tokio::pin!(connection);
-    let early = tokio::select! {
-        result = &mut connection => Some(result),
-        () = tokio::time::sleep(limits.first_request_timeout) => None,
-    };
-    let result = match early {
-        Some(result) => result,
-        None if requested.load(Ordering::Relaxed) => connection.await,
-        None => {
-            // Dropping the connection closes the socket: a peer that sends nothing, or starts
-            // a header block and never ends it, holds nothing past the deadline.
-            stats_of.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_timed_out += 1;
-            tracing::debug!(%peer, timeout = ?limits.first_request_timeout,
-                "connection closed: no complete request within server_limits.first_request_timeout");
-            return;
+    let first_request_deadline = tokio::time::sleep(limits.first_request_timeout);
+    tokio::pin!(first_request_deadline);
+    let (mut deadline_passed, mut going_away) = (false, false);
+    let result = loop {
+        tokio::select! {
+            result = &mut connection => break result,
+            () = &mut first_request_deadline, if !deadline_passed => {
+                deadline_passed = true;
+                if !requested.load(Ordering::Relaxed) {
+                    // Dropping the connection closes the socket: a peer that sends nothing, or
+                    // starts a header block and never ends it, holds nothing past the deadline.
+                    stats_of.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_timed_out += 1;
+                    tracing::debug!(%peer, timeout = ?limits.first_request_timeout,
+                        "connection closed: no complete request within server_limits.first_request_timeout");
+                    return;
+                }
+            }
+            _ = phase.wait_for(|p| *p != Phase::Serving), if !going_away => {
+                // GOAWAY: no new calls here; the connection closes once its calls ended.
+                going_away = true;
+                connection.as_mut().graceful_shutdown();
+            }
         }
     };
     if let Err(error) = result {

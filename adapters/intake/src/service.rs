@@ -19,8 +19,10 @@ use tonic::body::Body;
 use tonic::codec::Streaming;
 use tonic::server::{Grpc, StreamingService};
 
+use crate::body_watch::{BodyEnd, WatchedBody};
 use crate::faults::{Faults, StreamFault};
 use crate::processor::{IntakeAction, Processor};
+use crate::shutdown::Phase;
 use crate::{Delivered, Output};
 
 type ServerCodec = tonic_prost::ProstCodec<BatchStatus, StatefulBatch>;
@@ -51,6 +53,10 @@ pub struct IntakeStats {
     /// TCP connections closed because no request came within
     /// `ServerLimits::first_request_timeout`.
     pub connections_timed_out: u64,
+    /// Calls whose request body ended without a clean `END_STREAM`: the client reset the
+    /// stream or the connection broke while the intake still served the call. A client that
+    /// shuts down properly half-closes every stream first, so this stays 0.
+    pub streams_reset_by_client: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.
@@ -69,6 +75,8 @@ pub(crate) struct Shared {
     pub last_metadata: Mutex<Vec<(String, String)>>,
     /// Wakes the timer task when the processor's deadline may have changed.
     pub timer_kick: Sender<()>,
+    /// Where a graceful shutdown is; connections and call readers watch it.
+    pub phase: tokio::sync::watch::Sender<Phase>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,6 +103,7 @@ impl Shared {
             max_message_bytes,
             last_metadata: Mutex::new(Vec::new()),
             timer_kick,
+            phase: tokio::sync::watch::Sender::new(Phase::Serving),
         })
     }
 
@@ -209,11 +218,28 @@ impl Shared {
         None
     }
 
-    /// Handles one read from a call's request stream; false when reading should stop.
-    fn take_message(&self, stream: StreamId, next: Result<Option<StatefulBatch>, tonic::Status>) -> bool {
+    /// Handles one read from a call's request stream; false when reading should stop. `end`
+    /// tells a body cut off (reset, broken connection) from one the client ended.
+    fn take_message(
+        &self,
+        stream: StreamId,
+        next: Result<Option<StatefulBatch>, tonic::Status>,
+        end: &BodyEnd,
+    ) -> bool {
         if !lock(&self.slots).contains_key(&stream) {
-            // The call was ended (by the processor or a fault): stop reading.
+            // The call was ended (by the processor, a fault or a shutdown): stop reading.
             return false;
+        }
+        let body_ended = !matches!(next, Ok(Some(_)));
+        if body_ended && let Some(error) = end.cut_off() {
+            lock(&self.stats).streams_reset_by_client += 1;
+            tracing::debug!(%stream, %error, "the request body ended without END_STREAM");
+            if next.is_ok() {
+                // A reset tonic read as an end: the client is not waiting for an answer.
+                lock(&self.slots).remove(&stream);
+                self.with_processor(|p, now| p.handle_client_reset(now, stream));
+                return false;
+            }
         }
         match next {
             Ok(Some(batch)) => {
@@ -240,6 +266,30 @@ impl Shared {
                 false
             }
         }
+    }
+
+    /// Ends every open call for a shutdown: each call sends the acks already queued, then
+    /// ends with `UNAVAILABLE` (its client sends the rest again, elsewhere or later), and the
+    /// processor forgets it. Runs under the processor lock, so that no batch is between its
+    /// delivery and its ack meanwhile. Returns how many calls it ended.
+    pub fn end_all_calls(&self) -> usize {
+        let mut processor = lock(&self.processor);
+        let ended: Vec<(StreamId, Slot)> = lock(&self.slots).drain().collect();
+        let now = self.now();
+        for (stream, slot) in &ended {
+            let status = tonic::Status::unavailable(
+                "the intake is shutting down; send the unacknowledged batches again (to another intake or later)",
+            );
+            // Queued after the call's pending acks: they go out first, at their due times.
+            let _ = slot.responses.try_send((Instant::now(), Err(status)));
+            processor.handle_client_reset(now, *stream);
+        }
+        while let Some(action) = processor.poll_action() {
+            self.carry_out(action);
+        }
+        drop(processor);
+        let _ = self.timer_kick.try_send(());
+        ended.len()
     }
 
     /// Ends every open call abruptly (the connections are being dropped).
@@ -291,7 +341,9 @@ impl tower::Service<http::Request<Body>> for IntakeService {
             }
             let limit = shared.max_message_bytes;
             let mut grpc = Grpc::new(ServerCodec::default()).max_decoding_message_size(limit);
-            Ok(grpc.streaming(StreamHandler { shared, path }, request).await)
+            let end = BodyEnd::default();
+            let request = request.map(|body| Body::new(WatchedBody::new(body, end.clone())));
+            Ok(grpc.streaming(StreamHandler { shared, path, end }, request).await)
         })
     }
 }
@@ -300,6 +352,7 @@ impl tower::Service<http::Request<Body>> for IntakeService {
 struct StreamHandler {
     shared: Arc<Shared>,
     path: String,
+    end: BodyEnd,
 }
 
 /// The response messages of a call, each released at its due time (ack delay).
@@ -323,6 +376,7 @@ impl StreamingService<StatefulBatch> for StreamHandler {
     fn call(&mut self, request: tonic::Request<Streaming<StatefulBatch>>) -> Self::Future {
         let shared = self.shared.clone();
         let path = self.path.clone();
+        let end = self.end.clone();
         Box::pin(async move {
             let stream = StreamId(shared.next_stream.fetch_add(1, Ordering::Relaxed));
             let metadata: Vec<(String, String)> = request
@@ -338,10 +392,26 @@ impl StreamingService<StatefulBatch> for StreamHandler {
             let (tx, rx) = async_channel::unbounded::<Outgoing>();
             let fault = lock(&shared.faults).queue.pop_front();
             tracing::debug!(%stream, %path, ?fault, "stream started");
-            lock(&shared.slots).insert(stream, Slot { responses: tx, fault, acked: 0 });
+            let mut refused = false;
+            // Under the processor lock, as a shutdown ends the calls: a call is either refused
+            // here or ended there, never missed in between.
+            shared.with_processor(|p, now| {
+                let mut slots = lock(&shared.slots);
+                if *shared.phase.borrow() != Phase::Serving {
+                    refused = true;
+                    return;
+                }
+                slots.insert(stream, Slot { responses: tx, fault, acked: 0 });
+                drop(slots);
+                p.handle_stream_start(now, stream, &path, &metadata);
+            });
+            if refused {
+                return Err(tonic::Status::unavailable(
+                    "the intake is shutting down; send the batches to another intake or later",
+                ));
+            }
             lock(&shared.stats).streams_started += 1;
             *lock(&shared.last_metadata) = metadata.clone();
-            shared.with_processor(|p, now| p.handle_stream_start(now, stream, &path, &metadata));
 
             let mut messages = request.into_inner();
             let headers_wait = matches!(
@@ -352,11 +422,17 @@ impl StreamingService<StatefulBatch> for StreamHandler {
             if headers_wait {
                 // Some servers send their headers only with the first ack: the client must
                 // write before it sees them (`wire.md` §1).
-                reading = shared.take_message(stream, messages.message().await);
+                reading = shared.take_message(stream, messages.message().await, &end);
             }
             if reading {
                 let shared = shared.clone();
-                tokio::spawn(async move { while shared.take_message(stream, messages.message().await) {} });
+                // Reads on after a shutdown ended the call, until the client ends its side:
+                // the connection then closes with nothing unread (no TCP reset that could
+                // destroy the last acks on their way). A client that never ends it is cut
+                // at the shutdown's deadline.
+                tokio::spawn(
+                    async move { while shared.take_message(stream, messages.message().await, &end) {} },
+                );
             }
 
             let responses = futures_lite::stream::unfold(rx, |rx| async move {

@@ -102,3 +102,67 @@ pub fn start_ship(address: &str, log: &Path, state: &Path) -> Running {
         .expect("start ship --follow");
     Running(child)
 }
+
+/// Sends `signal` (`TERM`, `INT`) to `process` with the system's `kill`.
+pub fn signal(process: &Running, signal: &str) {
+    let status =
+        Command::new("kill").args(["-s", signal, &process.0.id().to_string()]).status().expect("run kill");
+    assert!(status.success(), "kill -s {signal} failed");
+}
+
+/// Waits up to `limit` for `process` to exit; its exit code (`None` if it was still running
+/// or a signal killed it).
+pub fn exit_code_within(process: &mut Running, limit: Duration) -> Option<i32> {
+    let mut status = None;
+    wait_until(limit, || {
+        status = process.0.try_wait().ok().flatten();
+        status.is_some()
+    });
+    status.and_then(|s| s.code())
+}
+
+/// The contents of a file written by a child process (empty while it does not exist).
+pub fn read_text(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+/// `intake --listen 127.0.0.1:0 --api-key k --output OUTPUT` with `extra` arguments, its
+/// stderr going to `stderr`; returns it and its address.
+pub fn start_intake_logged(output: &Path, stderr: &Path, extra: &[&str]) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .args(["intake", "--listen", "127.0.0.1:0", "--stats-interval", "0", "--api-key", "k"])
+        .arg("--output")
+        .arg(output)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(stderr).expect("create the stderr file"))
+        .spawn()
+        .expect("start the intake");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("read the intake's first line");
+    let address = first.trim().strip_prefix("listening on ").expect("`listening on ADDR` first").to_owned();
+    (Running(child), address)
+}
+
+/// `ship` to `http://ADDRESS` with the key `k` and `args`, stdout and stderr going to files
+/// `ship.N.stdout` / `ship.N.stderr` of `dir`; returns it and the stderr path.
+pub fn start_ship_logged(dir: &Path, n: usize, address: &str, args: &[&str]) -> (Running, PathBuf) {
+    let stderr = dir.join(format!("ship.{n}.stderr"));
+    let child = Command::new(BIN)
+        .args(["ship", "--endpoint", &format!("http://{address}")])
+        .args(args)
+        .env("DD_API_KEY", "k")
+        .env_remove("RUST_LOG")
+        .stdout(std::fs::File::create(dir.join(format!("ship.{n}.stdout"))).expect("create the stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("create the stderr file"))
+        .spawn()
+        .expect("start ship");
+    (Running(child), stderr)
+}
+
+/// The offset of the state file, once it exists.
+pub fn saved_offset(state: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(state).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["offset"].as_u64()
+}

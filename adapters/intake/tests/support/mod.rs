@@ -110,6 +110,11 @@ impl Call {
         let _ = self.send.send_data(Bytes::new(), true);
     }
 
+    /// Resets the stream (`RST_STREAM` with `CANCEL`) instead of half-closing it.
+    pub fn reset(&mut self) {
+        self.send.send_reset(h2::Reason::CANCEL);
+    }
+
     /// Reads until `count` acks came or the call ended; false on ending or timeout.
     pub async fn acks(&mut self, count: usize) -> bool {
         tokio::time::timeout(WAIT, async {
