@@ -124,6 +124,10 @@ pub struct ReceiverConfig {
     /// exposed to untrusted clients should pass a seed they cannot guess (the CLI's `intake`
     /// draws one at start) so that ids cannot be chosen to collide.
     pub hash_seed: u64,
+    /// What batches carry: the stateful encoding (default), or the HTTP JSON baseline of the
+    /// benchmarks (a per-batch compressed JSON array of log objects, an empty batch 0), which
+    /// the sending Pipeline produces with the same setting.
+    pub batch_format: crate::BatchFormat,
 }
 
 impl Default for ReceiverConfig {
@@ -142,6 +146,7 @@ impl Default for ReceiverConfig {
             encodings: ContentEncoding::ALL.to_vec(),
             max_stream_window_log: 23,
             hash_seed: 0,
+            batch_format: crate::BatchFormat::Stateful,
         }
     }
 }

@@ -36,6 +36,9 @@ pub enum Violation {
     /// A datum envelope with no oneof member.
     #[error("the datum has no member set")]
     EmptyDatum,
+    /// An HTTP JSON baseline batch is not a JSON array of log objects (`BatchFormat::HttpJson`).
+    #[error("the batch is not the HTTP JSON baseline's array of logs: {0}")]
+    MalformedJsonBatch(String),
     /// Batch 0 (the snapshot) holds something other than a define.
     #[error("batch 0 (the snapshot) may hold only define datums")]
     NotADefineInSnapshot,

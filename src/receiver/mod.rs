@@ -15,6 +15,7 @@
 mod config;
 mod delta;
 mod error;
+mod http_json;
 mod json;
 mod log;
 mod metrics;
@@ -176,10 +177,12 @@ impl Receiver {
                 "the dd-api-key header is missing or not an accepted API key".into(),
             ));
         }
+        // The HTTP JSON baseline is the HTTP intake's: one frame per batch, no stream codec.
+        let baseline = self.config.batch_format == crate::BatchFormat::HttpJson;
         let encoding = match header("dd-content-encoding") {
             None => return Err((code::INVALID_ARGUMENT, "the dd-content-encoding header is missing".into())),
             Some(value) => ContentEncoding::from_header(value)
-                .filter(|e| self.config.encodings.contains(e))
+                .filter(|e| self.config.encodings.contains(e) && !(baseline && e.is_stream()))
                 .ok_or_else(|| {
                     let value = error::excerpt(value);
                     let served: Vec<&str> = self.config.encodings.iter().map(|e| e.header_value()).collect();

@@ -169,6 +169,12 @@ impl Stream {
             return Err(fail(None, Violation::StateTooLarge { size, limit: config.max_state_bytes }));
         }
         metrics.decompressed_bytes = metrics.decompressed_bytes.saturating_add(payload.len() as u64);
+        if config.batch_format == crate::BatchFormat::HttpJson {
+            let applied = super::http_json::read_batch(self.profile, batch_id, &payload, config)
+                .map_err(|v| fail(None, v))?;
+            self.last_batch = Some(batch_id);
+            return Ok(applied);
+        }
         DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;
 
         let mut batch = Batch {

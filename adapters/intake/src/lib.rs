@@ -13,7 +13,7 @@
 //!
 //! For tests it injects faults ([`StreamFault`], [`Intake::set_ack_delay`],
 //! [`Intake::drop_connections`], [`Intake::stop`] / [`Intake::start`]), and for the benchmark
-//! baseline it can run a [`PassThrough`] processor instead of the receiver.
+//! baseline its receiver reads the HTTP JSON batches instead ([`IntakeBuilder::pass_through`]).
 //!
 //! **An empty API-key set accepts any key.** The intake logs a warning when it starts so.
 #![forbid(unsafe_code)]
@@ -38,7 +38,7 @@ use tokio::task::AbortHandle;
 
 pub use faults::StreamFault;
 pub use limits::ServerLimits;
-pub use processor::{IntakeAction, LogBody, PassThrough, Processor, ReceivedLog};
+pub use processor::{IntakeAction, LogBody, ReceivedLog};
 pub use service::{IntakeService, IntakeStats};
 pub use shutdown::IntakeShutdown;
 
@@ -83,7 +83,6 @@ pub struct IntakeBuilder {
     receiver: Box<ReceiverConfig>,
     api_keys: Vec<String>,
     profiles: Option<Vec<Profile>>,
-    pass_through: bool,
     ack_delay: Duration,
     limits: ServerLimits,
     output: Option<Output>,
@@ -95,7 +94,6 @@ impl Default for IntakeBuilder {
             receiver: Box::default(),
             api_keys: Vec::new(),
             profiles: None,
-            pass_through: false,
             ack_delay: Duration::ZERO,
             limits: ServerLimits::default(),
             output: None,
@@ -124,10 +122,10 @@ impl IntakeBuilder {
         self
     }
 
-    /// Serves the JSON baseline: acks every batch and delivers the objects of its JSON array
-    /// (same profiles, keys and size limit).
+    /// Serves the HTTP JSON baseline (`BatchFormat::HttpJson`): the receiver reads each batch
+    /// as a JSON array of logs and delivers them (same profiles, keys, order and limits).
     pub fn pass_through(mut self) -> Self {
-        self.pass_through = true;
+        self.receiver.batch_format = stateful_logs::BatchFormat::HttpJson;
         self
     }
 
@@ -164,20 +162,15 @@ impl IntakeBuilder {
         self
     }
 
-    /// The processor and the largest request message it accepts.
-    fn processor(&self) -> Result<(Box<dyn Processor>, usize, bool), stateful_logs::ConfigError> {
+    /// The receiver and the largest request message it accepts.
+    fn processor(&self) -> Result<(Receiver, usize, bool), stateful_logs::ConfigError> {
         let mut config = (*self.receiver).clone();
         if !self.api_keys.is_empty() {
             config.api_keys = ApiKeys::set(self.api_keys.iter().cloned());
         }
         let accepts_any = config.api_keys.accepts_any();
         let limit = config.max_decompressed_bytes + MESSAGE_OVERHEAD;
-        if self.pass_through {
-            let profiles = self.profiles.clone().unwrap_or_else(|| config.profiles.clone());
-            let pass = PassThrough::new(profiles, self.api_keys.clone(), config.max_decompressed_bytes);
-            return Ok((Box::new(pass), limit, accepts_any));
-        }
-        Ok((Box::new(Receiver::new(config)?), limit, accepts_any))
+        Ok((Receiver::new(config)?, limit, accepts_any))
     }
 
     /// Starts serving on `address` (`"127.0.0.1:0"` picks a free port).

@@ -21,7 +21,9 @@ use tonic::server::{Grpc, StreamingService};
 
 use crate::body_watch::{BodyEnd, WatchedBody};
 use crate::faults::{Faults, StreamFault};
-use crate::processor::{IntakeAction, Processor};
+use stateful_logs::receiver::Receiver;
+
+use crate::processor::IntakeAction;
 use crate::shutdown::Phase;
 use crate::{Delivered, Output};
 
@@ -61,7 +63,7 @@ pub struct IntakeStats {
 
 /// State shared by every connection of an intake, across restarts.
 pub(crate) struct Shared {
-    pub processor: Mutex<Box<dyn Processor>>,
+    pub processor: Mutex<Receiver>,
     slots: Mutex<HashMap<StreamId, Slot>>,
     next_stream: AtomicU64,
     pub faults: Mutex<Faults>,
@@ -85,7 +87,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub fn new(
-        processor: Box<dyn Processor>,
+        processor: Receiver,
         sink: Sender<Delivered>,
         output: Option<Output>,
         max_message_bytes: usize,
@@ -116,9 +118,9 @@ impl Shared {
     }
 
     /// Runs one processor call and carries out every action it produced.
-    pub fn with_processor(&self, call: impl FnOnce(&mut dyn Processor, Timestamp)) {
+    pub fn with_processor(&self, call: impl FnOnce(&mut Receiver, Timestamp)) {
         let mut processor = lock(&self.processor);
-        call(processor.as_mut(), self.now());
+        call(&mut processor, self.now());
         let mut ended = Vec::new();
         while let Some(action) = processor.poll_action() {
             if let Some(stream) = self.carry_out(action) {

@@ -214,6 +214,9 @@ where
         for (_, stream) in self.streams.drain() {
             stream.close(CloseMode::Abort);
         }
+        // Senders waiting for room would wait forever: they wake and find the queue closed.
+        self.inputs.close();
+        self.shared.budget.wake_all();
     }
 
     /// Waits for a stream event, a command, an input (only when the core can take one), the
@@ -288,9 +291,10 @@ where
                 if self.shutdown.is_some() {
                     return;
                 }
-                // New sends fail from now on; records already queued are still fed in, and the
-                // core keeps the deadline.
+                // New sends fail from now on (waiting ones wake to see it); records already
+                // queued are still fed in, and the core keeps the deadline.
                 self.inputs.close();
+                self.shared.budget.wake_all();
                 self.shutdown = Some(PendingShutdown {
                     reply,
                     input_ended: false,

@@ -54,6 +54,11 @@ impl Budget {
         self.freed.notify(usize::MAX);
     }
 
+    /// Wakes every waiting sender (to see a closed queue or a halt).
+    pub(crate) fn wake_all(&self) {
+        self.freed.notify(usize::MAX);
+    }
+
     /// A listener woken when room may have been freed.
     pub(crate) fn listen(&self) -> EventListener {
         self.freed.listen()
