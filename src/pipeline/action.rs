@@ -6,7 +6,7 @@
 
 use crate::codec::ContentEncoding;
 use crate::time::StreamId;
-use crate::transport::{AckEntry, CloseMode, HaltError, Metadata};
+use crate::transport::{self, AckEntry, CloseMode, HaltError, Metadata};
 
 /// Something the driver must do, drained with `Pipeline::poll_action` until `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,31 @@ pub enum Action {
     },
     /// Shutdown finished: the last action. Every token was reported before it.
     ShutdownComplete(ShutdownSummary),
+}
+
+/// The Transport's stream actions pass through unchanged; its record-level ones
+/// (`BatchAcked`, `ShutdownComplete`: counts, not tokens) come back as `Err` for the layer
+/// that owns the tokens to turn into its own.
+impl TryFrom<transport::Action> for Action {
+    type Error = transport::Action;
+
+    fn try_from(action: transport::Action) -> Result<Self, Self::Error> {
+        use transport::Action as T;
+        Ok(match action {
+            T::OpenStream { stream, endpoint, path, metadata } => {
+                Action::OpenStream { stream, endpoint, path, metadata }
+            }
+            T::CloseStream { stream, mode } => Action::CloseStream { stream, mode },
+            T::Halted(error) => Action::Halted(error),
+            T::Retrying { endpoint, cause, hint, delay_ms, replayed_batches } => {
+                Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches }
+            }
+            T::CodecFallback { endpoint, from, to, message } => {
+                Action::CodecFallback { endpoint, from, to, message }
+            }
+            record_level @ (T::BatchAcked { .. } | T::ShutdownComplete { .. }) => return Err(record_level),
+        })
+    }
 }
 
 /// How the Pipeline's ack tokens ended, counted over its whole life.

@@ -558,28 +558,11 @@ impl Pipeline {
             }
         }
         while let Some(action) = self.transport.poll_action() {
-            let action = match action {
-                transport::Action::BatchAcked { ack_tokens, .. } => {
-                    self.acks.resolve_acked(ack_tokens);
-                    continue;
-                }
-                transport::Action::ShutdownComplete { .. } => {
-                    self.transport_done = true;
-                    continue;
-                }
-                transport::Action::OpenStream { stream, endpoint, path, metadata } => {
-                    Action::OpenStream { stream, endpoint, path, metadata }
-                }
-                transport::Action::CloseStream { stream, mode } => Action::CloseStream { stream, mode },
-                transport::Action::Halted(error) => Action::Halted(error),
-                transport::Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches } => {
-                    Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches }
-                }
-                transport::Action::CodecFallback { endpoint, from, to, message } => {
-                    Action::CodecFallback { endpoint, from, to, message }
-                }
-            };
-            self.actions.push_back(action);
+            match Action::try_from(action) {
+                Ok(action) => self.actions.push_back(action),
+                Err(transport::Action::BatchAcked { ack_tokens, .. }) => self.acks.resolve_acked(ack_tokens),
+                Err(_shutdown_complete) => self.transport_done = true,
+            }
         }
         self.release_acks();
         if self.transport_done && !self.input_open && self.shutdown != Shutdown::Done {

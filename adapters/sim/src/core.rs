@@ -125,30 +125,17 @@ impl Core {
     /// its batches).
     pub(crate) fn poll_action(&mut self) -> Option<Action> {
         match self {
-            Core::Transport(t, pending) => Some(match t.poll_action()? {
-                transport::Action::BatchAcked { .. } => {
+            Core::Transport(t, pending) => Some(match Action::try_from(t.poll_action()?) {
+                Ok(action) => action,
+                Err(transport::Action::BatchAcked { .. }) => {
                     let tokens = pending.pop_front().unwrap_or_default();
-                    Action::Acknowledge(
-                        tokens
-                            .into_iter()
-                            .map(|token| AckEntry { token, outcome: AckOutcome::Acked })
-                            .collect(),
-                    )
+                    let acked =
+                        tokens.into_iter().map(|token| AckEntry { token, outcome: AckOutcome::Acked });
+                    Action::Acknowledge(acked.collect())
                 }
-                transport::Action::ShutdownComplete { .. } => {
+                Err(_shutdown_complete) => {
                     pending.clear();
                     Action::ShutdownComplete(Default::default())
-                }
-                transport::Action::OpenStream { stream, endpoint, path, metadata } => {
-                    Action::OpenStream { stream, endpoint, path, metadata }
-                }
-                transport::Action::CloseStream { stream, mode } => Action::CloseStream { stream, mode },
-                transport::Action::Halted(error) => Action::Halted(error),
-                transport::Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches } => {
-                    Action::Retrying { endpoint, cause, hint, delay_ms, replayed_batches }
-                }
-                transport::Action::CodecFallback { endpoint, from, to, message } => {
-                    Action::CodecFallback { endpoint, from, to, message }
                 }
             }),
             Core::Pipeline(p) => p.poll_action(),
