@@ -193,3 +193,22 @@ fn parse_filter(origin: &'static str, directives: String) -> Result<EnvFilter, S
         message: error.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn the_api_key_never_shows_in_debug_output() {
+        let builder = crate::tokio().endpoint("127.0.0.1", 4317).api_key("secret-key-123");
+        assert!(!format!("{builder:?}").contains("secret-key-123"));
+    }
+
+    #[test]
+    fn filter_errors_name_their_origin_and_an_example() {
+        let error = parse_filter("RUST_LOG", "info,app=loud".into()).err().map(|e| e.to_string());
+        let message = error.unwrap_or_default();
+        assert!(message.contains("RUST_LOG") && message.contains("info,my_crate=debug"), "{message}");
+    }
+}

@@ -90,6 +90,12 @@
 //! To feed a client you run yourself (on your runtime, your shutdown), use
 //! [`ShipperLayer::for_handle`].
 //!
+//! ## Examples
+//!
+//! `examples/tokio_app.rs` and `examples/smol_app.rs`: a program that ships its own logs,
+//! shuts down cleanly and exits 1 with the halt (a refused key…) or what was left
+//! undelivered. Run `stateful-logs intake --listen 127.0.0.1:4317 --api-key demo-key` first.
+//!
 //! ## Features
 //!
 //! `tokio`, `smol` (the client flavours) and `log` (`log` records through `tracing-log`: `init`
