@@ -38,8 +38,8 @@ pub enum ShipperError {
     SubscriberAlreadySet,
     /// `init` (feature `log`) found a `log` logger already installed.
     #[error(
-        "a `log` logger is already installed (env_logger, LogTracer…); remove it, or use `layer()` \
-         with your own subscriber"
+        "a `log` logger is already installed (by an earlier `init`, env_logger, LogTracer…); call \
+         `init` once, or use `layer()` with your own subscriber"
     )]
     LoggerAlreadySet,
     /// The filter of `init` is not valid.
@@ -178,10 +178,13 @@ impl ShipperBuilder {
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal());
         let subscriber = tracing_subscriber::registry().with(filter).with(stderr).with(layer);
-        tracing::subscriber::set_global_default(subscriber)
-            .map_err(|_| ShipperError::SubscriberAlreadySet)?;
+        // The `log` bridge first: if its slot is taken, nothing of ours is installed yet; if
+        // the subscriber's slot is taken after it, the bridge feeds that subscriber, which is
+        // what it would do anyway.
         #[cfg(feature = "log")]
         tracing_log::LogTracer::init().map_err(|_| ShipperError::LoggerAlreadySet)?;
+        tracing::subscriber::set_global_default(subscriber)
+            .map_err(|_| ShipperError::SubscriberAlreadySet)?;
         Ok(guard)
     }
 }

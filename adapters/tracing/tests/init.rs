@@ -20,8 +20,19 @@ fn init_installs_the_global_subscriber_once() {
         .init()
         .unwrap_or_else(|e| panic!("{e}"));
 
+    // A second init finds the `log` bridge's slot taken first (feature `log`, on by default).
     let again = stateful_logs_tracing::smol().endpoint("127.0.0.1", port).api_key(KEY).init();
-    assert!(matches!(again, Err(ShipperError::SubscriberAlreadySet)), "{again:?}");
+    assert!(
+        matches!(again, Err(ShipperError::LoggerAlreadySet | ShipperError::SubscriberAlreadySet)),
+        "{again:?}"
+    );
+    // The layer form still works beside the global subscriber.
+    let (_layer, other) = stateful_logs_tracing::smol()
+        .endpoint("127.0.0.1", port)
+        .api_key(KEY)
+        .layer()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(other.shutdown().is_clean());
 
     tracing::info!(answer = 42, "from any thread");
     std::thread::spawn(|| tracing::warn!("from another thread"))
