@@ -87,6 +87,9 @@
 //! dropping thread for up to that long (an async task that drops it stalls its worker for
 //! that time, once, at exit).
 //!
+//! The layer feeds one pipeline (one `Handle`), which keeps each thread's events in order;
+//! a `pipelines(n)` client setting above 1 buys nothing here.
+//!
 //! To feed a client you run yourself (on your runtime, your shutdown), use
 //! [`ShipperLayer::for_handle`].
 //!
