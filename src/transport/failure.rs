@@ -75,15 +75,19 @@ pub const OPEN_TIMEOUT: &str = "open_timeout";
 pub const RECEIVED_ACK_BUT_NO_SENT_PAYLOADS: &str = "received_ack_but_no_sent_payloads";
 /// `stream_errors` reason: an ack named another id than the oldest sent batch's.
 pub const BATCH_ID_MISMATCH: &str = "batch_id_mismatch";
-/// `stream_errors` reason: the oldest sent batch was not acked within `ack_timeout`.
+/// `stream_errors` reason: no ack within the stream's ack timeout while batches were
+/// outstanding (progress-based, Amendment 3).
 pub const ACK_TIMEOUT: &str = "ack_timeout";
+/// `stream_errors` reason: an ack came more than `ack_timeout` after its batch was sent and
+/// the core left the intake (`RetryPolicy::leave_lagging_intake`).
+pub const LAGGING_INTAKE: &str = "lagging_intake";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn status(code: i32) -> Failure {
-        Failure::Status { code, message: String::new() }
+        Failure::status(code, "")
     }
 
     #[test]

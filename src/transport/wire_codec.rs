@@ -97,7 +97,7 @@ impl WireCodec {
 /// (§7.1): `INVALID_ARGUMENT`, `UNIMPLEMENTED`, or a status that names the content encoding.
 pub(super) fn refuses_stream_codec(failure: &Failure) -> bool {
     match failure {
-        Failure::Status { code, message } => {
+        Failure::Status { code, message, .. } => {
             let message = message.to_ascii_lowercase();
             matches!(*code, INVALID_ARGUMENT | UNIMPLEMENTED)
                 || message.contains("content-encoding")

@@ -19,10 +19,11 @@ pub fn endpoint(host: &str) -> EndpointConfig {
     EndpointConfig::new(host, 443, ApiKey::new(API_KEY))
 }
 
-/// Defaults with one endpoint, no lifetime jitter (so deadlines are exact).
+/// Defaults with one endpoint, no lifetime or ack-timeout jitter (so deadlines are exact).
 pub fn config() -> TransportConfig {
     let mut c = TransportConfig::new(vec![endpoint("intake.example")]);
     c.lifetime_jitter_percent = 0;
+    c.retry.ack_timeout_jitter_percent = 0;
     c
 }
 
@@ -189,7 +190,7 @@ impl Harness {
 
 /// Status failure helper.
 pub fn status(code: i32, message: &str) -> Failure {
-    Failure::Status { code, message: message.to_owned() }
+    Failure::status(code, message)
 }
 
 /// Every token of `entries`.

@@ -508,7 +508,9 @@ where
 fn log_failure(stream: StreamId, failure: &Failure, what: &str) {
     match failure {
         Failure::Eof => tracing::info!(%stream, "{what}: the intake ended the stream"),
-        Failure::Status { code, message } => tracing::warn!(%stream, code, %message, "{what}"),
+        Failure::Status { code, message, retry_pushback_ms } => {
+            tracing::warn!(%stream, code, %message, ?retry_pushback_ms, "{what}")
+        }
         Failure::Tls(message) => tracing::warn!(%stream, %message, "{what}: TLS"),
         Failure::Connection(message) => tracing::warn!(%stream, %message, "{what}: connection"),
     }

@@ -143,7 +143,7 @@ impl Simulation {
                     OpenOutcome::Opened => c.core.handle_stream_opened(t, StreamId(stream)),
                     OpenOutcome::Overloaded => {
                         c.remove_link(stream);
-                        let failure = Failure::Status { code: 14, message: "intake overloaded".into() };
+                        let failure = Failure::status(14, "intake overloaded");
                         c.core.handle_stream_open_failed(t, StreamId(stream), failure);
                     }
                     OpenOutcome::Refused => {
@@ -175,7 +175,7 @@ impl Simulation {
                 self.sync(client);
             }
             Event::StreamCut { client, stream } => {
-                let failure = Failure::Status { code: 14, message: "intake restarting".into() };
+                let failure = Failure::status(14, "intake restarting");
                 self.clients[client as usize].core.handle_stream_error(t, StreamId(stream), failure);
                 self.sync(client);
             }
