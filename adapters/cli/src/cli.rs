@@ -204,6 +204,11 @@ pub struct IntakeArgs {
     /// (slow or silent clients).
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub first_request_timeout: u64,
+    /// Admission control: new streams admitted per second at most; one more is refused with
+    /// RESOURCE_EXHAUSTED and a retry pushback naming a later slot (clients of this project
+    /// come back then). Unlimited when not given.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_stream_opens_per_sec: Option<u32>,
 }
 
 /// A corpus bundled with the repository.
