@@ -135,7 +135,8 @@ impl Script {
     fn refuse_open_and_reopen(&mut self) -> (usize, String) {
         self.p.handle_stream_open_failed(self.now, self.current(), Failure::Connection("refused".into()));
         self.drain();
-        self.now = self.now.add_millis(5_000);
+        // Wait out the retry, whatever the policy made it.
+        self.now = self.p.poll_timeout().expect("a retry is armed").max(self.now);
         self.p.handle_timeout(self.now);
         self.drain();
         let (_, endpoint, encoding) = self.opens.last().unwrap().clone();
@@ -151,7 +152,7 @@ impl Script {
     }
 
     fn fail(&mut self, code: i32, message: &str) {
-        let failure = Failure::Status { code, message: message.into() };
+        let failure = Failure::status(code, message);
         self.p.handle_stream_error(self.now, self.current(), Side::Recv, failure);
         self.drain();
     }

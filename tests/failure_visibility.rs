@@ -71,7 +71,7 @@ impl Driver {
 fn a_stream_failure_is_announced_with_its_cause_delay_hint_and_replay() {
     let mut d = Driver::new(|_| {});
     let stream = d.open_and_send();
-    let failure = Failure::Status { code: 14, message: "intake restarting".into() };
+    let failure = Failure::status(14, "intake restarting");
     d.p.handle_stream_error(d.now, stream, Side::Recv, failure);
     d.drain();
     let retries = d.retries();
@@ -80,7 +80,8 @@ fn a_stream_failure_is_announced_with_its_cause_delay_hint_and_replay() {
     assert_eq!(cause, "recv_error_Unavailable: intake restarting");
     assert!(hint.contains("unavailable"), "{hint}");
     assert_eq!(Some(d.now.add_millis(*delay_ms)), d.p.poll_timeout(), "the delay is the backoff's");
-    assert!((1_000..=2_000).contains(delay_ms), "first backoff window: {delay_ms}");
+    // The first retry after a working stream is jittered over the retry policy's first window.
+    assert!(*delay_ms <= 6_000, "first retry window: {delay_ms}");
     assert_eq!(*replayed, 1, "the sent batch goes again");
     assert_eq!(d.p.transport().metrics().batches_replayed, 1);
 }
@@ -118,11 +119,8 @@ fn an_ack_timeout_is_announced_and_its_replay_counted() {
 fn a_message_too_large_for_the_intake_halts_naming_the_setting() {
     let mut d = Driver::new(|c| c.transport.max_message_bytes = 100_000);
     let stream = d.open_and_send();
-    let failure = Failure::Status {
-        code: 11,
-        message: "Error, decoded message length too large: found 4718592 bytes, the limit is: 4194304 bytes"
-            .into(),
-    };
+    let message = "Error, decoded message length too large: found 4718592 bytes, the limit is: 4194304 bytes";
+    let failure = Failure::status(11, message);
     d.p.handle_stream_error(d.now, stream, Side::Recv, failure);
     d.drain();
     assert_eq!(d.p.state(), State::Halted);

@@ -206,7 +206,7 @@ impl Model {
             }
             Op::Kill { auth } => {
                 let code = if auth { 16 } else { 14 };
-                let failure = Failure::Status { code, message: "test".into() };
+                let failure = Failure::status(code, "test");
                 if let Some(stream) = self.stream {
                     self.p.handle_stream_error(self.now, stream, Side::Recv, failure);
                 }

@@ -5,6 +5,8 @@
 mod control;
 #[path = "transport_scenarios/failures.rs"]
 mod failures;
+#[path = "transport_scenarios/retry.rs"]
+mod retry;
 #[path = "transport_scenarios/streaming.rs"]
 mod streaming;
 mod support;

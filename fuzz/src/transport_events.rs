@@ -63,7 +63,7 @@ fn failure(f: FuzzFailure) -> Failure {
         // Codes 0..=20 cover every gRPC code and some unknown ones.
         FuzzFailure::Status(c) => {
             let code = i32::from(c % 21);
-            Failure::Status { code, message: format!("m{code}") }
+            Failure::status(code, format!("m{code}"))
         }
         FuzzFailure::Tls => Failure::Tls("bad cert".into()),
         FuzzFailure::Connection => Failure::Connection("reset".into()),

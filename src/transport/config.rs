@@ -7,6 +7,8 @@ use std::time::Duration;
 use crate::codec::Compression;
 use crate::{ConfigError, Profile};
 
+use super::retry::RetryPolicy;
+
 /// An API key. `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct ApiKey(String);
@@ -162,7 +164,10 @@ pub struct TransportConfig {
     pub lifetime_jitter_percent: u8,
     /// Wait for acks after the lifetime (5 s).
     pub drain_timeout: Duration,
-    /// Oldest sent batch unacked for this long → failure (30 s); `None` = off.
+    /// No progress for this long while batches are outstanding → failure (30 s); `None` =
+    /// off. Progress-based (spec Amendment 3): the deadline is `ack_timeout` after the later
+    /// of the oldest outstanding batch's send and the last ack on the stream, so an intake
+    /// that is slow but still acking keeps its stream.
     pub ack_timeout: Option<Duration>,
     /// First backoff (1 s).
     pub backoff_base: Duration,
@@ -178,6 +183,10 @@ pub struct TransportConfig {
     pub failover_after: u32,
     /// Return to the primary after this long away (300 s).
     pub primary_retry_interval: Duration,
+    /// How retries are spread: first-retry jitter, short retries during an outage, failover
+    /// choice, primary probe, pushback (spec Amendment 4). [`RetryPolicy::reference`] keeps
+    /// §9 and §10 as written.
+    pub retry: RetryPolicy,
     /// Last batch id per stream (`u32::MAX`).
     pub max_batch_id: u32,
     /// Receiver-side stream state bound when deletes are not sent (16 MiB).
@@ -214,6 +223,7 @@ impl TransportConfig {
             shutdown_timeout: Duration::from_secs(10),
             failover_after: 3,
             primary_retry_interval: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
             max_batch_id: u32::MAX,
             max_stream_state_bytes: 16 * 1024 * 1024,
             send_empty_snapshot: false,
@@ -228,10 +238,12 @@ impl TransportConfig {
         self
     }
 
-    /// The reference agent's rotation and timeout policy: no lifetime jitter, no ack timeout.
+    /// The reference agent's rotation, timeout and retry policy: no lifetime jitter, no ack
+    /// timeout, the backoff and failover of §9 and §10 as written ([`RetryPolicy::reference`]).
     pub fn with_reference_policy(mut self) -> Self {
         self.lifetime_jitter_percent = 0;
         self.ack_timeout = None;
+        self.retry = RetryPolicy::reference();
         self
     }
 
@@ -294,6 +306,6 @@ impl TransportConfig {
                 format!("must be at least 4096 ({DEFAULT_MAX_MESSAGE_BYTES} is the default)"),
             ));
         }
-        Ok(())
+        self.retry.validate()
     }
 }

@@ -30,7 +30,7 @@ pub fn classify(failure: &Failure) -> FailureClass {
     match failure {
         Failure::Eof | Failure::Connection(_) => FailureClass::Retry,
         Failure::Tls(_) => FailureClass::Config,
-        Failure::Status { code, message } => match *code {
+        Failure::Status { code, message, .. } => match *code {
             OUT_OF_RANGE | RESOURCE_EXHAUSTED if says_message_too_large(message) => FailureClass::TooLarge,
             INVALID_ARGUMENT | FAILED_PRECONDITION | OUT_OF_RANGE => FailureClass::Protocol,
             PERMISSION_DENIED | UNAUTHENTICATED => FailureClass::Auth,
@@ -114,18 +114,22 @@ pub const OPEN_TIMEOUT: &str = "open_timeout";
 pub const RECEIVED_ACK_BUT_NO_SENT_PAYLOADS: &str = "received_ack_but_no_sent_payloads";
 /// `stream_errors` reason: an ack named another id than the oldest sent batch's.
 pub const BATCH_ID_MISMATCH: &str = "batch_id_mismatch";
-/// `stream_errors` reason: the oldest sent batch was not acked within `ack_timeout`.
+/// `stream_errors` reason: no ack within the stream's ack timeout while batches were
+/// outstanding (progress-based, Amendment 3).
 pub const ACK_TIMEOUT: &str = "ack_timeout";
 /// What to check after an ack timeout.
 pub const ACK_TIMEOUT_HINT: &str =
     "the intake stopped acknowledging within ack_timeout; it may be overloaded or stuck";
+/// `stream_errors` reason: an ack came more than `ack_timeout` after its batch was sent and
+/// the core left the intake (`RetryPolicy::leave_lagging_intake`).
+pub const LAGGING_INTAKE: &str = "lagging_intake";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn status(code: i32) -> Failure {
-        Failure::Status { code, message: String::new() }
+        Failure::status(code, "")
     }
 
     #[test]
@@ -161,12 +165,14 @@ mod tests {
     #[test]
     fn a_message_above_the_intakes_limit_is_told_apart_from_a_protocol_error() {
         let tonic = Failure::Status {
+            retry_pushback_ms: None,
             code: OUT_OF_RANGE,
             message:
                 "Error, decoded message length too large: found 4718592 bytes, the limit is: 4194304 bytes"
                     .into(),
         };
         let grpc_go = Failure::Status {
+            retry_pushback_ms: None,
             code: RESOURCE_EXHAUSTED,
             message: "grpc: received message larger than max (4718592 vs. 4194304)".into(),
         };

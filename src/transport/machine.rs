@@ -11,9 +11,10 @@ use crate::time::{StreamId, Timestamp, duration_ms};
 
 use super::backoff::Backoff;
 use super::config::{EndpointConfig, TransportConfig};
-use super::endpoints::Endpoints;
+use super::endpoints::{Endpoints, FailoverRules};
 use super::failure::{self, STREAM_CREATION_FAILED, stream_error_reason};
 use super::metrics::Metrics;
+use super::retry::{RetryCause, RetryDelayKind, RetryTiming};
 use super::tracker::Tracker;
 use super::types::{
     Action, CloseMode, EncodedBatch, Failure, Full, HaltError, Side, SnapshotSource, State, Transmit,
@@ -55,6 +56,19 @@ pub struct Transport<S: SnapshotSource> {
     pub(super) tracker: Tracker<S::Changes>,
     pub(super) endpoints: Endpoints,
     pub(super) backoff: Backoff,
+    /// The retry policy in milliseconds (`retry.rs`).
+    pub(super) retry: RetryTiming,
+    /// What the failure being handled tells the retry rules; set by the entry points just
+    /// before FAIL or ROTATE(failure), taken by ROTATE(failure), cleared after.
+    pub(super) retry_cause: RetryCause,
+    /// The first failure rotation since `nb_errors` was last 0 (meaningful while it is not).
+    pub(super) failing_since: Timestamp,
+    /// The last retry's delay and what set it.
+    pub(super) last_retry: Option<(u64, RetryDelayKind)>,
+    /// The last ack on a stream, with that stream: progress for the ack timeout.
+    pub(super) last_ack: Option<(StreamId, Timestamp)>,
+    /// The ack timeout of the current stream, drawn at ACTIVATE (`retry.rs`).
+    pub(super) stream_ack_timeout: Option<u64>,
     pub(super) rng: SplitMix64,
     pub(super) actions: VecDeque<Action>,
     pub(super) metrics: Metrics,
@@ -110,14 +124,24 @@ impl<S: SnapshotSource> Transport<S> {
             tracker: Tracker::new(config.inflight_capacity, config.inflight_max_bytes),
             endpoints: Endpoints::new(
                 list,
-                config.failover_after,
-                duration_ms(config.primary_retry_interval),
+                FailoverRules {
+                    failover_after: config.failover_after,
+                    primary_retry_ms: duration_ms(config.primary_retry_interval),
+                    spread: config.retry.spread_failover,
+                    probe_primary: config.retry.probe_primary,
+                },
             ),
             backoff: Backoff::new(
                 duration_ms(config.backoff_base),
                 config.backoff_factor,
                 duration_ms(config.backoff_max),
             ),
+            retry: RetryTiming::new(&config.retry, config.backoff_max),
+            retry_cause: RetryCause::default(),
+            failing_since: now,
+            last_retry: None,
+            last_ack: None,
+            stream_ack_timeout: None,
             rng: SplitMix64::new(seed),
             actions: VecDeque::new(),
             metrics: Metrics::default(),
@@ -198,7 +222,9 @@ impl<S: SnapshotSource> Transport<S> {
             self.pending = None;
             self.deadlines.open = None;
             if !self.codec_fallback(now, STREAM_CREATION_FAILED.into(), &failure) {
+                self.retry_cause = RetryCause::of(&failure);
                 self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+                self.retry_cause = RetryCause::default();
             }
         }
         self.sync_gauges();
@@ -208,7 +234,11 @@ impl<S: SnapshotSource> Transport<S> {
     pub fn handle_ack(&mut self, now: Timestamp, stream: StreamId, batch_id: u32, status: i32) {
         let now = self.observe(now);
         if self.current == Some(stream) && matches!(self.state, State::Active | State::Draining) {
+            // Any ack is progress: the ack timeout counts from here (Amendment 3).
+            self.last_ack = Some((stream, now));
+            let waited = self.ack_wait_ms(now, batch_id);
             self.ack(now, batch_id, status);
+            self.leave_if_lagging(now, stream, waited);
             self.sync_gauges();
         }
     }
@@ -219,14 +249,18 @@ impl<S: SnapshotSource> Transport<S> {
         if self.current == Some(stream) && matches!(self.state, State::Active | State::Draining) {
             let reason = stream_error_reason(side, &failure);
             if !self.codec_fallback(now, reason.clone().into(), &failure) {
+                self.retry_cause = RetryCause::of(&failure);
                 self.fail(now, reason.into(), &failure);
+                self.retry_cause = RetryCause::default();
             }
         } else if self.pending == Some(stream) && self.state == State::Connecting {
             // A failure of the pending attempt is an open failure.
             self.pending = None;
             self.deadlines.open = None;
             if !self.codec_fallback(now, STREAM_CREATION_FAILED.into(), &failure) {
+                self.retry_cause = RetryCause::of(&failure);
                 self.fail(now, STREAM_CREATION_FAILED.into(), &failure);
+                self.retry_cause = RetryCause::default();
             }
         }
         self.sync_gauges();
@@ -266,6 +300,7 @@ impl<S: SnapshotSource> Transport<S> {
         }
         if matches!(self.state, State::Active | State::Draining) && due(self.ack_deadline()) {
             self.metrics.stream_errors.increment(failure::ACK_TIMEOUT);
+            self.retry_cause = RetryCause { pushback_ms: None, endpoint_lags: true };
             let cause = format!("{}: no ack within the ack timeout", failure::ACK_TIMEOUT);
             self.rotate_failure(now, cause, failure::ACK_TIMEOUT_HINT);
         }
@@ -481,10 +516,18 @@ impl<S: SnapshotSource> Transport<S> {
         matches!(self.state, State::Disconnected | State::Connecting | State::Active | State::Draining)
     }
 
-    /// The oldest sent batch's `sent_at + ack_timeout`, when an ack timeout is configured.
+    /// While a sent batch awaits its ack and an ack timeout is configured: the stream's ack
+    /// timeout after the later of the oldest sent batch's `sent_at` and the last ack on the
+    /// current stream (progress-based, Amendment 3: a slow intake that keeps acking keeps its
+    /// stream).
     pub(super) fn ack_deadline(&self) -> Option<Timestamp> {
-        let timeout = self.timing.ack_timeout?;
-        self.tracker.oldest_sent().map(|(_, sent_at)| sent_at.add_millis(timeout))
+        let timeout = self.stream_ack_timeout?;
+        let (_, sent_at) = self.tracker.oldest_sent()?;
+        let progress = match self.last_ack {
+            Some((stream, at)) if self.current == Some(stream) => at.max(sent_at),
+            _ => sent_at,
+        };
+        Some(progress.add_millis(timeout))
     }
 
     fn forget_abandoned(&mut self, stream: StreamId) -> bool {

@@ -107,11 +107,13 @@ pub struct Metrics {
     /// Halts by reason: `unauthenticated`, `wrong_profile`, `tls_rejected`,
     /// `protocol_rejected`, `internal`.
     pub halts: LabeledCounter,
-    /// Endpoint switches by the failover rule.
+    /// Endpoint switches by the failover rule (a failed probe of the primary included).
     pub failovers: u64,
     /// Sent batches that were not acknowledged when their stream failed, sent again on the
     /// next one (ack timeouts included).
     pub batches_replayed: u64,
+    /// Retries whose delay an intake's `grpc-retry-pushback-ms` set.
+    pub retry_pushbacks: u64,
     /// Endpoints switched from `zstd-stream` to per-batch `zstd` (`encoding.md` §7.1), by
     /// endpoint index.
     pub codec_fallbacks: LabeledCounter,

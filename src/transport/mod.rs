@@ -15,6 +15,7 @@ mod machine;
 mod metadata;
 mod metrics;
 mod procedures;
+mod retry;
 pub mod testing;
 mod tracker;
 mod types;
@@ -26,6 +27,7 @@ pub use failure::{FailureClass, classify, code_name, stream_error_reason};
 pub use machine::Transport;
 pub use metadata::{CLIENT_VERSION, build_metadata};
 pub use metrics::{ACK_LATENCY_BUCKETS_MS, Histogram, LabeledCounter, Metrics};
+pub use retry::{RetryDelayKind, RetryPolicy};
 pub use types::{
     AckEntry, AckOutcome, Action, CloseMode, DropReason, EncodeError, EncodedBatch, Failure, Full, HaltError,
     Metadata, Side, Snapshot, SnapshotSource, State, Transmit,

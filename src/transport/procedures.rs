@@ -84,6 +84,7 @@ impl<S: SnapshotSource> Transport<S> {
             // At least 1 ms, so that a 100 % jitter cannot arm a deadline that is already due.
             self.deadlines.lifetime = Some(now.add_millis(lifetime.saturating_sub(jitter).max(1)));
         }
+        self.draw_stream_ack_timeout();
     }
 
     /// LIFETIME_END: drain when a sent batch awaits its ack, else rotate at once.
@@ -118,20 +119,28 @@ impl<S: SnapshotSource> Transport<S> {
         self.open(now);
     }
 
-    /// ROTATE(failure): count the error, maybe fail over, back off or reopen at once, and
-    /// announce the retry (`Action::Retrying`) with its cause and delay.
-    pub(super) fn rotate_failure(&mut self, now: Timestamp, cause: String, hint: &'static str) {
+    /// ROTATE(failure): count the error, maybe fail over, back off or reopen at once (the
+    /// failover and the delay follow the retry policy: `retry.rs`), and announce the retry
+    /// (`Action::Retrying`) with what failed, what to check, its delay and its replay.
+    pub(super) fn rotate_failure(&mut self, now: Timestamp, what: String, hint: &'static str) {
+        let cause = std::mem::take(&mut self.retry_cause);
         let endpoint = self.stream_endpoint;
         let replayed_batches = self.tracker.sent_len();
         self.metrics.batches_replayed = self.metrics.batches_replayed.saturating_add(replayed_batches as u64);
         self.close_current(false);
         self.metrics.rotations.increment("failure");
-        self.nb_errors = (self.nb_errors + 1).min(self.backoff.max_errors());
-        if self.endpoints.record_failure(now) {
-            self.metrics.failovers += 1;
+        if self.nb_errors == 0 {
+            self.failing_since = now;
         }
-        let delay = self.backoff.delay_ms(self.nb_errors, &mut self.rng);
-        self.actions.push_back(Action::Retrying { endpoint, cause, hint, delay_ms: delay, replayed_batches });
+        self.nb_errors = (self.nb_errors + 1).min(self.backoff.max_errors());
+        let delay = self.plan_retry(now, cause);
+        self.actions.push_back(Action::Retrying {
+            endpoint,
+            cause: what,
+            hint,
+            delay_ms: delay,
+            replayed_batches,
+        });
         if delay > 0 {
             self.state = State::Disconnected;
             self.deadlines.open = None;
@@ -147,7 +156,7 @@ impl<S: SnapshotSource> Transport<S> {
         let endpoint = self.stream_endpoint;
         let host = self.endpoints.get(endpoint).host.clone();
         let (code, message) = match failure {
-            Failure::Status { code, message } => (*code, message.clone()),
+            Failure::Status { code, message, .. } => (*code, message.clone()),
             Failure::Tls(m) | Failure::Connection(m) => (0, m.clone()),
             Failure::Eof => (0, String::new()),
         };
@@ -311,7 +320,7 @@ impl<S: SnapshotSource> Transport<S> {
         self.metrics.stream_errors.increment(reason);
         self.metrics.codec_fallbacks.increment(endpoint.to_string());
         let message = match failure {
-            Failure::Status { code, message } => format!("{}: {message}", code_name(*code)),
+            Failure::Status { code, message, .. } => format!("{}: {message}", code_name(*code)),
             _ => String::new(),
         };
         self.actions.push_back(Action::CodecFallback { endpoint, from, to, message });

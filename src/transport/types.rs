@@ -91,6 +91,10 @@ pub enum Failure {
         code: i32,
         /// The status message.
         message: String,
+        /// The intake's `grpc-retry-pushback-ms` trailer, when it sent one: when to try
+        /// again, in ms; `u64::MAX` for a negative value ("do not retry now"). Honoured
+        /// within bounds by [`RetryPolicy`](super::RetryPolicy).
+        retry_pushback_ms: Option<u64>,
     },
     /// The response ended with status OK.
     Eof,
@@ -98,6 +102,21 @@ pub enum Failure {
     Tls(String),
     /// Any other failure without a gRPC status.
     Connection(String),
+}
+
+impl Failure {
+    /// A gRPC status without a retry pushback.
+    pub fn status(code: i32, message: impl Into<String>) -> Self {
+        Failure::Status { code, message: message.into(), retry_pushback_ms: None }
+    }
+
+    /// The retry pushback the failure carries, if any.
+    pub fn retry_pushback_ms(&self) -> Option<u64> {
+        match self {
+            Failure::Status { retry_pushback_ms, .. } => *retry_pushback_ms,
+            _ => None,
+        }
+    }
 }
 
 /// Where the driver saw a failure (metric reason only).

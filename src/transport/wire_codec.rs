@@ -100,7 +100,7 @@ impl WireCodec {
 /// codec.
 pub(super) fn refuses_stream_codec(failure: &Failure, method_served: bool) -> bool {
     match failure {
-        Failure::Status { code, message } => {
+        Failure::Status { code, message, .. } => {
             let message = message.to_ascii_lowercase();
             *code == INVALID_ARGUMENT
                 || (*code == UNIMPLEMENTED && method_served)

@@ -19,10 +19,11 @@ pub fn endpoint(host: &str) -> EndpointConfig {
     EndpointConfig::new(host, 443, ApiKey::new(API_KEY))
 }
 
-/// Defaults with one endpoint, no lifetime jitter (so deadlines are exact).
+/// Defaults with one endpoint, no lifetime or ack-timeout jitter (so deadlines are exact).
 pub fn config() -> TransportConfig {
     let mut c = TransportConfig::new(vec![endpoint("intake.example")]);
     c.lifetime_jitter_percent = 0;
+    c.retry.ack_timeout_jitter_percent = 0;
     c
 }
 
@@ -39,6 +40,8 @@ pub struct Harness {
     pub closed: Vec<(StreamId, CloseMode)>,
     /// Tokens acknowledged, in order.
     pub acked: Vec<u64>,
+    /// Every `Retrying` action drained, in order.
+    pub retries: Vec<Action>,
     /// Tokens of the pushed batches not yet acknowledged, in push order: the harness keeps
     /// them as the Pipeline does (the Transport only counts them).
     pub pending_tokens: std::collections::VecDeque<Vec<u64>>,
@@ -60,6 +63,7 @@ impl Harness {
             closes: BTreeMap::new(),
             closed: Vec::new(),
             acked: Vec::new(),
+            retries: Vec::new(),
             pending_tokens: std::collections::VecDeque::new(),
             unanswered_open: None,
         }
@@ -74,6 +78,12 @@ impl Harness {
     pub fn drain(&mut self) -> Vec<Action> {
         let mut out = Vec::new();
         while let Some(a) = self.t.poll_action() {
+            // Retry announcements are checked on their own (`retries`); the scenarios compare
+            // the stream actions.
+            if let Action::Retrying { .. } = a {
+                self.retries.push(a);
+                continue;
+            }
             match &a {
                 Action::CloseStream { stream, mode } => {
                     *self.closes.entry(stream.0).or_insert(0) += 1;
@@ -199,7 +209,7 @@ impl Harness {
 
 /// Status failure helper.
 pub fn status(code: i32, message: &str) -> Failure {
-    Failure::Status { code, message: message.to_owned() }
+    Failure::status(code, message)
 }
 
 /// Every token of `entries`.

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use stateful_logs::transport::testing::{self, Change, SimpleState, define, delete};
 use stateful_logs::transport::{
-    Action, ApiKey, CloseMode, EndpointConfig, Failure, Side, SnapshotSource, State, Transport,
-    TransportConfig,
+    Action, ApiKey, CloseMode, EndpointConfig, Failure, RetryDelayKind, RetryPolicy, Side, SnapshotSource,
+    State, Transport, TransportConfig,
 };
 use stateful_logs::{StreamId, Timestamp};
 
@@ -92,6 +92,10 @@ pub struct StreamInfo {
     pub base: u64,
     /// Receiver-side state the stream created: batch 0 plus every regular batch pulled.
     pub state_bytes: u64,
+    /// When each regular id was pulled.
+    pub pulled_at: BTreeMap<u32, Timestamp>,
+    /// When the transport last took an ack on this stream while it was current.
+    pub last_ack_at: Option<Timestamp>,
 }
 
 /// The reference model and the simulated driver.
@@ -245,6 +249,7 @@ impl Sim {
                 tx.batch_id
             );
             info.outstanding.push_back(tx.batch_id);
+            info.pulled_at.insert(tx.batch_id, self.now);
             // Replay order: regular id n is the (base + n − 1)-th pushed batch.
             let index = info.base + u64::from(tx.batch_id) - 1;
             assert_eq!(&tx.data[..], format!("b{index}").as_bytes(), "replay order on {stream}");
@@ -252,7 +257,74 @@ impl Sim {
         true
     }
 
+    /// When the ack timeout of the current stream is due by the model (Amendment 3): the
+    /// timeout after the later of the oldest outstanding batch's pull and the last ack.
+    pub fn ack_due(&self) -> Option<Timestamp> {
+        if !matches!(self.t.state(), State::Active | State::Draining) {
+            return None;
+        }
+        // Each stream's timeout is the configured one less up to its jitter percent.
+        let configured = config().ack_timeout?.as_millis() as u64;
+        let timeout = self.t.stream_ack_timeout_ms()?;
+        let jitter = u64::from(config().retry.ack_timeout_jitter_percent);
+        assert!(
+            (configured - configured * jitter / 100..=configured).contains(&timeout),
+            "stream ack timeout {timeout} ms"
+        );
+        let info = self.streams.get(&self.t.current_stream()?.0)?;
+        let oldest = *info.pulled_at.get(info.outstanding.front()?)?;
+        let progress = info.last_ack_at.map_or(oldest, |at| at.max(oldest));
+        Some(progress.add_millis(timeout))
+    }
+
+    /// How long the current stream's oldest outstanding batch has waited.
+    fn oldest_outstanding_wait(&self) -> Option<u64> {
+        let info = self.streams.get(&self.t.current_stream()?.0)?;
+        let sent = *info.pulled_at.get(info.outstanding.front()?)?;
+        Some(self.now.millis_since(sent))
+    }
+
     pub fn step(&mut self, op: &Op) {
+        let ack_due_before = self.ack_due();
+        let ack_timeouts_before = self.t.metrics().stream_errors.get("ack_timeout");
+        let failure_rotations_before = self.t.metrics().rotations.get("failure");
+        let lagging_before = self.t.metrics().stream_errors.get("lagging_intake");
+        let oldest_wait = self.oldest_outstanding_wait();
+        self.step_inner(op);
+        // A lagging intake is left only right after an ack of a batch that waited longer than
+        // the ack timeout.
+        if self.t.metrics().stream_errors.get("lagging_intake") > lagging_before
+            && !matches!(op, Op::HealthyRound)
+        {
+            assert!(matches!(op, Op::Ack(..)), "left a lagging intake on {op:?}");
+            let timeout = config().ack_timeout.map_or(u64::MAX, |d| d.as_millis() as u64);
+            assert!(oldest_wait.is_some_and(|w| w > timeout), "left after a wait of {oldest_wait:?}");
+        }
+        // An ack timeout fires only once the model's progress deadline passed.
+        if self.t.metrics().stream_errors.get("ack_timeout") > ack_timeouts_before {
+            let due = ack_due_before.expect("an ack timeout without outstanding batches");
+            assert!(self.now >= due, "ack timeout at {} before its deadline {due}", self.now);
+        }
+        // A failure rotation caused by a failure with a pushback waits exactly the pushback,
+        // within bounds (Amendment 4).
+        let pushback = match op {
+            Op::OpenFailed(_, f) | Op::StreamError(_, _, f) => f.retry_pushback_ms(),
+            _ => None,
+        };
+        if let Some(ms) = pushback
+            && self.t.metrics().rotations.get("failure") > failure_rotations_before
+        {
+            let policy = RetryPolicy::default();
+            let bounds = (policy.pushback_min.as_millis() as u64, policy.pushback_max.as_millis() as u64);
+            assert_eq!(
+                self.t.last_retry(),
+                Some((ms.clamp(bounds.0, bounds.1), RetryDelayKind::Pushback)),
+                "{op:?}"
+            );
+        }
+    }
+
+    fn step_inner(&mut self, op: &Op) {
         let nb_errors_before = self.t.nb_errors();
         let mut may_reset_errors = false;
         let mut timeout_handled = None;
@@ -351,6 +423,12 @@ impl Sim {
                     info.outstanding.pop_front();
                     info.last_acked = Some(id);
                 }
+                if Some(stream) == current
+                    && matches!(self.t.state(), State::Active | State::Draining)
+                    && let Some(info) = self.streams.get_mut(&stream.0)
+                {
+                    info.last_ack_at = Some(self.now);
+                }
                 self.t.handle_ack(self.now, stream, id, *status);
             }
             Op::StreamError(target, side, f) => {
@@ -432,6 +510,10 @@ impl Sim {
             && let Some(next) = t.poll_timeout()
         {
             assert!(next > at, "busy loop: poll_timeout {next} after handle_timeout({at})");
+        }
+        // The ack timeout is armed from the last progress, never later (Amendment 3).
+        if let Some(due) = self.ack_due() {
+            assert!(t.poll_timeout().is_some_and(|next| next <= due), "ack deadline {due} not armed");
         }
         if state == State::Closed {
             assert!(self.unacknowledged.is_some());

@@ -142,7 +142,7 @@ impl World {
                 ReceiverAction::EndStream { stream, code: c, message } => {
                     if self.forward_stream_ends && c != code::OK {
                         self.acks_in_flight.retain(|(s, _)| *s != stream);
-                        let failure = Failure::Status { code: c, message };
+                        let failure = Failure::status(c, message);
                         self.p.handle_stream_error(self.now, stream, Side::Recv, failure);
                         reported = true;
                     } else {

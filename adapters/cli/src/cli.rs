@@ -263,6 +263,11 @@ pub struct IntakeArgs {
     /// acknowledgements and close: e.g. 10s, 500ms (a bare number is seconds).
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+    /// Admission control: new streams admitted per second at most; one more is refused with
+    /// RESOURCE_EXHAUSTED and a retry pushback naming a later slot (clients of this project
+    /// come back then). Unlimited when not given.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_stream_opens_per_sec: Option<u32>,
 }
 
 /// A corpus bundled with the repository.
@@ -307,6 +312,8 @@ pub enum ScenarioArg {
     RollingRestart,
     /// Intake 0 processes batches at 1/20 of its load for 300 s.
     Slow,
+    /// Intake 0 goes down for good; its clients spread over the others.
+    DeadIntake,
 }
 
 impl From<ScenarioArg> for stateful_logs_sim::ScenarioName {
@@ -318,6 +325,7 @@ impl From<ScenarioArg> for stateful_logs_sim::ScenarioName {
             ScenarioArg::Silent => ScenarioName::Silent,
             ScenarioArg::RollingRestart => ScenarioName::RollingRestart,
             ScenarioArg::Slow => ScenarioName::Slow,
+            ScenarioArg::DeadIntake => ScenarioName::DeadIntake,
         }
     }
 }
@@ -325,11 +333,24 @@ impl From<ScenarioArg> for stateful_logs_sim::ScenarioName {
 /// Which core configuration the simulated clients run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PolicyArg {
-    /// This project's defaults: lifetime jitter 10 %, ack timeout 30 s.
+    /// This project's defaults: lifetime jitter 10 %, progress-based ack timeout 30 s, spread
+    /// retries, spread failover, primary probe, pushback honoured.
     Ours,
-    /// Like the reference agent: no lifetime jitter, no ack timeout.
+    /// Like the reference agent: no lifetime jitter, no ack timeout, the spec's backoff and
+    /// failover, pushback ignored.
     Reference,
     /// Both, one after the other, compared in one table and one plot.
+    Both,
+}
+
+/// Whether the simulated intakes answer an open beyond their capacity with a pushback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PushbackArg {
+    /// `RESOURCE_EXHAUSTED` with `grpc-retry-pushback-ms` naming a free slot.
+    On,
+    /// A bare `UNAVAILABLE`.
+    Off,
+    /// Each policy twice, with and without, in one table and one plot.
     Both,
 }
 
@@ -371,6 +392,14 @@ pub struct SimulateArgs {
     /// Pipeline encoding log lines (about 20 times slower and 3 times the memory).
     #[arg(long, value_enum, default_value_t = CoreArg::Transport)]
     pub core: CoreArg,
+    /// Admission control at the intakes: refused opens get a pushback (`on`), a bare
+    /// `UNAVAILABLE` (`off`), or each policy runs both ways (`both`).
+    #[arg(long, value_enum, default_value_t = PushbackArg::On)]
+    pub pushback: PushbackArg,
+    /// The intakes together admit clients/D new streams per second.
+    #[arg(long, default_value_t = 10, value_name = "D",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub open_capacity_divisor: u32,
     /// Write the plot (SVG) here [default: simulate-<scenario>.svg].
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,

@@ -38,6 +38,7 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     let limits = ServerLimits {
         max_connections: args.max_connections,
         first_request_timeout: Duration::from_secs(args.first_request_timeout),
+        max_stream_opens_per_sec: args.max_stream_opens_per_sec,
         ..ServerLimits::default()
     };
     // Refuse a bad setting before anything starts (metrics listener, output file, port).

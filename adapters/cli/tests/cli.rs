@@ -253,6 +253,24 @@ fn simulate_prints_the_same_summary_for_the_same_seed_and_writes_the_plot() {
 }
 
 #[test]
+fn simulate_compares_runs_with_and_without_intake_pushback() {
+    let dir = temp_dir("simulate-pushback");
+    let plot = dir.join("dead.svg");
+    let output = Command::new(BIN)
+        .args(["simulate", "--clients", "40", "--scenario", "dead-intake", "--pushback", "both"])
+        .args(["--policy", "ours", "--open-capacity-divisor", "20", "--plot"])
+        .arg(&plot)
+        .output()
+        .expect("run simulate");
+    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("| dead-intake (40 clients) | ours, pushback | ours, no pushback |"), "{text}");
+    assert!(text.contains("intake admission            clients/20 new streams/s"), "{text}");
+    let svg = std::fs::read_to_string(&plot).expect("the plot");
+    assert!(svg.contains("ours, no pushback"));
+}
+
+#[test]
 fn simulate_refuses_zero_clients_with_a_clear_message() {
     let output =
         Command::new(BIN).args(["simulate", "--clients", "0", "--scenario", "steady"]).output().expect("run");

@@ -184,6 +184,10 @@ impl IntakeBuilder {
         let (timer_kick, kicks) = async_channel::bounded(1);
         let shared = Shared::new(processor, sink, self.output.take(), max_message_bytes, timer_kick);
         shared.faults.lock().unwrap_or_else(|p| p.into_inner()).ack_delay = self.ack_delay;
+        *shared.admission.lock().unwrap_or_else(|p| p.into_inner()) = self
+            .limits
+            .max_stream_opens_per_sec
+            .map(|per_sec| limits::OpenAdmission::new(per_sec, std::time::Instant::now()));
         let timer = tokio::spawn(run_timer(shared.clone(), kicks)).abort_handle();
         let listener = TcpListener::bind(address)
             .await

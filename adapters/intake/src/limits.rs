@@ -1,7 +1,7 @@
 //! Limits of the HTTP/2 server itself, against clients that never become well-behaved gRPC
 //! streams (the receiver's own limits, `ReceiverConfig`, only see streams that started).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use stateful_logs::ConfigError;
 
@@ -32,6 +32,11 @@ pub struct ServerLimits {
     pub keepalive_interval: Duration,
     /// How long a ping may go unanswered. Default 10 s.
     pub keepalive_timeout: Duration,
+    /// Admission control: new streams (calls) admitted per second at most; one more is
+    /// answered `RESOURCE_EXHAUSTED` with a `grpc-retry-pushback-ms` trailer that names a
+    /// later slot, so that a fleet reconnecting at once comes back spread at this rate
+    /// instead of retrying in a storm. Default `None`: no limit.
+    pub max_stream_opens_per_sec: Option<u32>,
 }
 
 impl Default for ServerLimits {
@@ -43,6 +48,7 @@ impl Default for ServerLimits {
             first_request_timeout: Duration::from_secs(10),
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(10),
+            max_stream_opens_per_sec: None,
         }
     }
 }
@@ -65,6 +71,7 @@ impl ServerLimits {
         positive("first_request_timeout", self.first_request_timeout.is_zero())?;
         positive("keepalive_interval", self.keepalive_interval.is_zero())?;
         positive("keepalive_timeout", self.keepalive_timeout.is_zero())?;
+        positive("max_stream_opens_per_sec", self.max_stream_opens_per_sec == Some(0))?;
         // A gRPC call needs its pseudo-headers, content type, key and encoding: below 1 KiB
         // real clients would be refused.
         if self.max_header_list_bytes < 1024 {
@@ -80,9 +87,64 @@ impl ServerLimits {
     }
 }
 
+/// Admission control of new streams (`max_stream_opens_per_sec`): at most `per_sec` streams
+/// start in each second; each one refused is promised the next free slot, one `1 / per_sec`
+/// after the last promised, from the next second on, and told to wait until then.
+#[derive(Debug)]
+pub(crate) struct OpenAdmission {
+    per_sec: u32,
+    second_start: Instant,
+    admitted: u32,
+    promised_until: Instant,
+}
+
+impl OpenAdmission {
+    pub(crate) fn new(per_sec: u32, now: Instant) -> Self {
+        OpenAdmission { per_sec: per_sec.max(1), second_start: now, admitted: 0, promised_until: now }
+    }
+
+    /// Admits one new stream at `now`, or says how long it should wait (the pushback).
+    pub(crate) fn admit(&mut self, now: Instant) -> Result<(), Duration> {
+        const SECOND: Duration = Duration::from_secs(1);
+        while now.saturating_duration_since(self.second_start) >= SECOND {
+            self.second_start += SECOND;
+            self.admitted = 0;
+        }
+        if self.admitted < self.per_sec {
+            self.admitted += 1;
+            return Ok(());
+        }
+        let slot = SECOND / self.per_sec;
+        let next_second = self.second_start + SECOND;
+        self.promised_until = self.promised_until.max(next_second - slot) + slot;
+        Err(self.promised_until.saturating_duration_since(now))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admission_admits_the_rate_and_spreads_the_rest_over_later_slots() {
+        let start = Instant::now();
+        let mut admission = OpenAdmission::new(4, start);
+        for _ in 0..4 {
+            assert_eq!(admission.admit(start), Ok(()));
+        }
+        // The fifth to eighth in this second come back in the next one, 250 ms apart.
+        let waits: Vec<Duration> = (0..5).map(|_| admission.admit(start).unwrap_err()).collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [1_000, 1_250, 1_500, 1_750, 2_000]);
+        // A new second admits again (the promised ones take their slots as walk-ins do).
+        assert_eq!(admission.admit(start + Duration::from_millis(1_000)), Ok(()));
+        // Once the promises are past, a refusal waits for the next second only.
+        let later = start + Duration::from_secs(10);
+        for _ in 0..4 {
+            assert_eq!(admission.admit(later), Ok(()));
+        }
+        assert_eq!(admission.admit(later), Err(Duration::from_secs(1)));
+    }
 
     #[test]
     fn defaults_validate_and_invalid_settings_are_named() {
@@ -101,6 +163,10 @@ mod tests {
             ),
             (ServerLimits { keepalive_interval: Duration::ZERO, ..d() }, "server_limits.keepalive_interval"),
             (ServerLimits { keepalive_timeout: Duration::ZERO, ..d() }, "server_limits.keepalive_timeout"),
+            (
+                ServerLimits { max_stream_opens_per_sec: Some(0), ..d() },
+                "server_limits.max_stream_opens_per_sec",
+            ),
         ];
         for (limits, setting) in bad {
             let error = limits.validate().unwrap_err();

@@ -23,6 +23,7 @@ use crate::body_watch::{BodyEnd, WatchedBody};
 use crate::faults::{Faults, StreamFault};
 use stateful_logs::receiver::Receiver;
 
+use crate::limits::OpenAdmission;
 use crate::processor::IntakeAction;
 use crate::shutdown::Phase;
 use crate::{Delivered, Output};
@@ -59,6 +60,9 @@ pub struct IntakeStats {
     /// stream or the connection broke while the intake still served the call. A client that
     /// shuts down properly half-closes every stream first, so this stays 0.
     pub streams_reset_by_client: u64,
+    /// Calls refused by admission control (`ServerLimits::max_stream_opens_per_sec`) with a
+    /// retry pushback.
+    pub streams_pushed_back: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.
@@ -79,6 +83,8 @@ pub(crate) struct Shared {
     pub timer_kick: Sender<()>,
     /// Where a graceful shutdown is; connections and call readers watch it.
     pub phase: tokio::sync::watch::Sender<Phase>,
+    /// Admission control of new calls, when `ServerLimits::max_stream_opens_per_sec` is set.
+    pub admission: Mutex<Option<OpenAdmission>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,6 +112,7 @@ impl Shared {
             last_metadata: Mutex::new(Vec::new()),
             timer_kick,
             phase: tokio::sync::watch::Sender::new(Phase::Serving),
+            admission: Mutex::new(None),
         })
     }
 
@@ -294,6 +301,24 @@ impl Shared {
         ended.len()
     }
 
+    /// Admission control: `None` when the call may start, else the status that refuses it
+    /// with its retry pushback.
+    fn refuse_by_admission(&self) -> Option<tonic::Status> {
+        let wait = lock(&self.admission).as_mut()?.admit(Instant::now()).err()?;
+        lock(&self.stats).streams_pushed_back += 1;
+        let ms = wait.as_millis().max(1);
+        tracing::debug!(pushback_ms = %ms, "new stream refused by admission control");
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        if let Ok(value) = ms.to_string().parse() {
+            metadata.insert("grpc-retry-pushback-ms", value);
+        }
+        Some(tonic::Status::with_metadata(
+            tonic::Code::ResourceExhausted,
+            format!("too many new streams: this intake admits a limited number per second; retry in {ms} ms"),
+            metadata,
+        ))
+    }
+
     /// Ends every open call abruptly (the connections are being dropped).
     pub fn forget_all_streams(&self) {
         let streams: Vec<StreamId> = lock(&self.slots).drain().map(|(id, _)| id).collect();
@@ -340,6 +365,9 @@ impl tower::Service<http::Request<Body>> for IntakeService {
             let path = request.uri().path().to_owned();
             if Profile::from_path(&path).is_none() {
                 return Ok(tonic::Status::unimplemented(format!("method {path} is not served")).into_http());
+            }
+            if let Some(status) = shared.refuse_by_admission() {
+                return Ok(status.into_http());
             }
             let limit = shared.max_message_bytes;
             let mut grpc = Grpc::new(ServerCodec::default()).max_decoding_message_size(limit);

@@ -498,9 +498,10 @@ where
             }
             Action::Halted(error) => {
                 tracing::error!(pipeline, reason = error.label(), "{error}");
+                // The ack stream first: whoever sees the halt on `halts` finds it there too.
+                let _ = self.outputs.acks.try_send(Err(error.clone()));
                 self.shared.set_halted(Some(error.clone()));
-                let _ = self.outputs.halts.try_send(error.clone());
-                let _ = self.outputs.acks.try_send(Err(error));
+                let _ = self.outputs.halts.try_send(error);
             }
             Action::ShutdownComplete(summary) => {
                 self.report.acked = summary.acked;

@@ -94,7 +94,11 @@ where
 /// TLS, HTTP/2 reset, I/O) carries it, and is a connection or TLS failure.
 pub fn failure_from_status(status: &tonic::Status) -> Failure {
     match status.source() {
-        None => Failure::Status { code: status.code() as i32, message: status.message().to_owned() },
+        None => Failure::Status {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            retry_pushback_ms: retry_pushback_ms(status),
+        },
         Some(source) => {
             let failure = failure_from_error(source);
             match failure {
@@ -107,6 +111,15 @@ pub fn failure_from_status(status: &tonic::Status) -> Failure {
             }
         }
     }
+}
+
+/// The status's `grpc-retry-pushback-ms` trailer (gRPC proposal A6): a non-negative integer
+/// is the delay before the next attempt; a negative or unreadable value means "do not retry
+/// now", given as `u64::MAX` (the core bounds every pushback).
+pub fn retry_pushback_ms(status: &tonic::Status) -> Option<u64> {
+    let value = status.metadata().get("grpc-retry-pushback-ms")?;
+    let ms = value.to_str().ok().and_then(|text| text.trim().parse::<u64>().ok());
+    Some(ms.unwrap_or(u64::MAX))
 }
 
 /// A failure without gRPC status: [`Failure::Tls`] when a certificate was rejected or TLS met
@@ -149,9 +162,31 @@ mod tests {
     #[test]
     fn a_server_status_keeps_its_code_and_message() {
         let status = tonic::Status::unavailable("going away");
-        assert_eq!(failure_from_status(&status), Failure::Status { code: 14, message: "going away".into() });
+        assert_eq!(failure_from_status(&status), Failure::status(14, "going away"));
         let status = tonic::Status::unauthenticated("bad key");
-        assert_eq!(failure_from_status(&status), Failure::Status { code: 16, message: "bad key".into() });
+        assert_eq!(failure_from_status(&status), Failure::status(16, "bad key"));
+    }
+
+    #[test]
+    fn a_retry_pushback_trailer_travels_with_the_status() {
+        let with = |value: &str| {
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            metadata.insert("grpc-retry-pushback-ms", value.parse().expect("ASCII"));
+            tonic::Status::with_metadata(tonic::Code::ResourceExhausted, "too many new streams", metadata)
+        };
+        let failure = failure_from_status(&with("1500"));
+        assert_eq!(
+            failure,
+            Failure::Status {
+                code: 8,
+                message: "too many new streams".into(),
+                retry_pushback_ms: Some(1_500)
+            }
+        );
+        // A negative or unreadable value means "not now": the core waits its longest pushback.
+        assert_eq!(failure_from_status(&with("-1")).retry_pushback_ms(), Some(u64::MAX));
+        assert_eq!(failure_from_status(&with("soon")).retry_pushback_ms(), Some(u64::MAX));
+        assert_eq!(failure_from_status(&tonic::Status::unavailable("x")).retry_pushback_ms(), None);
     }
 
     #[test]

@@ -91,6 +91,12 @@ impl SimClient {
         self.links.iter_mut().find(|l| l.id == id)
     }
 
+    /// The intake the core's current stream is open on, if it stands.
+    pub(crate) fn connected_intake(&self) -> Option<u8> {
+        let stream = self.core.current_stream()?.0;
+        self.links.iter().find(|l| l.id == stream && l.accepted && !l.dead).map(|l| l.intake)
+    }
+
     /// Forgets stream `id` on the link.
     pub(crate) fn remove_link(&mut self, id: u64) {
         self.links.retain(|l| l.id != id);
@@ -132,10 +138,11 @@ impl SimClient {
     }
 
     /// Records that an intake delivered batch `seq` (once or again).
-    pub(crate) fn deliver(&mut self, seq: u64, records: u64, ctx: &mut Ctx) {
+    pub(crate) fn deliver(&mut self, now: u64, seq: u64, records: u64, ctx: &mut Ctx) {
         let again = seq < self.delivered_upto || !self.delivered_ahead.insert(seq);
         if again {
             ctx.counters.records_duplicated += records;
+            ctx.series.count_duplicated(now, records);
             return;
         }
         ctx.counters.records_delivered += records;

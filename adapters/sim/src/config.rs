@@ -9,9 +9,12 @@ use stateful_logs::transport::{ApiKey, EndpointConfig, TransportConfig};
 /// How the clients' cores are configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Policy {
-    /// This project's defaults: lifetime jitter 10 %, ack timeout 30 s.
+    /// This project's defaults: lifetime jitter 10 %, progress-based ack timeout 30 s, spread
+    /// retries (first retry jittered over 6 s, 6–12 s retries during a young outage, spread
+    /// failover, primary probe, pushback honoured).
     Ours,
-    /// Like the reference agent: no lifetime jitter, no ack timeout; everything else the same.
+    /// `TransportConfig::with_reference_policy()`: no lifetime jitter, no ack timeout, the
+    /// backoff and failover of `transport.md` §9–§10 as written (pushback ignored).
     Reference,
 }
 
@@ -64,16 +67,19 @@ pub enum ScenarioName {
     RollingRestart,
     /// Intake 0 processes batches at a twentieth of its share of the load for 300 s.
     Slow,
+    /// Intake 0 goes down for good; its clients must spread over the others.
+    DeadIntake,
 }
 
 impl ScenarioName {
     /// Every scenario, in the order the README lists them.
-    pub const ALL: [ScenarioName; 5] = [
+    pub const ALL: [ScenarioName; 6] = [
         ScenarioName::Steady,
         ScenarioName::Outage,
         ScenarioName::Silent,
         ScenarioName::RollingRestart,
         ScenarioName::Slow,
+        ScenarioName::DeadIntake,
     ];
 
     /// The name used on the command line and in summaries.
@@ -84,6 +90,7 @@ impl ScenarioName {
             ScenarioName::Silent => "silent",
             ScenarioName::RollingRestart => "rolling-restart",
             ScenarioName::Slow => "slow",
+            ScenarioName::DeadIntake => "dead-intake",
         }
     }
 }
@@ -157,6 +164,10 @@ pub struct SimConfig {
     pub open_capacity_divisor: u32,
     /// Batches each intake processes per second, as a multiple of its share of the load.
     pub batch_capacity_factor: u32,
+    /// Admission control with pushback: an open beyond an intake's new-stream capacity gets
+    /// `RESOURCE_EXHAUSTED` with `grpc-retry-pushback-ms` naming a free slot (the next one
+    /// not yet promised, one per `1 / capacity` s), instead of a bare `UNAVAILABLE`.
+    pub intake_pushback: bool,
     /// Links.
     pub link: LinkConfig,
     /// Longest wait after the scenario for the last records to be acknowledged.
@@ -181,6 +192,7 @@ impl SimConfig {
             start_window: Duration::from_secs(5),
             open_capacity_divisor: 10,
             batch_capacity_factor: 3,
+            intake_pushback: true,
             link: LinkConfig::default(),
             max_drain: Duration::from_secs(900),
         }
@@ -195,6 +207,12 @@ impl SimConfig {
     /// The same settings with another core.
     pub fn with_core(mut self, core: CoreKind) -> Self {
         self.core = core;
+        self
+    }
+
+    /// The same settings with or without pushback from the intakes.
+    pub fn with_intake_pushback(mut self, pushback: bool) -> Self {
+        self.intake_pushback = pushback;
         self
     }
 

@@ -1,9 +1,11 @@
-//! A simulated intake: accepts a bounded number of new streams per second, processes batches
-//! one after another at a bounded rate and acknowledges each once processed; scripted
-//! incidents take it down, silence it or slow it.
+//! A simulated intake: accepts a bounded number of new streams per second (admission control:
+//! an open beyond it is refused, with a pushback naming a later slot when the intake sends
+//! pushback), processes batches one after another at a bounded rate and acknowledges each
+//! once processed; scripted incidents take it down, silence it or slow it.
 
 use std::collections::VecDeque;
 
+use crate::admission::Admission;
 use crate::client::SimClient;
 use crate::config::SimConfig;
 use crate::queue::{Event, OpenOutcome};
@@ -27,10 +29,8 @@ pub(crate) struct Intake {
     free_at_ns: u64,
     service_ns: u64,
     slow_service_ns: u64,
-    /// New streams accepted per second.
-    open_capacity: u32,
-    open_second: u64,
-    opens_this_second: u32,
+    /// New streams accepted per second, and the promises of pushback.
+    admission: Admission,
 }
 
 impl Intake {
@@ -57,9 +57,10 @@ impl Intake {
             free_at_ns: 0,
             service_ns: service_ns.max(1),
             slow_service_ns: service_ns.max(1) * u64::from(config.batch_capacity_factor) * 20,
-            open_capacity: u32::try_from(open_capacity).unwrap_or(u32::MAX),
-            open_second: 0,
-            opens_this_second: 0,
+            admission: Admission::new(
+                u32::try_from(open_capacity).unwrap_or(u32::MAX),
+                config.intake_pushback,
+            ),
         }
     }
 
@@ -75,6 +76,7 @@ impl Intake {
             IntakeChange::Down => {
                 self.up = false;
                 self.epoch += 1;
+                self.admission.forget();
                 // Its queued work is lost with it.
                 ctx.counters.batches_unanswered += self.queue.len() as u64;
                 self.queue.clear();
@@ -115,18 +117,17 @@ impl Intake {
             ctx.counters.opens_refused += 1;
             OpenOutcome::Refused
         } else {
-            if now / 1000 != self.open_second {
-                self.open_second = now / 1000;
-                self.opens_this_second = 0;
-            }
-            if self.opens_this_second >= self.open_capacity {
-                ctx.counters.opens_overloaded += 1;
-                OpenOutcome::Overloaded
-            } else {
-                self.opens_this_second += 1;
-                link.accepted = true;
-                link.wedged = self.silent;
-                OpenOutcome::Opened
+            match self.admission.admit(now) {
+                Ok(()) => {
+                    link.accepted = true;
+                    link.wedged = self.silent;
+                    OpenOutcome::Opened
+                }
+                Err(pushback_ms) => {
+                    ctx.counters.opens_overloaded += 1;
+                    ctx.counters.opens_pushed_back += u64::from(pushback_ms.is_some());
+                    OpenOutcome::Overloaded { pushback_ms }
+                }
             }
         };
         let arrive = (now + ctx.delay(latency)).max(link.down_free);
@@ -199,7 +200,7 @@ impl Intake {
         if client.link_mut(batch.stream).is_some_and(|l| l.wedged) {
             ctx.counters.batches_unanswered += 1;
         } else {
-            client.deliver(batch.seq, records, ctx);
+            client.deliver(now, batch.seq, records, ctx);
             let latency = client.latency_ms;
             if let Some(link) = client.link_mut(batch.stream)
                 && !link.dead

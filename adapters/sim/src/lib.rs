@@ -12,10 +12,11 @@
 //!   producer keeps what the core has no room for;
 //! - **links**: a fixed per-client latency, per-message jitter and loss (a lost packet delays
 //!   its message by a retransmission timeout; a stream stays in order, as HTTP/2 over TCP);
-//! - **intakes**: a bounded number of new streams per second (`UNAVAILABLE` beyond it), one
-//!   batch processor at a bounded rate, an ack per processed batch;
+//! - **intakes**: a bounded number of new streams per second (beyond it `RESOURCE_EXHAUSTED`
+//!   with a retry pushback that promises a later slot, or a bare `UNAVAILABLE`), one batch
+//!   processor at a bounded rate, an ack per processed batch;
 //! - **incidents** ([`ScenarioName`]): every intake down, one intake silent, a rolling
-//!   restart, one slow intake.
+//!   restart, one slow intake, one intake down for good.
 //!
 //! Every record is checked: delivered at some intake (counted once; re-sends counted as
 //! duplicates), acknowledged exactly once and in order by the core, and nothing lost. The
@@ -33,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod admission;
 mod client;
 mod config;
 mod core;

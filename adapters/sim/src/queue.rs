@@ -9,8 +9,12 @@ use std::collections::BinaryHeap;
 pub(crate) enum OpenOutcome {
     /// Accepted: the client may write.
     Opened,
-    /// Over the intake's new-stream capacity: `UNAVAILABLE`.
-    Overloaded,
+    /// Over the intake's new-stream capacity: `UNAVAILABLE`, or with pushback
+    /// `RESOURCE_EXHAUSTED` and `grpc-retry-pushback-ms`.
+    Overloaded {
+        /// The pushback, ms.
+        pushback_ms: Option<u32>,
+    },
     /// The intake is down: connection refused.
     Refused,
 }

@@ -9,8 +9,11 @@ use crate::config::{CoreKind, Policy, ScenarioName};
 pub struct Counters {
     /// `OpenStream` actions of every core.
     pub opens: u64,
-    /// Opens an intake refused for capacity (`UNAVAILABLE`).
+    /// Opens an intake refused for capacity (`UNAVAILABLE`, or with pushback
+    /// `RESOURCE_EXHAUSTED`).
     pub opens_overloaded: u64,
+    /// Of those, the ones answered with a pushback.
+    pub opens_pushed_back: u64,
     /// Opens that found their intake down (connection refused).
     pub opens_refused: u64,
     /// Regular batches pulled by the cores (re-sends included).
@@ -49,6 +52,11 @@ pub struct Series {
     /// Clients behind (something produced more than the lag bound ago is unacknowledged),
     /// sampled at the end of each second.
     pub behind: Vec<u64>,
+    /// Records an intake wrote again in each second (duplicates).
+    pub duplicated: Vec<u64>,
+    /// Per intake: clients whose current stream is open on it, sampled at the end of each
+    /// second.
+    pub connected: Vec<Vec<u64>>,
 }
 
 impl Series {
@@ -68,8 +76,21 @@ impl Series {
         *Self::slot(&mut self.acked, now_ms) += n;
     }
 
+    pub(crate) fn count_duplicated(&mut self, now_ms: u64, n: u64) {
+        *Self::slot(&mut self.duplicated, now_ms) += n;
+    }
+
     pub(crate) fn set_behind(&mut self, now_ms: u64, n: u64) {
         *Self::slot(&mut self.behind, now_ms) = n;
+    }
+
+    pub(crate) fn set_connected(&mut self, now_ms: u64, per_intake: &[u64]) {
+        if self.connected.len() < per_intake.len() {
+            self.connected.resize(per_intake.len(), Vec::new());
+        }
+        for (series, &n) in self.connected.iter_mut().zip(per_intake) {
+            *Self::slot(series, now_ms) = n;
+        }
     }
 }
 
@@ -117,6 +138,13 @@ pub struct Summary {
     pub recovery_99_s: Option<Option<u64>>,
     /// The most clients behind at once after the warm-up.
     pub peak_clients_behind: u64,
+    /// The most clients connected to one intake at once after the warm-up (a sample per
+    /// second), and that intake.
+    pub peak_clients_on_one_intake: u64,
+    /// The intake of `peak_clients_on_one_intake`.
+    pub peak_clients_intake: u8,
+    /// Retries whose delay an intake's pushback set, over the fleet.
+    pub retry_pushbacks: u64,
     /// The largest tracker (encoded bytes) of any client.
     pub peak_inflight_bytes_per_client: u64,
     /// The mean over clients of each one's largest tracker.
@@ -153,6 +181,12 @@ impl Summary {
     /// The recovery time (every client caught up) as printed.
     pub fn recovery_text(&self) -> String {
         Self::duration_text(self.recovery_s)
+    }
+
+    /// `peak_clients_on_one_intake` as a percentage of the fleet, one decimal.
+    pub fn peak_intake_share_text(&self) -> String {
+        let permille = self.peak_clients_on_one_intake * 1000 / u64::from(self.clients.max(1));
+        format!("{}.{} %", permille / 10, permille % 10)
     }
 
     /// The time until 99 % of the clients caught up, as printed.
@@ -203,10 +237,21 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "  stream opens                {} ({} over capacity, {} refused while down)",
-            c.opens, c.opens_overloaded, c.opens_refused
+            "  stream opens                {} ({} over capacity, {} of them pushed back; {} refused while down)",
+            c.opens, c.opens_overloaded, c.opens_pushed_back, c.opens_refused
         )?;
-        writeln!(f, "  ack timeouts, failovers     {}, {}", self.ack_timeouts, self.failovers)?;
+        writeln!(
+            f,
+            "  ack timeouts, failovers     {}, {} (retries set by pushback: {})",
+            self.ack_timeouts, self.failovers, self.retry_pushbacks
+        )?;
+        writeln!(
+            f,
+            "  most clients on one intake  {} ({} of the fleet, intake {})",
+            self.peak_clients_on_one_intake,
+            self.peak_intake_share_text(),
+            self.peak_clients_intake
+        )?;
         writeln!(f, "  longest intake queue        {} batches", c.peak_intake_queue)?;
         writeln!(
             f,

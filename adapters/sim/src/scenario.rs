@@ -93,6 +93,10 @@ impl Scenario {
                 );
                 (steps, Some((at, end)), text)
             }
+            ScenarioName::DeadIntake => {
+                let steps = vec![step(at, 0, IntakeChange::Down)];
+                (steps, Some((at, at)), format!("intake 0 down for good from {}s", at / 1000))
+            }
             ScenarioName::Slow => {
                 let end = at + 300_000;
                 let steps = vec![step(at, 0, IntakeChange::Slow), step(end, 0, IntakeChange::Fast)];

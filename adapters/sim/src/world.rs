@@ -141,9 +141,16 @@ impl Simulation {
                 let c = &mut self.clients[client as usize];
                 match outcome {
                     OpenOutcome::Opened => c.core.handle_stream_opened(t, StreamId(stream)),
-                    OpenOutcome::Overloaded => {
+                    OpenOutcome::Overloaded { pushback_ms } => {
                         c.remove_link(stream);
-                        let failure = Failure::Status { code: 14, message: "intake overloaded".into() };
+                        let failure = match pushback_ms {
+                            None => Failure::status(14, "intake overloaded"),
+                            Some(ms) => Failure::Status {
+                                code: 8,
+                                message: "too many new streams".into(),
+                                retry_pushback_ms: Some(u64::from(ms)),
+                            },
+                        };
                         c.core.handle_stream_open_failed(t, StreamId(stream), failure);
                     }
                     OpenOutcome::Refused => {
@@ -175,7 +182,7 @@ impl Simulation {
                 self.sync(client);
             }
             Event::StreamCut { client, stream } => {
-                let failure = Failure::Status { code: 14, message: "intake restarting".into() };
+                let failure = Failure::status(14, "intake restarting");
                 self.clients[client as usize].core.handle_stream_error(t, StreamId(stream), failure);
                 self.sync(client);
             }
@@ -209,6 +216,13 @@ impl Simulation {
         let behind =
             self.clients.iter().filter(|c| c.is_behind(now, per_batch, interval, MAX_LAG_MS)).count();
         self.ctx.series.set_behind(now, behind as u64);
+        let mut connected = vec![0u64; usize::from(self.config.intakes)];
+        for intake in self.clients.iter().filter_map(SimClient::connected_intake) {
+            if let Some(n) = connected.get_mut(usize::from(intake)) {
+                *n += 1;
+            }
+        }
+        self.ctx.series.set_connected(now, &connected);
     }
 
     fn finish(self) -> RunResult {
@@ -235,6 +249,14 @@ impl Simulation {
         let rotation_window = series.opens.get(settled..produce_end.min(series.opens.len())).unwrap_or(&[]);
         let (rotation_at, rotation_peak) = peak(rotation_window).map_or((0, 0), |(s, n)| (s + settled, n));
         let peak_behind = series.behind.iter().skip(warm_up).copied().max().unwrap_or(0);
+        let (peak_clients_intake, peak_clients_on_one_intake) = series
+            .connected
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as u8, v.iter().skip(warm_up).copied().max().unwrap_or(0)))
+            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
+            .unwrap_or((0, 0));
+        let retry_pushbacks = clients.iter().map(|c| c.core.metrics().retry_pushbacks).sum();
         let peak_inflight = clients.iter().map(|c| c.peak_inflight_bytes).max().unwrap_or(0);
         let mean_peak =
             clients.iter().map(|c| c.peak_inflight_bytes).sum::<u64>() / u64::from(config.clients).max(1);
@@ -261,6 +283,9 @@ impl Simulation {
             recovery_s: recovery,
             recovery_99_s: recovery_99,
             peak_clients_behind: peak_behind,
+            peak_clients_on_one_intake,
+            peak_clients_intake,
+            retry_pushbacks,
             peak_inflight_bytes_per_client: peak_inflight,
             mean_peak_inflight_bytes_per_client: mean_peak,
             records_lost: counters.records_produced.saturating_sub(counters.records_delivered),

@@ -1,5 +1,6 @@
 //! Small fleets (200 clients) through every scenario: the invariants hold, every client
-//! recovers, runs are deterministic, and the policies differ where they should. Only
+//! recovers, runs are deterministic, and the policies differ where they should (spread
+//! retries, pushback, failover spread over the surviving intakes). Only
 //! relations between simulated quantities are asserted, never wall time.
 
 use stateful_logs_sim::{CoreKind, Policy, RunResult, ScenarioName, SimConfig, Simulation, Summary};
@@ -59,9 +60,15 @@ fn the_same_seed_gives_the_same_run_and_another_seed_another() {
 
 #[test]
 fn without_lifetime_jitter_the_fleet_rotates_as_a_herd() {
-    let ours = run(ScenarioName::Steady, Policy::Ours, 1).summary;
-    let reference = run(ScenarioName::Steady, Policy::Reference, 1).summary;
-    // The same fleet start, so the same start peak; afterwards jitter spreads the rotations.
+    // Intakes that admit the whole fleet in a second, so that the herd is not cut down to
+    // their admission rate (200 clients are too few for the default, 20 opens/s).
+    let steady = |policy| {
+        let mut config = SimConfig::new(CLIENTS, ScenarioName::Steady).with_policy(policy);
+        config.open_capacity_divisor = 1;
+        run_with(config)
+    };
+    let (ours, reference) = (steady(Policy::Ours), steady(Policy::Reference));
+    // The same fleet start; afterwards jitter spreads the rotations.
     assert_eq!(ours.start_peak_opens_per_s, reference.start_peak_opens_per_s);
     assert!(
         reference.peak_rotation_opens_per_s >= 2 * ours.peak_rotation_opens_per_s,
@@ -146,4 +153,91 @@ fn whole_pipelines_make_the_same_transport_decisions_and_lose_nothing() {
         // Only the bytes differ: real encoded log lines instead of 12 bytes per record.
         assert_ne!(pipelines.peak_inflight_bytes_per_client, bare.peak_inflight_bytes_per_client);
     }
+}
+
+fn run_with(config: SimConfig) -> Summary {
+    let s = Simulation::new(config).expect("valid settings").run().summary;
+    assert_invariants(&s);
+    s
+}
+
+fn recovery(s: &Summary) -> u64 {
+    s.recovery_s.flatten().unwrap_or_else(|| panic!("every client recovers:\n{s}"))
+}
+
+#[test]
+fn spread_retries_cut_the_outage_storm_and_bring_the_fleet_back_within_30_s_of_the_intakes() {
+    for seed in [1, 2] {
+        let ours = run(ScenarioName::Outage, Policy::Ours, seed).summary;
+        let reference = run(ScenarioName::Outage, Policy::Reference, seed).summary;
+        // The reference fleet reconnects within one second of the failure.
+        assert!(reference.peak_opens_per_s > u64::from(CLIENTS) * 9 / 10, "{reference}");
+        assert!(ours.peak_opens_per_s * 4 <= reference.peak_opens_per_s, "{ours}\n{reference}");
+        // The intakes are down from 400 s to 460 s: caught up about 30 s later (at 2,000 and
+        // 10,000 clients 26-28 s, docs/fleet.md; a fleet of 200 is a little slower), while the
+        // reference's backoff has grown to 64-120 s.
+        assert!(recovery(&ours) <= 60 + 35, "{ours}");
+        assert!(recovery(&reference) > recovery(&ours) + 20, "{ours}\n{reference}");
+    }
+}
+
+#[test]
+fn the_clients_of_a_dead_intake_spread_over_the_other_three() {
+    let ours = run(ScenarioName::DeadIntake, Policy::Ours, 1).summary;
+    let reference = run(ScenarioName::DeadIntake, Policy::Reference, 1).summary;
+    assert_invariants(&ours);
+    // A quarter of the fleet loses its primary: a third of them on each other intake (33 %),
+    // where the reference's failover to the next endpoint puts all of them on one (50 %).
+    assert!(ours.peak_clients_on_one_intake * 10 <= u64::from(CLIENTS) * 4, "{ours}");
+    assert!(reference.peak_clients_on_one_intake * 2 >= u64::from(CLIENTS), "{reference}");
+    // The primary is probed, not assumed: a failed probe costs a refused open, not three
+    // failures and a backoff, so nobody stays behind.
+    assert!(recovery(&ours) < 60, "{ours}");
+    assert!(recovery(&reference) > 300, "{reference}");
+}
+
+#[test]
+fn the_rolling_restart_duplicates_no_more_than_the_reference_and_recovers_sooner() {
+    let ours = run(ScenarioName::RollingRestart, Policy::Ours, 1).summary;
+    let reference = run(ScenarioName::RollingRestart, Policy::Reference, 1).summary;
+    assert!(ours.counters.records_duplicated <= reference.counters.records_duplicated, "{ours}\n{reference}");
+    assert!(recovery(&ours) < recovery(&reference), "{ours}\n{reference}");
+}
+
+#[test]
+fn a_slow_intake_is_left_without_a_flood_of_duplicates() {
+    let ours = run(ScenarioName::Slow, Policy::Ours, 1).summary;
+    let reference = run(ScenarioName::Slow, Policy::Reference, 1).summary;
+    // Its clients leave it (the reference's wait for their next lifetime rotation) ...
+    assert!(recovery(&ours) * 2 < recovery(&reference), "{ours}\n{reference}");
+    // ... and re-send little: at most one batch for every four of its 50 clients. (At 2,000
+    // and 10,000 clients the duplicates are at or below the reference's: docs/fleet.md.)
+    let per_batch = u64::from(SimConfig::new(1, ScenarioName::Slow).records_per_batch);
+    assert!(ours.counters.records_duplicated <= per_batch * u64::from(CLIENTS) / 4 / 4, "{ours}");
+}
+
+#[test]
+fn pushback_brings_a_fleet_back_through_a_tight_admission_control() {
+    // The intakes admit 2.5 % of the fleet per second: without pushback the refused clients
+    // retry at random and some of them for minutes; with it they come back in their slots.
+    let tight = |pushback| {
+        let mut config = SimConfig::new(CLIENTS, ScenarioName::Outage).with_intake_pushback(pushback);
+        config.open_capacity_divisor = 40;
+        run_with(config)
+    };
+    let (with, without) = (tight(true), tight(false));
+    assert!(with.retry_pushbacks > 0 && without.retry_pushbacks == 0);
+    assert!(recovery(&with) <= 60 + 45, "{with}");
+    assert!(recovery(&without) > recovery(&with) * 2, "{with}\n{without}");
+    // The reference agent ignores pushback: the same run either way.
+    let reference = |pushback| {
+        let mut config = SimConfig::new(CLIENTS, ScenarioName::Outage)
+            .with_policy(Policy::Reference)
+            .with_intake_pushback(pushback);
+        config.open_capacity_divisor = 40;
+        Simulation::new(config).expect("valid").run()
+    };
+    let (a, b) = (reference(true), reference(false));
+    assert_eq!(a.series, b.series);
+    assert_eq!(a.summary.retry_pushbacks, 0);
 }

@@ -60,6 +60,8 @@ pub struct Outcome {
     pub http_status: Option<u16>,
     /// The stream was reset or the connection failed (the `h2` error).
     pub reset: Option<String>,
+    /// `grpc-retry-pushback-ms`, if the call ended with one.
+    pub pushback_ms: Option<String>,
 }
 
 /// An open call.
@@ -194,6 +196,9 @@ impl Call {
         }
         if let Some(message) = headers.get("grpc-message").and_then(|v| v.to_str().ok()) {
             self.outcome.message = percent_decode(message);
+        }
+        if let Some(pushback) = headers.get("grpc-retry-pushback-ms").and_then(|v| v.to_str().ok()) {
+            self.outcome.pushback_ms = Some(pushback.to_owned());
         }
     }
 }
