@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use stateful_logs::Profile;
-use stateful_logs::receiver::code;
+use stateful_logs::status_code as code;
 use stateful_logs_intake::{Intake, IntakeShutdown};
 use support::{Call, WAIT, connect, intake, request, v1_batch, v1_raw, zstd};
 use tokio::net::TcpStream;
