@@ -143,6 +143,10 @@ pub fn server_tls(args: &IntakeArgs) -> Result<Option<ServerTls>, CliError> {
 /// What to do about a halt, when its cause is one a user can name; ends with a newline.
 pub fn advice(halt: &HaltError) -> String {
     let HaltError::TlsRejected { host, message, .. } = halt else { return String::new() };
+    if message.contains("answered in plaintext") {
+        // The client's own message says it already.
+        return String::new();
+    }
     let text = if message.contains("InvalidContentType") || message.contains("corrupt message") {
         // rustls read something that is no TLS record: an HTTP/2 server without TLS.
         "the endpoint answered in plaintext; use http:// or enable TLS on the intake \
@@ -197,5 +201,7 @@ mod tests {
         let context = "invalid peer certificate: certificate not valid for name \"other\"; certificate is only valid for DnsName(\"localhost\")";
         assert!(advice(&halt(context)).contains("does not name localhost"));
         assert_eq!(advice(&halt("something else")), "");
+        let told = "the endpoint answered in plaintext; use http:// or enable TLS on the intake (… InvalidContentType)";
+        assert_eq!(advice(&halt(told)), "", "not twice");
     }
 }
