@@ -33,6 +33,9 @@ pub enum Command {
     /// Ship records over loopback through faults (killed streams, restarts, withheld acks,
     /// a rejected key, failover) and check that nothing is lost.
     Soak(SoakArgs),
+    /// Make a throwaway CA and a server certificate signed by it, to try TLS on one machine:
+    /// `intake --tls-cert DIR/server.pem --tls-key DIR/server.key`, `ship --ca DIR/ca.pem`.
+    TlsCerts(TlsCertsArgs),
 }
 
 /// A wire profile.
@@ -268,6 +271,26 @@ pub struct IntakeArgs {
     /// come back then). Unlimited when not given.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_stream_opens_per_sec: Option<u32>,
+    /// Serve TLS with this PEM certificate chain (the server's certificate first); clients
+    /// then connect with https:// (`tls-certs` makes one to try). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Arguments of `tls-certs`.
+#[derive(Debug, clap::Args)]
+pub struct TlsCertsArgs {
+    /// The folder to write `ca.pem`, `server.pem` and `server.key` into (created if missing;
+    /// existing files are never replaced).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// A host name or IP address the server certificate is valid for (repeat for several)
+    /// [default: localhost, 127.0.0.1 and ::1].
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
 }
 
 /// A corpus bundled with the repository.

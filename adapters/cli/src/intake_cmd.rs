@@ -44,6 +44,7 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     // Refuse a bad setting before anything starts (metrics listener, output file, port).
     config.validate()?;
     limits.validate()?;
+    let tls = crate::tls::server_tls(&args)?;
     if let Some(address) = args.metrics_listen {
         crate::metrics_setup::serve_prometheus(address)?;
     }
@@ -66,7 +67,7 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
     let (written, batches_written) = async_channel::bounded::<()>(1);
     let (failed, write_failure) = async_channel::bounded::<std::io::Error>(1);
     let counter = records_written.clone();
-    let builder = Intake::builder()
+    let mut builder = Intake::builder()
         .receiver_config(config)
         .server_limits(limits)
         .ack_delay(Duration::from_millis(args.ack_delay_ms))
@@ -84,8 +85,14 @@ pub async fn run(args: IntakeArgs) -> Result<std::process::ExitCode, CliError> {
             }
             result
         });
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
+    }
     let mut intake = builder.bind(&args.listen).await?;
     println!("listening on {}", intake.local_addr());
+    if let Some(certificate) = &args.tls_cert {
+        eprintln!("intake: TLS on ({}); clients connect with https://", certificate.display());
+    }
     if args.api_keys.is_empty() {
         eprintln!(
             "WARNING: this intake accepts ANY API key (--insecure-accept-any-key): authentication is off"

@@ -4,8 +4,9 @@
 //! encoding saves; `ship` sends lines of a file or stdin to an intake; `intake` runs the
 //! reference intake; `bench` measures wire bytes and throughput against the HTTP JSON + zstd-1
 //! baseline; `simulate` runs a fleet of real cores against simulated intakes that fail; `soak`
-//! ships records through injected faults and checks that none is lost.
-//! `stateful-logs COMMAND --help` describes each.
+//! ships records through injected faults and checks that none is lost; `tls-certs` makes a
+//! throwaway CA and server certificate to try TLS with. `stateful-logs COMMAND --help`
+//! describes each.
 //!
 //! `ship` and `intake` stop cleanly on SIGTERM as on SIGINT, and exit with the codes of the
 //! [`exit`] table (also in `ship --help` and `docs/cli.md`). Errors name the flags, not the
@@ -31,6 +32,7 @@ mod ship;
 mod signals;
 mod simulate;
 mod soak;
+mod tls;
 mod verify;
 
 use std::io::IsTerminal;
@@ -70,7 +72,7 @@ pub enum CliError {
     #[error("{}", flags::describe(.0))]
     Config(#[from] stateful_logs::ConfigError),
     /// The client halted: the intake refused the key or the profile, or TLS failed.
-    #[error("{0}\nshipping stopped: fix the cause and run the command again")]
+    #[error("{halt}\n{advice}shipping stopped: fix the cause and run the command again", halt = .0, advice = tls::advice(.0))]
     Halted(stateful_logs_tokio::HaltError),
     /// Delivered records do not match the input (demo).
     #[error("delivery check failed: {0}")]
@@ -153,6 +155,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::run(args),
             Command::Simulate(args) => simulate::run(args),
             Command::Soak(args) => soak::run(args).await,
+            Command::TlsCerts(args) => tls::run_tls_certs(args),
         }
     });
     // Background tasks (intake connections, metrics listener) end with the runtime.

@@ -9,7 +9,9 @@ use support::*;
 
 #[test]
 fn help_works_for_every_command() {
-    for command in [&[][..], &["demo"], &["ship"], &["intake"], &["bench"], &["simulate"], &["soak"]] {
+    for command in
+        [&[][..], &["demo"], &["ship"], &["intake"], &["bench"], &["simulate"], &["soak"], &["tls-certs"]]
+    {
         let output = Command::new(BIN).args(command).arg("--help").output().expect("run --help");
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{command:?} --help failed");

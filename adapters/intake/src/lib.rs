@@ -15,6 +15,9 @@
 //! [`Intake::drop_connections`], [`Intake::stop`] / [`Intake::start`]), and for the benchmark
 //! baseline its receiver reads the HTTP JSON batches instead ([`IntakeBuilder::pass_through`]).
 //!
+//! With [`IntakeBuilder::tls`] it serves TLS (rustls, ALPN `h2`) with a certificate and key
+//! from PEM ([`ServerTls`]); without, plaintext HTTP/2.
+//!
 //! **An empty API-key set accepts any key.** The intake logs a warning when it starts so.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +28,7 @@ mod limits;
 mod processor;
 mod service;
 mod shutdown;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +45,7 @@ pub use limits::ServerLimits;
 pub use processor::{IntakeAction, LogBody, ReceivedLog};
 pub use service::{IntakeService, IntakeStats};
 pub use shutdown::IntakeShutdown;
+pub use tls::{ServerTls, TlsError};
 
 use service::Shared;
 use shutdown::{LiveConnection, LiveConnections, Phase};
@@ -76,6 +81,9 @@ pub enum IntakeError {
     /// A setting is invalid.
     #[error(transparent)]
     Config(#[from] stateful_logs::ConfigError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Settings of an intake.
@@ -86,6 +94,7 @@ pub struct IntakeBuilder {
     ack_delay: Duration,
     limits: ServerLimits,
     output: Option<Output>,
+    tls: Option<ServerTls>,
 }
 
 impl Default for IntakeBuilder {
@@ -97,6 +106,7 @@ impl Default for IntakeBuilder {
             ack_delay: Duration::ZERO,
             limits: ServerLimits::default(),
             output: None,
+            tls: None,
         }
     }
 }
@@ -162,6 +172,13 @@ impl IntakeBuilder {
         self
     }
 
+    /// Serves TLS with this certificate and key (ALPN `h2`); clients then connect with
+    /// `https://` and must trust the certificate's CA. Without it the intake speaks plaintext.
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// The receiver and the largest request message it accepts.
     fn processor(&self) -> Result<(Receiver, usize, bool), stateful_logs::ConfigError> {
         let mut config = (*self.receiver).clone();
@@ -204,9 +221,10 @@ impl IntakeBuilder {
             live: LiveConnections::default(),
             timer,
             limits: Arc::new(self.limits),
+            tls: self.tls.as_ref().map(ServerTls::acceptor),
         };
         intake.serve(listener);
-        tracing::info!(address = %local, "intake listening");
+        tracing::info!(address = %local, tls = intake.tls.is_some(), "intake listening");
         Ok(intake)
     }
 }
@@ -221,6 +239,7 @@ pub struct Intake {
     live: LiveConnections,
     timer: AbortHandle,
     limits: Arc<ServerLimits>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Intake {
@@ -271,6 +290,7 @@ impl Intake {
         let connections = self.connections.clone();
         let limits = self.limits.clone();
         let live = self.live.clone();
+        let tls = self.tls.clone();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else { continue };
@@ -278,10 +298,11 @@ impl Intake {
                 list.retain(|c| !c.is_finished());
                 if list.len() >= limits.max_connections {
                     drop(list);
+                    // Counted before the close, so that whoever sees the close sees the count.
+                    service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_refused += 1;
                     // Closing at once tells the client plainly; keeping it waiting would cost
                     // the very resources the limit protects.
                     drop(tcp);
-                    service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_refused += 1;
                     tracing::warn!(%peer, max_connections = limits.max_connections,
                         "connection refused: the intake holds server_limits.max_connections connections");
                     continue;
@@ -289,8 +310,20 @@ impl Intake {
                 let _ = tcp.set_nodelay(true);
                 service.shared.stats.lock().unwrap_or_else(|p| p.into_inner()).connections_accepted += 1;
                 let guard = live.open();
-                let connection =
-                    tokio::spawn(serve_connection(tcp, peer, service.clone(), limits.clone(), guard));
+                // The deadline covers the TLS handshake too: a client that never finishes it
+                // holds nothing longer than one that never sends a request.
+                let deadline = tokio::time::Instant::now() + limits.first_request_timeout;
+                let (service, limits, tls) = (service.clone(), limits.clone(), tls.clone());
+                let connection = tokio::spawn(async move {
+                    match tls {
+                        None => serve_connection(tcp, peer, service, limits, guard, deadline).await,
+                        Some(acceptor) => {
+                            if let Some(stream) = tls::handshake(acceptor, tcp, peer, deadline).await {
+                                serve_connection(stream, peer, service, limits, guard, deadline).await;
+                            }
+                        }
+                    }
+                });
                 list.push(connection.abort_handle());
             }
         });
@@ -343,15 +376,18 @@ impl Drop for Intake {
     }
 }
 
-/// Serves one TCP connection under `limits`; `_live` counts it open until this returns (or
-/// the task is aborted).
-async fn serve_connection(
-    tcp: tokio::net::TcpStream,
+/// Serves one connection (TCP, or TLS over it) under `limits`, closing it at `deadline` if no
+/// request came by then; `_live` counts it open until this returns (or the task is aborted).
+async fn serve_connection<S>(
+    io: S,
     peer: SocketAddr,
     service: IntakeService,
     limits: Arc<ServerLimits>,
     _live: LiveConnection,
-) {
+    deadline: tokio::time::Instant,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut phase = service.shared.phase.subscribe();
     // Set once a request's headers are complete: the first-request deadline then no longer applies.
     let requested = Arc::new(AtomicBool::new(false));
@@ -369,9 +405,9 @@ async fn serve_connection(
         .max_header_list_size(limits.max_header_list_bytes)
         .keep_alive_interval(limits.keepalive_interval)
         .keep_alive_timeout(limits.keepalive_timeout);
-    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tcp), hyper_service);
+    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(io), hyper_service);
     tokio::pin!(connection);
-    let first_request_deadline = tokio::time::sleep(limits.first_request_timeout);
+    let first_request_deadline = tokio::time::sleep_until(deadline);
     tokio::pin!(first_request_deadline);
     let (mut deadline_passed, mut going_away) = (false, false);
     let result = loop {
