@@ -17,6 +17,7 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
         ("stateful_logs_streams_opened", m.streams_opened),
         ("stateful_logs_failovers", m.failovers),
         ("stateful_logs_batches_replayed", m.batches_replayed),
+        ("stateful_logs_retry_pushbacks", m.retry_pushbacks),
     ];
     for (name, value) in plain {
         counter!(name, "pipeline" => p.clone()).absolute(value);
