@@ -453,7 +453,7 @@ where
                     }
                     Err(error) => {
                         let failure = if error.tls {
-                            Failure::Tls(error.to_string())
+                            crate::grpc::tls_failure(error.to_string())
                         } else {
                             Failure::Connection(error.to_string())
                         };

@@ -137,7 +137,18 @@ pub fn failure_from_error(error: &(dyn StdError + 'static)) -> Failure {
         }
         cause = err.source();
     }
-    if tls { Failure::Tls(message) } else { Failure::Connection(message) }
+    if tls { tls_failure(message) } else { Failure::Connection(message) }
+}
+
+/// A TLS failure, its message saying so plainly when the endpoint answered in plaintext
+/// (rustls read bytes that are no TLS record), which is what users most often meet.
+pub(crate) fn tls_failure(message: String) -> Failure {
+    if message.contains("InvalidContentType") {
+        return Failure::Tls(format!(
+            "the endpoint answered in plaintext; use http:// or enable TLS on the intake ({message})"
+        ));
+    }
+    Failure::Tls(message)
 }
 
 /// Whether an error text is a certificate rejection or a TLS/plaintext mismatch (§12.2).
@@ -204,7 +215,8 @@ mod tests {
         let io = std::io::Error::other("invalid peer certificate: UnknownIssuer");
         assert!(matches!(failure_from_error(&io), Failure::Tls(_)));
         let io = std::io::Error::other("received corrupt message of type InvalidContentType");
-        assert!(matches!(failure_from_error(&io), Failure::Tls(_)));
+        let Failure::Tls(message) = failure_from_error(&io) else { panic!("a TLS failure") };
+        assert!(message.starts_with("the endpoint answered in plaintext; use http://"), "{message}");
     }
 
     #[test]
