@@ -31,13 +31,17 @@ pub fn temp_dir(test: &str) -> PathBuf {
 /// Starts `intake --listen 127.0.0.1:0` with `extra` arguments; returns it and the address it
 /// printed first.
 pub fn start_intake(extra: &[&str]) -> (Running, String) {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["intake", "--listen", "127.0.0.1:0", "--stats-interval", "0"])
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the intake");
+        .stderr(Stdio::null());
+    spawn_intake(command)
+}
+
+/// Spawns an intake command and reads the address from its first line (`listening on ADDR`).
+fn spawn_intake(mut command: Command) -> (Running, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("start the intake");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).expect("read the intake's first line");
@@ -129,20 +133,14 @@ pub fn read_text(path: &Path) -> String {
 /// `intake --listen 127.0.0.1:0 --api-key k --output OUTPUT` with `extra` arguments, its
 /// stderr going to `stderr`; returns it and its address.
 pub fn start_intake_logged(output: &Path, stderr: &Path, extra: &[&str]) -> (Running, String) {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["intake", "--listen", "127.0.0.1:0", "--stats-interval", "0", "--api-key", "k"])
         .arg("--output")
         .arg(output)
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(stderr).expect("create the stderr file"))
-        .spawn()
-        .expect("start the intake");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).expect("read the intake's first line");
-    let address = first.trim().strip_prefix("listening on ").expect("`listening on ADDR` first").to_owned();
-    (Running(child), address)
+        .stderr(std::fs::File::create(stderr).expect("create the stderr file"));
+    spawn_intake(command)
 }
 
 /// `ship` to `http://ADDRESS` with the key `k` and `args`, stdout and stderr going to files
