@@ -96,6 +96,8 @@ pub mod record;
 pub mod rng;
 pub mod snapshot;
 pub mod status_code;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 pub mod translator;
 pub mod transport;

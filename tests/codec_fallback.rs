@@ -2,33 +2,32 @@
 //! a receiver that does not know the codec makes the endpoint switch to per-batch `zstd`,
 //! at once and with nothing lost; a receiver that knows it gets smaller batches.
 
-mod world;
-
 use stateful_logs::codec::{Compression, ContentEncoding};
+use stateful_logs::measure::benchmark_records;
 use stateful_logs::receiver::ReceiverConfig;
+use stateful_logs::testing::Loopback;
+use stateful_logs::testing::round_trip::{assert_equivalent, base_config, world, world_with_receiver};
 use stateful_logs::transport::{ApiKey, EndpointConfig, Failure, Side, State, Transmit};
 use stateful_logs::{Action, Pipeline, Profile, Record, StreamId, Timestamp};
-use world::{World, base_config, loghub_records};
 
 fn records(n: usize) -> Vec<Record> {
     let text = include_bytes!("../corpora/loghub/HDFS_2k.log");
-    let mut records = loghub_records("HDFS_2k.log", text);
+    let mut records = benchmark_records("HDFS_2k.log", text);
     records.truncate(n);
     records
 }
 
 /// Ships `records` through `w`, flushing every 50, pumping and acking as a network would.
-fn ship(w: &mut World, records: &[Record]) {
+fn ship(w: &mut Loopback, records: &[Record]) {
     for (i, r) in records.iter().enumerate() {
-        w.record(r.clone());
+        w.record(r.clone()).unwrap();
         if i % 50 == 49 {
-            w.p.flush(w.now);
-            w.settle();
-            w.pump();
-            w.deliver_acks();
+            w.flush().unwrap();
+            w.pump().unwrap();
+            w.deliver_acks().unwrap();
         }
     }
-    w.finish();
+    w.finish().unwrap();
 }
 
 fn encodings_without_stream() -> ReceiverConfig {
@@ -37,11 +36,11 @@ fn encodings_without_stream() -> ReceiverConfig {
     r
 }
 
-fn assert_delivered(w: &World, records: &[Record]) {
-    assert_eq!(w.shutdown_complete.map(|s| s.unacknowledged), Some(0), "everything was acked");
+fn assert_delivered(w: &Loopback, records: &[Record]) {
+    assert_eq!(w.shutdown.map(|s| s.unacknowledged), Some(0), "everything was acked");
     assert_eq!(w.delivered.len(), records.len(), "one delivered log per record");
     for (i, (got, want)) in w.delivered.iter().zip(records).enumerate() {
-        world::assert_equivalent(Profile::V1, got, want, i);
+        assert_equivalent(Profile::V1, got, want, i);
     }
 }
 
@@ -50,17 +49,17 @@ fn the_default_codec_is_zstd_stream_and_a_receiver_with_it_delivers_everything()
     let config = base_config(Profile::V1);
     assert_eq!(config.transport.compression, Compression::zstd_stream(1));
     let records = records(400);
-    let mut w = World::new(config);
+    let mut w = world(config);
     ship(&mut w, &records);
     assert_delivered(&w, &records);
     assert!(w.fallbacks.is_empty());
-    assert_eq!(w.p.transport().metrics().codec_fallbacks.total(), 0);
+    assert_eq!(w.pipeline.transport().metrics().codec_fallbacks.total(), 0);
 }
 
 #[test]
 fn a_receiver_without_zstd_stream_makes_the_endpoint_fall_back_once_and_nothing_is_lost() {
     let records = records(400);
-    let mut w = World::with_receiver(base_config(Profile::V1), encodings_without_stream());
+    let mut w = world_with_receiver(base_config(Profile::V1), encodings_without_stream());
     ship(&mut w, &records);
     assert_delivered(&w, &records);
     let [Action::CodecFallback { endpoint: 0, from, to, message }] = &w.fallbacks[..] else {
@@ -68,11 +67,11 @@ fn a_receiver_without_zstd_stream_makes_the_endpoint_fall_back_once_and_nothing_
     };
     assert_eq!((*from, *to), (ContentEncoding::ZstdStream, ContentEncoding::Zstd));
     assert!(message.contains("dd-content-encoding"), "{message}");
-    let m = w.p.transport().metrics();
+    let m = w.pipeline.transport().metrics();
     assert_eq!(m.codec_fallbacks.get("0"), 1);
     assert_eq!(m.rotations.get("codec_fallback"), 1);
     // Reopened at once: no backoff, no error counted.
-    assert_eq!(w.p.transport().nb_errors(), 0);
+    assert_eq!(w.pipeline.transport().nb_errors(), 0);
     assert_eq!(m.streams_opened, 2);
 }
 

@@ -3,14 +3,13 @@
 //! value when it travelled as a JSON log, byte for byte otherwise; and in `v2` every record the
 //! §9.13 detection accepts does travel as a JSON log.
 
-mod world;
-
 use proptest::prelude::*;
 use stateful_logs::pattern::detect_v2;
 use stateful_logs::receiver::LogBody;
+use stateful_logs::testing::Loopback;
+use stateful_logs::testing::round_trip::{assert_equivalent, base_config, world};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::{Profile, Record};
-use world::{World, assert_equivalent, base_config};
 
 /// A JSON value whose numbers keep the text they are written with.
 #[derive(Clone, Debug)]
@@ -175,7 +174,7 @@ fn settings() -> impl Strategy<Value = Settings> {
 }
 
 /// Runs `lines` through a world of `profile` with `settings` and checks every record.
-fn round_trip(profile: Profile, settings: Settings, lines: &[String]) -> World {
+fn round_trip(profile: Profile, settings: Settings, lines: &[String]) -> Loopback {
     let mut config = base_config(profile);
     if !settings.patterns {
         config.translator = TranslatorConfig::raw();
@@ -184,20 +183,20 @@ fn round_trip(profile: Profile, settings: Settings, lines: &[String]) -> World {
     config.translator.json_dictionary_strings = settings.dictionary_strings;
     config.translator.dictionary.sighting_spacing = 0;
     config.max_batch_items = 7;
-    let mut w = World::new(config);
+    let mut w = world(config);
     let records: Vec<Record> = lines
         .iter()
         .enumerate()
         .map(|(i, l)| Record::new(1_700_000_000_000 + i as i64, l.clone()).with_ack_token(i as u64))
         .collect();
     for (i, r) in records.iter().enumerate() {
-        w.record(r.clone());
+        w.record(r.clone()).unwrap();
         if i % 5 == 4 {
-            w.pump();
-            w.deliver_acks();
+            w.pump().unwrap();
+            w.deliver_acks().unwrap();
         }
     }
-    w.finish();
+    w.finish().unwrap();
     assert_eq!(w.delivered.len(), records.len(), "{profile}: every record delivered");
     for (i, (got, want)) in w.delivered.iter().zip(&records).enumerate() {
         assert_equivalent(profile, got, want, i);

@@ -12,12 +12,9 @@ use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
 use stateful_logs::status_code as code;
 use stateful_logs::{Profile, StreamId, Timestamp};
 
-// The action grammar lives in a shared file so that the `receiver_input` fuzz target checks
+// The action grammar is shared with the `receiver_input` fuzz target, so that both check
 // exactly the same property.
-#[path = "support/receiver_check.rs"]
-mod receiver_check;
-
-use receiver_check::{StreamCheck, check_all_ended, drain};
+use stateful_logs::testing::receiver_grammar::{StreamCheck, check_all_ended, drain};
 
 const S: StreamId = StreamId(7);
 

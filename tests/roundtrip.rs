@@ -2,17 +2,16 @@
 //! receiver reconstructs equal the input records, in order, once duplicates of re-sent
 //! batches are removed; and the receiver rejects damaged data the client produced.
 
-mod world;
-
 use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
 use stateful_logs::codec::Compression;
+use stateful_logs::measure::benchmark_records;
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
 use stateful_logs::status_code as code;
+use stateful_logs::testing::round_trip::{Op, assert_equivalent, base_config, run_round_trip, world};
 use stateful_logs::{Action, Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
-use world::{Op, World, assert_equivalent, base_config, loghub_records, run_round_trip};
 
 // ---- property: arbitrary records, batches, rotations and codecs round-trip ----
 
@@ -189,7 +188,7 @@ proptest! {
 /// round-trips exactly; the check reads the expected service from it (§10.1 item 3, §10.3).
 #[test]
 fn v1_records_with_their_own_service_tags_round_trip() {
-    let mut w = World::new(base_config(Profile::V1));
+    let mut w = world(base_config(Profile::V1));
     let input = [
         Record::new(1, "no service, a service: tag").with_tags(["service:ersion:1.2.3", "env:prod"]),
         Record::new(2, "both").with_service("api").with_tag("service:other"),
@@ -197,9 +196,9 @@ fn v1_records_with_their_own_service_tags_round_trip() {
         Record::new(4, "an empty service: tag").with_tag("service:"),
     ];
     for (i, r) in input.iter().enumerate() {
-        w.record(r.clone().with_ack_token(i as u64));
+        w.record(r.clone().with_ack_token(i as u64)).unwrap();
     }
-    w.finish();
+    w.finish().unwrap();
     assert_eq!(w.delivered.len(), input.len());
     let services: Vec<Option<&str>> = w.delivered.iter().map(|l| l.service_name()).collect();
     assert_eq!(services, [Some("ersion:1.2.3"), Some("api"), Some("a"), Some("")]);
@@ -211,16 +210,16 @@ fn v1_records_with_their_own_service_tags_round_trip() {
 #[test]
 fn extreme_timestamps_round_trip_within_one_batch() {
     for profile in Profile::ALL {
-        let mut w = World::new(base_config(profile));
+        let mut w = world(base_config(profile));
         let input: Vec<Record> = [i64::MAX, i64::MIN, i64::MAX, 0, i64::MIN, i64::MIN]
             .into_iter()
             .enumerate()
             .map(|(i, ts)| Record::new(ts, format!("r{i}")).with_ack_token(i as u64))
             .collect();
         for r in &input {
-            w.record(r.clone());
+            w.record(r.clone()).unwrap();
         }
-        w.finish();
+        w.finish().unwrap();
         assert_eq!(w.delivered.len(), input.len());
         for (i, (got, want)) in w.delivered.iter().zip(&input).enumerate() {
             assert_equivalent(profile, got, want, i);
@@ -243,22 +242,22 @@ fn every_loghub_file_round_trips_losslessly() {
     for path in files {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
         let data = std::fs::read(&path).expect("readable corpus file");
-        let records = loghub_records(&name, &data);
+        let records = benchmark_records(&name, &data);
         for profile in Profile::ALL {
-            let mut w = World::new(base_config(profile));
+            let mut w = world(base_config(profile));
             for r in &records {
-                w.record(r.clone());
-                if w.p.open_batch_records() == 0 {
-                    w.pump();
-                    w.deliver_acks();
+                w.record(r.clone()).unwrap();
+                if w.pipeline.open_batch_records() == 0 {
+                    w.pump().unwrap();
+                    w.deliver_acks().unwrap();
                 }
             }
-            w.finish();
+            w.finish().unwrap();
             assert_eq!(w.delivered.len(), records.len(), "{name} {profile}: every line delivered");
             for (i, (got, want)) in w.delivered.iter().zip(&records).enumerate() {
                 assert_equivalent(profile, got, want, i);
             }
-            assert_eq!(w.duplicates, 0);
+            assert_eq!(w.counters.duplicate_batches, 0);
         }
     }
 }

@@ -2,41 +2,41 @@
 //! `encoding.md` §9): eviction under tiny bounds across rotations and replays, long lines,
 //! and sane pattern counts on the Loghub files.
 
-mod world;
-
 use std::time::Duration;
 
+use stateful_logs::measure::benchmark_records;
 use stateful_logs::receiver::LogBody;
+use stateful_logs::testing::Loopback;
+use stateful_logs::testing::round_trip::{assert_equivalent, base_config, world};
 use stateful_logs::{PipelineConfig, Profile, Record};
-use world::{World, assert_equivalent, base_config, loghub_records};
 
 fn loghub(name: &str) -> Vec<Record> {
     let path = format!("{}/corpora/loghub/{name}", env!("CARGO_MANIFEST_DIR"));
     let data = std::fs::read(&path).expect("the corpus is in the repository");
-    loghub_records(name, &data)
+    benchmark_records(name, &data)
 }
 
 /// Runs `records` through a world, stepping the clock by `step_ms` per record, breaking the
 /// stream every `fail_every` records (0 = never) and delivering acks only every few records,
 /// so that rotations replay unacked batches after a batch 0. The receiver ends the stream
-/// with an error if a batch references an id it does not hold: `World` asserts it never does.
-fn run(config: PipelineConfig, records: &[Record], step_ms: u64, fail_every: usize) -> World {
+/// with an error if a batch references an id it does not hold: `Loopback` asserts it never does.
+fn run(config: PipelineConfig, records: &[Record], step_ms: u64, fail_every: usize) -> Loopback {
     let profile = config.profile();
-    let mut w = World::new(config);
+    let mut w = world(config);
     for (i, r) in records.iter().enumerate() {
-        w.record(r.clone());
-        w.advance(step_ms);
+        w.record(r.clone()).unwrap();
+        w.advance(step_ms).unwrap();
         if i % 7 == 0 {
-            w.pump();
+            w.pump().unwrap();
         }
         if i % 23 == 0 {
-            w.deliver_acks();
+            w.deliver_acks().unwrap();
         }
         if fail_every > 0 && i % fail_every == fail_every - 1 {
-            w.fail_stream();
+            w.kill_stream().unwrap();
         }
     }
-    w.finish();
+    w.finish().unwrap();
     assert_eq!(w.delivered.len(), records.len(), "{profile}: every record delivered");
     for (i, (got, want)) in w.delivered.iter().zip(records).enumerate() {
         assert_equivalent(profile, got, want, i);
@@ -76,18 +76,21 @@ fn tiny(profile: Profile, state_max_bytes: u64) -> PipelineConfig {
 
 // Invariant: under tiny memory and count bounds, with rotations (lifetime and failures) and
 // replays, every record still decodes to its input, the state never exceeds its bound
-// (asserted by `World` after every record), and eviction really happened.
+// (asserted by `Loopback` after every record), and eviction really happened.
 #[test]
 fn eviction_under_tiny_bounds_keeps_decoding_correct() {
     let records = mixed_records();
     for profile in Profile::ALL {
         for state_max in [200, 600, 4_000] {
             let w = run(tiny(profile, state_max), &records, 150, 97);
-            let m = w.p.metrics();
+            let m = w.pipeline.metrics();
             assert!(m.translator.patterns_removed > 0, "{profile} {state_max}: no pattern was evicted");
             assert!(m.translator.dict_entries_removed > 0, "{profile} {state_max}: no entry was evicted");
             assert!(m.transport.streams_opened > 1, "{profile} {state_max}: no rotation");
-            assert!(w.duplicates > 0 || profile == Profile::V2, "{profile} {state_max}: no replay");
+            assert!(
+                w.counters.duplicate_batches > 0 || profile == Profile::V2,
+                "{profile} {state_max}: no replay"
+            );
             assert!(m.state_size_bytes <= state_max);
             let json_logs = w.delivered.iter().filter(|l| matches!(l.body, LogBody::Json(_))).count();
             match profile {
@@ -122,7 +125,7 @@ fn long_lines_no_spaces_and_digits_round_trip_through_patterns() {
             // Every shape gets its pattern at once: each long line has a shape of its own.
             c.translator.patterns.admission_threshold = 1;
             let w = run(c, &records, 10, 0);
-            let m = w.p.metrics();
+            let m = w.pipeline.metrics();
             assert!(m.translator.pattern_logs > 0);
             if max_template_bytes == 0 {
                 assert_eq!(m.translator.raw_logs, 0, "{profile}: no limit, no raw log");
@@ -146,7 +149,7 @@ fn loghub_pattern_counts_are_sane() {
     ] {
         let records = loghub(name);
         let w = run(base_config(Profile::V1), &records, 1, 0);
-        let m = w.p.metrics().translator.clone();
+        let m = w.pipeline.metrics().translator.clone();
         assert!(m.patterns_added <= max, "{name}: {} patterns", m.patterns_added);
         assert!(m.pattern_logs as usize >= records.len() * 9 / 10, "{name}: {} pattern logs", m.pattern_logs);
     }

@@ -10,12 +10,9 @@
 use proptest::prelude::*;
 use stateful_logs::transport::{Failure, Side};
 
-// The model and its invariant checks live in a shared file so that the `transport_events`
-// fuzz target checks exactly the same properties.
-#[path = "support/transport_sim.rs"]
-mod transport_sim;
-
-use transport_sim::{AckKind, Op, Sim, Target, run};
+// The model and its invariant checks are shared with the `transport_events` fuzz target, so
+// that both check exactly the same properties.
+use stateful_logs::testing::transport_model::{AckKind, Op, Sim, Target, run};
 
 fn failure() -> impl Strategy<Value = Failure> {
     let status = |codes: &'static [i32]| {

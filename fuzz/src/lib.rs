@@ -2,8 +2,8 @@
 //!
 //! Each `run(data)` decodes the fuzzer's bytes into inputs for the core and panics when an
 //! invariant breaks (libFuzzer records the input as a crash). The invariants are the property
-//! tests' own: `tests/support/*.rs` of the main crate are included here by path, so a fuzz
-//! target and its property test check exactly the same thing.
+//! tests' own: both use the core's test support (`stateful_logs::testing`, the `testing`
+//! feature), so a fuzz target and its property test check exactly the same thing.
 //!
 //! `transport_events` decodes its input with `arbitrary`. The other targets read a small,
 //! documented byte format ([`input`]) instead, so that seeds written from real traffic
@@ -15,15 +15,3 @@ pub mod roundtrip;
 pub mod tokenizer;
 pub mod translator_lossless;
 pub mod transport_events;
-
-/// The transport model of `tests/transport_model.rs`.
-#[path = "../../tests/support/transport_sim.rs"]
-pub mod transport_sim;
-
-/// The round-trip world of `tests/roundtrip.rs` and `tests/translator_roundtrip.rs`.
-#[path = "../../tests/world/mod.rs"]
-pub mod roundtrip_world;
-
-/// The receiver action grammar of `tests/receiver_props.rs`.
-#[path = "../../tests/support/receiver_check.rs"]
-pub mod receiver_check;

@@ -26,7 +26,7 @@ use stateful_logs::receiver::{LogBody, Receiver, ReceiverAction, ReceiverConfig}
 use stateful_logs::{Profile, StreamId, Timestamp};
 
 use crate::input::{Reader, Writer};
-use crate::receiver_check::{StreamCheck, check_all_ended, drain};
+use stateful_logs::testing::receiver_grammar::{StreamCheck, check_all_ended, drain};
 
 /// The largest batch taken from the input (libFuzzer's `-max_len` bounds the whole input too).
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;

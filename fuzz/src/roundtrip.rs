@@ -1,7 +1,7 @@
 //! `roundtrip`: arbitrary records, batch boundaries, stream failures, rotations and codecs
 //! through a `Pipeline` and a `Receiver` (the world of `tests/roundtrip.rs`); the delivered
 //! records must equal the input records (`encoding.md` §10.1, §10.2), with
-//! `roundtrip_world::run_round_trip` doing the checking.
+//! `stateful_logs::testing::round_trip::run_round_trip` doing the checking.
 //!
 //! Input format ([`crate::input`]):
 //! - byte `flags`: bit 0 profile; bits 1–2 compression (`zstd` 1, `gzip` 6, identity, `zstd-stream` 1);
@@ -21,7 +21,7 @@ use stateful_logs::codec::Compression;
 use stateful_logs::{PipelineConfig, Profile, Record};
 
 use crate::input::{Reader, Writer};
-use crate::roundtrip_world::{Op, base_config, run_round_trip};
+use stateful_logs::testing::round_trip::{Op, base_config, run_round_trip};
 
 /// The longest record content read (above `max_batch_bytes`, so drops are exercised).
 pub const MAX_CONTENT: usize = 4096;

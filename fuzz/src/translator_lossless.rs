@@ -17,7 +17,7 @@ use stateful_logs::codec::Compression;
 use stateful_logs::{Profile, Record};
 
 use crate::input::{Reader, Writer};
-use crate::roundtrip_world::{Op, base_config, run_round_trip};
+use stateful_logs::testing::round_trip::{Op, base_config, run_round_trip};
 
 /// The most lines one input sends (bounds time per input).
 const MAX_LINES: usize = 400;

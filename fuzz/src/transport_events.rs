@@ -1,12 +1,12 @@
 //! `transport_events`: the `Transport` driven by an arbitrary event sequence (decoded with
 //! `arbitrary`), through the simulated driver and reference model of
-//! `tests/transport_model.rs`, which checks every invariant of `transport.md` §18 after every
+//! `stateful_logs::testing::transport_model` (also `tests/transport_model.rs`'s), which checks every invariant of `transport.md` §18 after every
 //! step; the same sequence run twice must give the same trace (determinism).
 
 use arbitrary::{Arbitrary, Unstructured};
 use stateful_logs::transport::{Failure, Side};
 
-use crate::transport_sim::{self, AckKind, Op, Target};
+use stateful_logs::testing::transport_model::{self, AckKind, Op, Target};
 
 /// Most events a run takes (a run is cheap; this bounds time per input).
 const MAX_EVENTS: usize = 400;
@@ -114,7 +114,7 @@ pub fn run(data: &[u8]) {
     {
         ops.push(op(fuzzed));
     }
-    let first = transport_sim::run(&ops, seed);
-    let second = transport_sim::run(&ops, seed);
+    let first = transport_model::run(&ops, seed);
+    let second = transport_model::run(&ops, seed);
     assert_eq!(first, second, "the same events and seed gave different traces");
 }

@@ -1,23 +1,24 @@
 //! The reference model and simulated driver of the `Transport` property test (spec
 //! `transport.md` §18), shared by `tests/transport_model.rs` (proptest) and the
-//! `transport_events` fuzz target (`fuzz/`), which both include this file by path.
+//! `transport_events` fuzz target (`fuzz/`), so that both check exactly the same thing.
 //!
 //! [`Sim::step`] applies one driver event and checks every invariant after it (a violation
 //! panics); [`Sim::finish`] shuts down and checks the close rule; [`run`] does both.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use stateful_logs::transport::testing::{self, Change, SimpleState, define, delete};
-use stateful_logs::transport::{
+use crate::transport::testing::{self, Change, SimpleState, define, delete};
+use crate::transport::{
     Action, ApiKey, CloseMode, EndpointConfig, Failure, RetryDelayKind, RetryPolicy, Side, SnapshotSource,
     State, Transport, TransportConfig,
 };
-use stateful_logs::{StreamId, Timestamp};
+use crate::{StreamId, Timestamp};
 
+/// The model transport's inflight capacity (small, so that backpressure happens).
 pub const CAPACITY: usize = 4;
 
+/// Which stream an event names.
 #[derive(Clone, Debug)]
 pub enum Target {
     /// The transport's pending attempt (or current stream, for stream events).
@@ -26,37 +27,60 @@ pub enum Target {
     Old(usize),
 }
 
+/// Which batch id an ack carries.
 #[derive(Clone, Debug)]
 pub enum AckKind {
+    /// The oldest outstanding batch on the current stream (what a receiver sends).
     Right,
+    /// An id this far past the expected one.
     Wrong(u32),
+    /// The id acked last.
     Duplicate,
+    /// The snapshot's id, 0.
     Zero,
+    /// Batch 1 on the n-th (mod count) earlier stream.
     Stale(usize),
 }
 
+/// One driver event.
 #[derive(Clone, Debug)]
 pub enum Op {
+    /// Push a batch with this many tokens, optionally defining and deleting an id.
     Push {
+        /// Ack tokens (one record each).
         tokens: u8,
+        /// An id the batch defines.
         define_id: Option<u8>,
+        /// An id the batch deletes.
         delete_id: Option<u8>,
     },
+    /// Pull up to this many batches from the current stream, then one from another stream.
     Pull(u8),
+    /// Report an unanswered open as opened.
     Opened(Target),
+    /// Report an unanswered open as failed.
     OpenFailed(Target, Failure),
+    /// An ack with this status.
     Ack(AckKind, i32),
+    /// A stream error.
     StreamError(Target, Side, Failure),
+    /// Move the clock this many ms and handle the timeout.
     Advance(u64),
+    /// Move the clock to the next deadline and handle it.
     JumpToTimeout,
+    /// The hook failed.
     InternalError,
+    /// Shut down, with a deadline this many ms away (or none).
     Shutdown(Option<u64>),
+    /// Resume after a halt.
     Resume,
     /// A healthy driver round: answer the pending open, pull up to 3 batches, ack everything
     /// outstanding on the current stream.
     HealthyRound,
 }
 
+/// The model's configuration: two endpoints, short timeouts, small limits, so that every
+/// deadline, failover, the batch id limit and the stream state bound are reached.
 pub fn config() -> TransportConfig {
     let endpoint = |h: &str| EndpointConfig::new(h, 443, ApiKey::new("model-key"));
     let mut c = TransportConfig::new(vec![endpoint("a.example"), endpoint("b.example")]);
@@ -80,13 +104,19 @@ pub fn config() -> TransportConfig {
 /// What the simulated driver knows about one stream.
 #[derive(Debug, Default)]
 pub struct StreamInfo {
+    /// Its open was answered (opened or failed).
     pub answered: bool,
+    /// It was reported opened.
     pub opened: bool,
+    /// Its open failed.
     pub open_failed: bool,
+    /// `CloseStream` actions received for it.
     pub closes: u32,
+    /// Batch ids pulled, in order.
     pub pulled: Vec<u32>,
     /// Regular ids pulled and not yet acked by the driver (a well-behaved receiver's queue).
     pub outstanding: VecDeque<u32>,
+    /// The id the driver acked last.
     pub last_acked: Option<u32>,
     /// Batches acked before this stream became active (its replay starts there).
     pub base: u64,
@@ -100,26 +130,33 @@ pub struct StreamInfo {
 
 /// The reference model and the simulated driver.
 pub struct Sim {
+    /// The transport under test.
     pub t: Transport<SimpleState>,
+    /// The clock.
     pub now: Timestamp,
+    /// Every stream opened, by id.
     pub streams: BTreeMap<u64, StreamInfo>,
+    /// The id of the latest `OpenStream`.
     pub last_open: u64,
     /// Changes of every accepted batch, in push order (batch `i` carries payload `b{i}`).
     pub pushed: Vec<Vec<Change>>,
     /// Tokens of every accepted batch, in push order.
     pub pushed_tokens: Vec<u64>,
+    /// The token the next pushed record gets.
     pub next_token: u64,
     /// Tokens reported acked, then unacknowledged at shutdown.
     pub acked: Vec<u64>,
     /// Tokens of pushed batches not yet acknowledged, per batch in push order (kept here as
     /// the Pipeline keeps them: the Transport reports counts).
     pub pending_tokens: std::collections::VecDeque<Vec<u64>>,
+    /// Tokens reported unacknowledged at shutdown, once it completed.
     pub unacknowledged: Option<Vec<u64>>,
     /// Everything observable, for the determinism check.
     pub trace: Vec<String>,
 }
 
 impl Sim {
+    /// A model transport with `seed`, its first actions drained.
     pub fn new(seed: u64) -> Self {
         let t = Transport::new(config(), SimpleState::counting_stream_bytes(), seed, Timestamp(0))
             .expect("valid");
@@ -140,10 +177,12 @@ impl Sim {
         sim
     }
 
+    /// Batches acked so far (applied to the snapshot state).
     pub fn acked_batches(&self) -> u64 {
         self.t.snapshot_source().applied_batches
     }
 
+    /// Drains the actions, checking stream ids, the close rule and the token order.
     pub fn drain(&mut self) {
         while let Some(action) = self.t.poll_action() {
             self.trace.push(format!("{action:?}"));
@@ -212,6 +251,8 @@ impl Sim {
         }
     }
 
+    /// Pulls one batch from `stream`, checking ids, snapshot content, replay order and the
+    /// state bound; false when none came.
     pub fn pull(&mut self, stream: StreamId) -> bool {
         let state = self.t.state();
         let active_here = state == State::Active && self.t.current_stream() == Some(stream);
@@ -284,6 +325,7 @@ impl Sim {
         Some(self.now.millis_since(sent))
     }
 
+    /// Applies one event and checks every invariant after it.
     pub fn step(&mut self, op: &Op) {
         let ack_due_before = self.ack_due();
         let ack_timeouts_before = self.t.metrics().stream_errors.get("ack_timeout");
@@ -477,6 +519,8 @@ impl Sim {
         self.finish_step(op, nb_errors_before, may_reset_errors, timeout_handled);
     }
 
+    /// The checks after every event: state and stream agree, the tracker matches the
+    /// model, the error count resets only on success, no busy loop, the ack deadline armed.
     pub fn finish_step(
         &mut self,
         op: &Op,
@@ -549,6 +593,8 @@ impl Sim {
     }
 }
 
+/// Runs `ops` from a fresh model with `seed`, finishes, and returns the trace (everything
+/// observable, for the determinism check).
 pub fn run(ops: &[Op], seed: u64) -> Vec<String> {
     let mut sim = Sim::new(seed);
     for op in ops {

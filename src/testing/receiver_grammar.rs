@@ -1,15 +1,13 @@
 //! The receiver's per-stream action grammar (spec `transport.md` §16), shared by
-//! `tests/receiver_props.rs` (proptest) and the `receiver_input` fuzz target (`fuzz/`), which
-//! include this file by path.
+//! `tests/receiver_props.rs` (proptest) and the `receiver_input` fuzz target (`fuzz/`).
 //!
 //! Whatever arrives, each stream's actions are a run of acknowledgements (each regular batch's
 //! `Deliver` just before its `SendStatus`) followed by exactly one `EndStream`, after which
 //! nothing more happens on that stream.
-#![allow(dead_code)]
 
-use stateful_logs::StreamId;
-use stateful_logs::receiver::{BATCH_STATUS_OK, Receiver, ReceiverAction};
-use stateful_logs::status_code as code;
+use crate::StreamId;
+use crate::receiver::{BATCH_STATUS_OK, Receiver, ReceiverAction};
+use crate::status_code as code;
 
 /// Every action the receiver has queued, in order.
 pub fn drain(r: &mut Receiver) -> Vec<ReceiverAction> {
