@@ -14,13 +14,16 @@
 
 use bytes::Bytes;
 
+#[cfg(doc)]
+use crate::Pipeline;
+#[cfg(feature = "testing")]
+use crate::PipelineConfig;
+#[cfg(feature = "testing")]
 use crate::codec::Compression;
-use crate::pipeline::Action;
-use crate::pipeline::RejectReason;
-use crate::proto::stateful::batch_status::Status;
 use crate::record::Record;
-use crate::translator::{TranslatorConfig, TranslatorMetrics};
-use crate::{Pipeline, PipelineConfig, StreamId, Timestamp};
+#[cfg(feature = "testing")]
+use crate::translator::TranslatorConfig;
+use crate::translator::TranslatorMetrics;
 
 /// The first benchmark timestamp (§11): record `i` gets this + `i`.
 pub const BENCHMARK_EPOCH_MS: i64 = 1_700_000_000_000;
@@ -213,10 +216,12 @@ impl WireMeasure {
     }
 }
 
-/// Sends `records` through a [`Pipeline`] with `config` and a perfect in-memory peer: every
-/// stream opens at once and every batch is acked as soon as it is sent. The clock stands
-/// still at `Timestamp(0)`, so batches close on `max_batch_items` or `max_batch_bytes` and
-/// streams never reach their lifetime; the result depends only on the input and `config`.
+/// Sends `records` through a [`Pipeline`] with `config` and a perfect in-memory peer
+/// ([`crate::testing::Loopback`] with an ack-only peer): every stream opens at once and every
+/// batch is acked as soon as it is sent. The clock stands still at `Timestamp(0)`, so batches
+/// close on `max_batch_items` or `max_batch_bytes` and streams never reach their lifetime;
+/// the result depends only on the input and `config`.
+#[cfg(feature = "testing")]
 pub fn measure_pipeline(
     config: PipelineConfig,
     records: impl IntoIterator<Item = Record>,
@@ -226,44 +231,39 @@ pub fn measure_pipeline(
 
 /// [`measure_pipeline`], handing every batch's `StatefulBatch.data` to `on_batch` in the
 /// order sent (batch 0 included): lets a check compare the exact bytes across versions.
+#[cfg(feature = "testing")]
 pub fn measure_pipeline_with(
     config: PipelineConfig,
     records: impl IntoIterator<Item = Record>,
     mut on_batch: impl FnMut(&[u8]),
 ) -> Result<WireMeasure, MeasureError> {
-    let now = Timestamp(0);
-    let mut driver = Driver {
-        p: Pipeline::new(config, 0, now)?,
-        stream: None,
-        wire_bytes: 0,
-        batches: 0,
-        on_batch: &mut on_batch,
+    use crate::testing::{Loopback, LoopbackConfig, LoopbackError, Peer};
+    let stopped = |e: LoopbackError| match e {
+        LoopbackError::Config(e) => MeasureError::Config(e),
+        other => MeasureError::Pipeline(other.to_string()),
     };
-    driver.pump(now)?;
+    let mut settings = LoopbackConfig::perfect(&config);
+    settings.peer = Peer::AckOnly;
+    let mut lo = Loopback::new(config, settings).map_err(stopped)?;
+    let mut pump = |lo: &mut Loopback| -> Result<usize, MeasureError> {
+        let sent = lo.pump().map_err(stopped)?;
+        lo.take_wire().for_each(|batch| on_batch(&batch.data));
+        Ok(sent)
+    };
+    pump(&mut lo)?;
     let mut count = 0u64;
-    for mut record in records {
+    for record in records {
         count += 1;
-        loop {
-            match driver.p.handle_record(now, record) {
-                Ok(()) => break,
-                Err(rejected) if rejected.reason == RejectReason::Full => {
-                    record = rejected.record;
-                    if driver.pump(now)? == 0 {
-                        return Err(MeasureError::Pipeline("the pipeline stays full".into()));
-                    }
-                }
-                Err(rejected) => return Err(MeasureError::Pipeline(rejected.reason.to_string())),
-            }
-        }
-        driver.pump(now)?;
+        lo.record(record).map_err(stopped)?;
+        pump(&mut lo)?;
     }
-    driver.p.flush(now);
-    while driver.pump(now)? > 0 {}
-    let translator = driver.p.translator();
+    lo.flush().map_err(stopped)?;
+    while pump(&mut lo)? > 0 {}
+    let translator = lo.pipeline.translator();
     Ok(WireMeasure {
         records: count,
-        wire_bytes: driver.wire_bytes,
-        batches: driver.batches,
+        wire_bytes: lo.counters.wire_bytes,
+        batches: lo.counters.batches_sent,
         translator: translator.metrics().clone(),
         state_size_bytes: translator.state_size_bytes(),
     })
@@ -301,6 +301,7 @@ pub struct FileSizes {
 /// Measures [`FileSizes`] for the records of `data` (named `file_name`, §11 mapping), every
 /// variant built from `base` (its profile, batch size and compression level). The baselines do
 /// not depend on the profile.
+#[cfg(feature = "testing")]
 pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result<FileSizes, MeasureError> {
     let records = benchmark_records(file_name, data);
     let level = base.transport.compression.level;
@@ -332,50 +333,6 @@ pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result
         zstd19: per(whole_file_zstd(data, 19)?),
         patterns_defined: patterns_stream.translator.patterns_added,
     })
-}
-
-struct Driver<'a> {
-    p: Pipeline,
-    stream: Option<StreamId>,
-    wire_bytes: u64,
-    batches: u64,
-    on_batch: &'a mut dyn FnMut(&[u8]),
-}
-
-impl Driver<'_> {
-    /// Plays the peer: opens streams, takes every batch and acks it. Returns batches sent.
-    fn pump(&mut self, now: Timestamp) -> Result<u64, MeasureError> {
-        let mut sent = 0;
-        loop {
-            self.drain_actions(now)?;
-            let Some(stream) = self.stream else {
-                return Ok(sent);
-            };
-            let Some(transmit) = self.p.poll_transmit(now, stream) else {
-                return Ok(sent);
-            };
-            sent += 1;
-            self.batches += 1;
-            self.wire_bytes += transmit.data.len() as u64;
-            (self.on_batch)(&transmit.data);
-            self.p.handle_ack(now, stream, transmit.batch_id, Status::Ok as i32);
-        }
-    }
-
-    fn drain_actions(&mut self, now: Timestamp) -> Result<(), MeasureError> {
-        while let Some(action) = self.p.poll_action() {
-            match action {
-                Action::OpenStream { stream, .. } => {
-                    self.p.handle_stream_opened(now, stream);
-                    self.stream = Some(stream);
-                }
-                Action::CloseStream { stream, .. } if self.stream == Some(stream) => self.stream = None,
-                Action::Halted(e) => return Err(MeasureError::Pipeline(e.to_string())),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use stateful_logs::codec::{Compression, ContentEncoding};
 use stateful_logs::rng::SplitMix64;
+use stateful_logs::testing::{Loopback, LoopbackConfig, Peer};
 use stateful_logs::transport::{ApiKey, EndpointConfig};
-use stateful_logs::{Action, Pipeline, PipelineConfig, Profile, Record, Timestamp};
+use stateful_logs::{PipelineConfig, Profile, Record};
 use stateful_logs_fuzz::{receiver_input, roundtrip, tokenizer, translator_lossless};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -67,25 +68,18 @@ fn batches(profile: Profile, compression: Compression, records: &[Record]) -> Ve
     config.max_batch_items = 4;
     // Patterns on, so that the receiver's seeds hold pattern datums too.
     config.translator = stateful_logs::translator::TranslatorConfig::default();
-    let mut p = Pipeline::new(config, 1, Timestamp(0)).expect("valid config");
-    let Some(Action::OpenStream { stream, .. }) = p.poll_action() else { panic!("OpenStream first") };
-    let now = Timestamp(0);
-    p.handle_stream_opened(now, stream);
-    let mut out = Vec::new();
-    let pull = |p: &mut Pipeline, out: &mut Vec<(u32, Bytes)>| {
-        while let Some(t) = p.poll_transmit(now, stream) {
-            p.handle_ack(now, stream, t.batch_id, 1);
-            out.push((t.batch_id, t.data));
-        }
-        while p.poll_action().is_some() {}
-    };
+    let mut settings = LoopbackConfig::perfect(&config);
+    settings.seed = 1;
+    settings.peer = Peer::AckOnly;
+    let mut lo = Loopback::new(config, settings).expect("valid config");
     for r in records {
-        p.handle_record(now, r.clone()).expect("accepted");
-        pull(&mut p, &mut out);
+        lo.record(r.clone()).expect("accepted");
+        lo.pump().expect("a perfect network");
     }
-    p.flush(now);
-    pull(&mut p, &mut out);
-    out
+    lo.flush().expect("a perfect network");
+    lo.pump().expect("a perfect network");
+    let first = lo.wire.into_values().next().unwrap_or_default();
+    first.into_iter().map(|b| (b.batch_id, b.data)).collect()
 }
 
 fn write(target: &str, name: &str, bytes: &[u8]) {

@@ -180,6 +180,8 @@ pub struct Loopback {
     pub wire: BTreeMap<StreamId, Vec<SentBatch>>,
     /// Every `Acknowledge` entry the Pipeline reported, in order.
     pub acks: Vec<AckEntry>,
+    /// Every `CloseStream` the Pipeline emitted, in order.
+    pub closes: Vec<(StreamId, CloseMode)>,
     /// Every `CodecFallback` the Pipeline emitted.
     pub fallbacks: Vec<Action>,
     /// The `ShutdownComplete` summary, once reported.
@@ -216,6 +218,7 @@ impl Loopback {
             delivered: Vec::new(),
             wire: BTreeMap::new(),
             acks: Vec::new(),
+            closes: Vec::new(),
             fallbacks: Vec::new(),
             shutdown: None,
             halted: None,
@@ -242,9 +245,10 @@ impl Loopback {
         self.in_flight.len()
     }
 
-    /// Hands `record` to the Pipeline. On backpressure it lets the network catch up (pump,
-    /// acks, then time) and retries; any other refusal is an error. Then checks the
-    /// translator's state bound (`encoding.md` §9.9) and plays the resulting actions.
+    /// Hands `record` to the Pipeline. On backpressure it lets the network catch up (every
+    /// batch pulled, every ack in flight delivered, held ones too; the clock jumps to the
+    /// next deadline only when nothing moves) and retries; any other refusal is an error.
+    /// Then checks the translator's state bound (`encoding.md` §9.9).
     pub fn record(&mut self, record: Record) -> Result<(), LoopbackError> {
         let mut record = record;
         let mut steps = 0;
@@ -256,12 +260,15 @@ impl Loopback {
             }
             while !self.pipeline.input_ready() {
                 steps += 1;
-                if steps > DEFAULT_MAX_STEPS {
-                    return Err(LoopbackError::Rejected(RejectReason::Full));
-                }
                 let moved = self.pump()? + self.deliver_acks()?;
                 if moved == 0 && !self.pipeline.input_ready() {
-                    self.advance(1000)?;
+                    match self.next_event() {
+                        Some(next) if steps < DEFAULT_MAX_STEPS => {
+                            self.now = self.now.max(next);
+                            self.fire_due()?;
+                        }
+                        _ => return Err(LoopbackError::Rejected(RejectReason::Full)),
+                    }
                 }
             }
         }
@@ -273,6 +280,11 @@ impl Loopback {
             )));
         }
         self.settle()
+    }
+
+    /// Takes the batches pulled since the last call, in the order sent.
+    pub fn take_wire(&mut self) -> impl Iterator<Item = SentBatch> + use<> {
+        std::mem::take(&mut self.wire).into_values().flatten()
     }
 
     /// Flushes the open batch and plays the resulting actions.
@@ -314,6 +326,14 @@ impl Loopback {
             self.hand_ack(*ack)?;
         }
         Ok(acks.len())
+    }
+
+    /// Hands the oldest ack in flight to the Pipeline, due or not; returns its stream and
+    /// batch id.
+    pub fn deliver_next_ack(&mut self) -> Result<Option<(StreamId, u32)>, LoopbackError> {
+        let Some(ack) = self.in_flight.pop_front() else { return Ok(None) };
+        self.hand_ack(ack)?;
+        Ok(Some((ack.stream, ack.batch_id)))
     }
 
     /// The current stream breaks (a connection reset on both sides): acks in flight on it
@@ -496,6 +516,7 @@ impl Loopback {
                     self.pipeline.handle_stream_opened(self.now, stream);
                 }
                 Action::CloseStream { stream, mode } => {
+                    self.closes.push((stream, mode));
                     if let Some(receiver) = &mut self.receiver {
                         match mode {
                             CloseMode::Graceful => receiver.handle_client_end(self.now, stream),
@@ -506,11 +527,17 @@ impl Loopback {
                         self.stream = None;
                     }
                 }
+                Action::Acknowledge(entries) if entries.is_empty() => {
+                    self.fail(LoopbackError::Invariant("an Acknowledge without entries".into()))
+                }
                 Action::Acknowledge(entries) => self.acks.extend(entries),
                 Action::Halted(halt) if self.config.halt_is_error => self.fail(LoopbackError::Halted(halt)),
                 Action::Halted(halt) => self.halted = Some(halt),
                 // The Pipeline already opened the replacement stream; nothing else to do.
                 fallback @ Action::CodecFallback { .. } => self.fallbacks.push(fallback),
+                Action::ShutdownComplete(_) if self.shutdown.is_some() => {
+                    self.fail(LoopbackError::Invariant("ShutdownComplete emitted twice".into()))
+                }
                 Action::ShutdownComplete(summary) => self.shutdown = Some(summary),
                 Action::Retrying { .. } => {}
             }

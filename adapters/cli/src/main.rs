@@ -26,7 +26,6 @@ mod follow;
 mod intake_cmd;
 mod lines;
 mod metrics_setup;
-mod records;
 mod roundtrip;
 mod ship;
 mod signals;

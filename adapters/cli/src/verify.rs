@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use stateful_logs::receiver::ReceivedLog;
 use stateful_logs::{Profile, Record};
 
-use crate::records::{Mismatch, check_equivalent};
+use stateful_logs::testing::{Mismatch, check_equivalent};
 
 /// The delivered records do not match the input.
 #[derive(Debug, thiserror::Error)]
