@@ -2,43 +2,6 @@
 
 use super::*;
 
-/// Drives a fresh harness into `state` with two buffered batches (tokens 1 and 2).
-fn harness_in(state: State) -> Harness {
-    let mut c = config();
-    c.ack_timeout = None;
-    let mut h = Harness::new(c);
-    h.push("a", vec![], vec![1]);
-    h.push("b", vec![], vec![2]);
-    match state {
-        State::Connecting => {
-            h.drain();
-        }
-        State::Disconnected => {
-            let s = h.expect_open();
-            h.t.handle_stream_open_failed(h.now, s, Failure::Eof);
-        }
-        State::Active => {
-            let s = h.connect();
-            h.pull_all(s);
-        }
-        State::Draining => {
-            let s = h.connect();
-            h.pull_all(s);
-            h.fire();
-        }
-        State::Halted => {
-            let s = h.connect();
-            h.fail(s, Side::Recv, status(16, "bad key"));
-        }
-        State::Closed => {
-            h.t.shutdown(h.now, Some(h.now));
-        }
-    }
-    h.drain();
-    assert_eq!(h.t.state(), state);
-    h
-}
-
 #[test]
 fn shutdown_in_each_state_completes_once_and_closes_each_opened_stream_once() {
     for state in

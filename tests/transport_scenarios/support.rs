@@ -1,4 +1,7 @@
-//! Shared helpers for the transport tests: a scripted driver around `Transport<SimpleState>`.
+//! The harness of the transport scenarios and the transition-table test: a scripted driver
+//! around `Transport<SimpleState>` that keeps the clock explicit, records every action and
+//! checks the close-exactly-once rule as it goes. (The property test's driver is the
+//! reference model in `stateful_logs::testing::transport_model`.)
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -205,6 +208,47 @@ impl Harness {
             assert_eq!(*n, expected, "stream {id} closed {n} times");
         }
     }
+}
+
+/// Every state, in the transition table's column order (`transport.md` §6).
+pub const ALL_STATES: [State; 6] =
+    [State::Disconnected, State::Connecting, State::Active, State::Draining, State::Halted, State::Closed];
+
+/// Drives a fresh harness into `state` with two buffered batches (tokens 1 and 2).
+pub fn harness_in(state: State) -> Harness {
+    let mut c = config();
+    c.ack_timeout = None;
+    let mut h = Harness::new(c);
+    h.push("a", vec![], vec![1]);
+    h.push("b", vec![], vec![2]);
+    match state {
+        State::Connecting => {
+            h.drain();
+        }
+        State::Disconnected => {
+            let s = h.expect_open();
+            h.t.handle_stream_open_failed(h.now, s, Failure::Eof);
+        }
+        State::Active => {
+            let s = h.connect();
+            h.pull_all(s);
+        }
+        State::Draining => {
+            let s = h.connect();
+            h.pull_all(s);
+            h.fire();
+        }
+        State::Halted => {
+            let s = h.connect();
+            h.fail(s, Side::Recv, status(16, "bad key"));
+        }
+        State::Closed => {
+            h.t.shutdown(h.now, Some(h.now));
+        }
+    }
+    h.drain();
+    assert_eq!(h.t.state(), state);
+    h
 }
 
 /// Status failure helper.

@@ -1,15 +1,12 @@
 //! Deterministic scenarios for the `Transport` state machine (spec `transport.md`), each named
 //! after the behaviour it checks. Time is driven explicitly; nothing sleeps.
 
-#[path = "transport_scenarios/control.rs"]
 mod control;
-#[path = "transport_scenarios/failures.rs"]
 mod failures;
-#[path = "transport_scenarios/retry.rs"]
 mod retry;
-#[path = "transport_scenarios/streaming.rs"]
 mod streaming;
 mod support;
+mod table;
 
 use std::time::Duration;
 
