@@ -7,9 +7,9 @@
 //! - [`http_json_baseline`]: the HTTP JSON + zstd-1 baseline, one compressed array per batch;
 //!   [`http_json_baseline_with`] with [`BaselineMessage::ParsedJson`] is its variant for JSON
 //!   logs (the log's object merged with the metadata, as from an agent that parses JSON logs);
-//! - [`measure_pipeline`]: this project's wire bytes through a real [`Pipeline`] driven by a
-//!   perfect in-memory peer that acks every batch at once (raw mode: pass a configuration
-//!   with `patterns.enabled = false`);
+//! - `measure_pipeline` (with the `testing` feature): this project's wire bytes through a real
+//!   [`Pipeline`] driven by the core's loopback, a perfect in-memory peer that acks every batch
+//!   at once (raw mode: pass a configuration with `patterns.enabled = false`);
 //! - [`whole_file_zstd`]: the whole file compressed at once, the practical bound.
 
 use bytes::Bytes;
@@ -194,7 +194,7 @@ pub fn whole_file_zstd(data: &[u8], level: i32) -> Result<u64, MeasureError> {
     Ok(zstd::bulk::compress(data, level)?.len() as u64)
 }
 
-/// What [`measure_pipeline`] saw.
+/// What `measure_pipeline` saw.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WireMeasure {
     /// Records handed to the Pipeline.

@@ -4,7 +4,7 @@
 //! **Not a stable API.** It changes with the tests; a driver never needs it.
 //!
 //! - [`loopback`]: a Pipeline and a Receiver joined in memory, with an explicit clock and a
-//!   network that can hold, delay or lose acks and break streams;
+//!   network ([`network`]) that can hold, delay or lose acks and break streams;
 //! - [`equivalence`]: whether a delivered record equals the sent one (`encoding.md` §10.1);
 //! - [`round_trip`]: the round-trip property check built on both;
 //! - [`transport_model`]: the Transport's reference model (`transport.md` §18);
@@ -12,9 +12,14 @@
 
 pub mod equivalence;
 pub mod loopback;
+pub mod network;
 pub mod receiver_grammar;
 pub mod round_trip;
 pub mod transport_model;
 
 pub use equivalence::{Mismatch, check_equivalent, json_equal};
-pub use loopback::{AckDelivery, Counters, Loopback, LoopbackConfig, LoopbackError, Peer, SentBatch};
+pub use loopback::Loopback;
+pub use network::{AckDelivery, Counters, LoopbackConfig, LoopbackError, Peer, SentBatch};
+
+#[cfg(test)]
+mod loopback_tests;

@@ -9,7 +9,8 @@ use crate::transport::{AckOutcome, ApiKey, EndpointConfig};
 use crate::{PipelineConfig, Profile, Record};
 
 use super::equivalence::check_equivalent;
-use super::loopback::{AckDelivery, Loopback, LoopbackConfig, Peer};
+use super::loopback::Loopback;
+use super::network::{AckDelivery, LoopbackConfig, Peer};
 
 /// The seed of every round-trip world.
 pub const SEED: u64 = 11;
