@@ -225,7 +225,11 @@ impl TestCore for stateful_logs::Pipeline {
     }
 
     fn check_log(log: &ReceivedLog, producer: u32, seq: u32) {
-        check_test_log(log, producer, seq);
+        // The whole record, as `encoding.md` §10.1 defines equality (the core's one check).
+        let sent = profile_record(log.profile, producer, seq);
+        if let Err(mismatch) = stateful_logs::testing::check_equivalent(log.profile, log, &sent) {
+            panic!("line {seq} of producer {producer}: {mismatch}");
+        }
         // v2 sends a JSON object as a JSON log (schema and columns), never as text.
         if is_json_line(log.profile, seq) {
             assert!(

@@ -112,7 +112,9 @@ pub fn profile_record(profile: Profile, producer: u32, seq: u32) -> stateful_log
 }
 
 /// Checks that a delivered log carries what [`profile_record`] gave it: content (text or JSON
-/// value), timestamp, status, service, host and tag.
+/// value), timestamp, status, service, host and tag. For the HTTP JSON baseline, whose intake
+/// output is not a stateful record; the stateful core's logs are checked whole with the
+/// core's `stateful_logs::testing::check_equivalent` (`encoding.md` §10.1).
 pub fn check_test_log(log: &ReceivedLog, producer: u32, seq: u32) {
     check_content(log, producer, seq);
     assert_eq!(log.timestamp_ms, 1_700_000_000_000 + i64::from(seq));
