@@ -402,9 +402,16 @@ impl ClientBuilder {
         let (halts_tx, halts) = async_channel::unbounded();
         let outputs = Outputs { acks: acks_tx, halts: halts_tx };
         let mut pipelines = Vec::with_capacity(self.pipelines);
+        // The adaptive level's calibration: a few tens of milliseconds, once per client.
+        let compression = settings.transport.compression;
+        let calibration = (compression.cpu_budget.is_some() && compression.encoding.is_stream())
+            .then(|| crate::calibration::calibrate_ladder(compression.window_log));
         for index in 0..self.pipelines {
-            let core =
+            let mut core =
                 Pipeline::new(settings.clone(), self.seed.wrapping_add(index as u64), Timestamp::ZERO)?;
+            if let Some(calibration) = &calibration {
+                core.handle_compression_calibration(calibration);
+            }
             // Records wait in an unbounded channel whose bytes the shared budget bounds.
             let (inputs_tx, inputs_rx) = async_channel::unbounded();
             let (commands_tx, commands_rx) = async_channel::unbounded();

@@ -408,7 +408,14 @@ where
             if !handle.writable() {
                 continue;
             }
-            if let Some(transmit) = self.core.poll_transmit(now, stream)
+            // The pull compresses the batch (zstd-stream): its time is the adaptive level's
+            // input. Wall time, so a busy host reads as a costlier level: the safe side.
+            let started = Instant::now();
+            let transmit = self.core.poll_transmit(now, stream);
+            if transmit.is_some() {
+                self.core.handle_compression_time(now, started.elapsed());
+            }
+            if let Some(transmit) = transmit
                 && let Some(requests) = &handle.requests
             {
                 let batch = StatefulBatch { batch_id: transmit.batch_id, data: transmit.data };
