@@ -77,10 +77,11 @@ fn build_client(args: &ShipArgs) -> Result<Client, CliError> {
     })?;
     let mut builder = ClientBuilder::new()
         .profile(args.profile.into())
-        .compression(stateful_logs::codec::Compression {
-            window_log: args.zstd_stream_window_log,
-            ..args.compression.into()
-        })
+        .compression(args.compression.with(
+            args.compression_level,
+            args.compression_cpu,
+            args.zstd_stream_window_log,
+        ))
         .v1_delta_encoding(args.v1_delta_encoding)
         .batching(args.batch_size, args.max_batch_bytes, Duration::from_secs(5))
         .max_message_bytes(args.max_message_bytes)
