@@ -6,17 +6,18 @@
 //! than level 1 on both long Loghub sets) and their optimal parsers stop at matches of 48–64
 //! bytes (`targetLength`), where log lines repeat for hundreds. Each rung starts from a zstd
 //! level (its nominal level, reported as `compression_level`) and overrides what logs need.
-//! Measured on raw lines of the two long Loghub sets, one zstd stream flushed per 1,000 lines,
-//! window 2^22, as a multiple of compressing the whole file with `zstd -19` (Linux / Apache),
-//! with its cost relative to rung 0 (reproduce: `stateful-logs bench --corpus long --levels`):
+//! Measured on this project's wire (profile `v1`, raw text, batch 1,000, window 2^20) for the
+//! two long Loghub sets, as a multiple of compressing the whole file with `zstd -19` (Linux /
+//! Apache), with its compression cost relative to rung 0 (reproduce: `stateful-logs bench
+//! --corpus long --levels`; `docs/compression.md`):
 //!
 //! | rung | nominal level | parameters | size vs `-19` | cost |
 //! |---|---|---|---|---|
-//! | 0 | 1 | zstd level 1 | 1.44 / 1.49 | 1 |
-//! | 1 | 9 | lazy2, search 2, min match 4, tables 2^18 | 1.18 / 1.23 | ~8 |
-//! | 2 | 16 | btopt, search 1, min match 5, target 64, tables 2^16 | 1.14 / 1.16 | ~45 |
-//! | 3 | 17 | btopt, search 1, min match 5, target 256, tables 2^16 | 1.06 / 1.10 | ~70 |
-//! | 4 | 19 | btultra2, search 4, min match 3, target 256, tables 2^20 | 1.01 / 1.02 | ~350 |
+//! | 0 | 1 | zstd level 1 | 1.61 / 1.51 | 1 |
+//! | 1 | 9 | lazy2, search 4, min match 4, tables 2^18 | 1.35 / 1.35 | ~9 |
+//! | 2 | 16 | btopt, search 1, min match 5, target 64, tables 2^16 | 1.29 / 1.29 | ~40 |
+//! | 3 | 17 | btopt, search 1, min match 3, target 256, tables 2^16 | 1.21 / 1.24 | ~70 |
+//! | 4 | 19 | btultra2, search 4, min match 3, target 256, tables 2^18 | 1.17 / 1.17 | ~400 |
 
 use zstd::stream::raw::CParameter;
 use zstd::zstd_safe::Strategy;
@@ -65,7 +66,7 @@ pub const LADDER: [Rung; 5] = [
             target_length: 64,
             table_log: 16,
         }),
-        relative_cost: 33,
+        relative_cost: 40,
     },
     Rung {
         level: 17,
@@ -76,7 +77,7 @@ pub const LADDER: [Rung; 5] = [
             target_length: 256,
             table_log: 16,
         }),
-        relative_cost: 45,
+        relative_cost: 70,
     },
     Rung {
         level: 19,
@@ -87,7 +88,7 @@ pub const LADDER: [Rung; 5] = [
             target_length: 256,
             table_log: 18,
         }),
-        relative_cost: 260,
+        relative_cost: 400,
     },
 ];
 
