@@ -10,6 +10,7 @@
 //! ```
 //! `copies` (default 10) repeats the Loghub corpus (16,000 benchmark records of `encoding.md`
 //! §11: status, hostname, service, source and tags besides the line) that many times per run.
+//! `LOOPBACK_BENCH_ONLY=stateful` (or `json`, `send`) runs only that row, e.g. under `perf`.
 //! The producer's time includes building its records (a clone of a corpus record each, as an
 //! application builds a record per line).
 
@@ -155,6 +156,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             *best = Some(run);
         }
     };
+    let only = std::env::var("LOOPBACK_BENCH_ONLY").ok();
+    if let Some(only) = only.as_deref() {
+        let (format, feed) = match only {
+            "stateful" => (BatchFormat::Stateful, Feed::SendMany),
+            "json" => (BatchFormat::HttpJson, Feed::SendMany),
+            "send" => (BatchFormat::Stateful, Feed::Send),
+            other => return Err(format!("LOOPBACK_BENCH_ONLY={other}: use stateful, json or send").into()),
+        };
+        for round in 1..=rounds {
+            let one = run(format, &records, copies, patterns, feed).await?;
+            println!("round {round}: {only} {:>9.0} records/s ({} wire bytes)", rate(&one), one.wire_bytes);
+        }
+        return Ok(());
+    }
     for round in 1..=rounds {
         let stateful = run(BatchFormat::Stateful, &records, copies, patterns, Feed::SendMany).await?;
         let json = run(BatchFormat::HttpJson, &records, copies, patterns, Feed::SendMany).await?;
