@@ -253,6 +253,8 @@ where
     /// once while held records can go in.
     async fn wait(&mut self) -> Wake {
         if self.backlog_ready() {
+            // Let the stream tasks (and anything else on this thread) run between bursts.
+            futures_lite::future::yield_now().await;
             return Wake::Backlog;
         }
         let accept_input = self.held.is_empty()

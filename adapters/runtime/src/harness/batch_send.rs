@@ -56,9 +56,10 @@ pub async fn send_many_keeps_order_and_acks_across_sends<B: BuildClient, C: Test
     shutdown_clean(client).await;
 }
 
-/// One `send_many` call far larger than the memory budget, against a slow intake: it
-/// completes as the intake acks, and the client never holds more records than the budget
-/// allows (watched at every ack while the call runs).
+/// `try_send_many` of more records than the memory budget holds takes a prefix and hands
+/// back the rest (`Full`); then one `send_many` call with that rest, far larger than the
+/// budget, against a slow intake: it completes as the intake acks, and the client never holds
+/// more records than the budget allows (watched at every ack while the call runs).
 pub async fn send_many_larger_than_the_budget_stays_within_it<B: BuildClient, C: TestCore>(adapter: &B) {
     let patience = &Patience::of(adapter.runtime());
     let intake = bind(C::intake().ack_delay(Duration::from_millis(20))).await;
@@ -67,13 +68,19 @@ pub async fn send_many_larger_than_the_budget_stays_within_it<B: BuildClient, C:
     let client = build::<B, C>(adapter, builder);
     let handle = client.handle();
     const LINES: u32 = 300;
+    let refused = handle.try_send_many(records::<B, C>(adapter, 0..LINES));
+    let Err(SendManyError { accepted, rest, cause: SendManyCause::Full }) = refused else {
+        panic!("the budget cannot take {LINES} records at once: {refused:?}")
+    };
+    let accepted = accepted as u32;
+    assert!(accepted > 0 && accepted <= bound, "{accepted} taken at once, bound {bound}");
+    let tokens: Vec<_> = rest.iter().map(|r| r.ack_token).collect();
+    let expected: Vec<_> = (accepted..LINES).map(|seq| Some(token(0, seq))).collect();
+    assert_eq!(tokens, expected, "the rest comes back unchanged, in order");
     // Records are pulled from the iterator only as the budget takes them: `pulled` bounds
     // from above what the client has taken so far.
-    let pulled = Cell::new(0u32);
-    let input = (0..LINES).map(|seq| {
-        pulled.set(seq + 1);
-        C::record(adapter.profile(), 0, seq)
-    });
+    let pulled = Cell::new(accepted);
+    let input = rest.into_iter().inspect(|_| pulled.set(pulled.get() + 1));
     let acks = client.acks();
     let mut check = AckCheck::new(patience);
     let max_outstanding = Cell::new(0);
