@@ -31,7 +31,7 @@ pub(super) async fn bind(builder: IntakeBuilder) -> IntakeThread {
 }
 
 /// Builds `builder`'s client in the adapter's profile ([`BuildClient::profile`]).
-fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Client {
+pub(super) fn build<B: BuildClient, C: TestCore>(adapter: &B, builder: ClientBuilder) -> Client {
     adapter
         .build(builder.profile(adapter.profile()).batch_format(C::BATCH_FORMAT))
         .unwrap_or_else(|e| panic!("client: {e}"))
