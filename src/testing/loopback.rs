@@ -95,6 +95,7 @@ impl Loopback {
             shutdown: None,
             halted: None,
             counters: Counters::default(),
+            // The network's losses draw from their own sequence, not the Pipeline's.
             rng: SplitMix64::new(config.seed ^ 0x6c6f_6f70_6261_636b),
             config,
             stream: None,
