@@ -86,6 +86,7 @@ pub mod datum;
 mod error;
 pub mod escape;
 pub(crate) mod hashing;
+pub mod http_json;
 pub mod measure;
 pub mod pattern;
 pub mod pipeline;

@@ -246,7 +246,7 @@ impl Pipeline {
                 if before > 0 {
                     json.push(b',');
                 }
-                crate::measure::write_http_json_record(record, json);
+                crate::http_json::write_http_json_record(record, json);
                 first + (json.len() - before) as u64 + budget::RECORD_OVERHEAD
             }
             BatchFormat::Stateful => {

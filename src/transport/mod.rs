@@ -16,6 +16,7 @@ mod metadata;
 mod metrics;
 mod procedures;
 mod retry;
+mod retry_steps;
 pub mod testing;
 mod tracker;
 mod types;

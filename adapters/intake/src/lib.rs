@@ -28,6 +28,7 @@ mod limits;
 mod processor;
 mod service;
 mod shutdown;
+mod stats;
 mod tls;
 
 use std::net::SocketAddr;
@@ -43,8 +44,9 @@ use tokio::task::AbortHandle;
 pub use faults::StreamFault;
 pub use limits::ServerLimits;
 pub use processor::{IntakeAction, LogBody, ReceivedLog};
-pub use service::{IntakeService, IntakeStats};
+pub use service::IntakeService;
 pub use shutdown::IntakeShutdown;
+pub use stats::IntakeStats;
 pub use tls::{ServerTls, TlsError};
 
 use service::Shared;

@@ -8,9 +8,9 @@ use std::collections::VecDeque;
 use crate::admission::Admission;
 use crate::client::SimClient;
 use crate::config::SimConfig;
+use crate::ctx::Ctx;
 use crate::queue::{Event, OpenOutcome};
 use crate::scenario::IntakeChange;
-use crate::world::Ctx;
 
 /// One intake of the fleet.
 #[derive(Clone, Debug)]
@@ -238,8 +238,8 @@ mod tests {
     use stateful_logs::rng::SplitMix64;
 
     use super::*;
-    use crate::client::LinkStream;
     use crate::config::{ScenarioName, SimConfig};
+    use crate::link::LinkStream;
     use crate::queue::EventQueue;
 
     #[test]

@@ -6,39 +6,16 @@ use stateful_logs::transport::Failure;
 use stateful_logs::{StreamId, Timestamp};
 
 use crate::client::SimClient;
-use crate::config::{LinkConfig, SimConfig, SimError};
+use crate::config::{SimConfig, SimError};
+use crate::ctx::Ctx;
 use crate::intake::{BatchRef, Intake};
 use crate::queue::{Event, EventQueue, OpenOutcome};
-use crate::report::{Counters, Series, Summary};
+use crate::report::{Series, Summary};
 use crate::scenario::Scenario;
 
 /// A client is *behind* when something it produced more than this long ago is not yet
 /// acknowledged; recovery ends when no client is behind.
 pub const MAX_LAG_MS: u64 = 10_000;
-
-/// What the clients and intakes share: the queue, the seeded randomness of the links and the
-/// measurements.
-pub(crate) struct Ctx {
-    pub queue: EventQueue,
-    pub counters: Counters,
-    pub series: Series,
-    rng: SplitMix64,
-    link: LinkConfig,
-}
-
-impl Ctx {
-    /// An empty context whose links draw from `rng`.
-    pub(crate) fn new(queue: EventQueue, rng: SplitMix64, link: LinkConfig) -> Ctx {
-        Ctx { queue, counters: Counters::default(), series: Series::default(), rng, link }
-    }
-
-    /// One message's one-way delay on a link whose fixed latency is `base_ms`.
-    pub(crate) fn delay(&mut self, base_ms: u64) -> u64 {
-        let jitter = self.rng.uniform(0, self.link.jitter_ms);
-        let lost = self.rng.uniform(0, 999) < self.link.loss_per_mille;
-        base_ms + jitter + if lost { self.link.retransmit_ms } else { 0 }
-    }
-}
 
 /// The result of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
