@@ -87,7 +87,6 @@ mod error;
 pub mod escape;
 pub(crate) mod hashing;
 pub mod http_json;
-pub mod measure;
 pub mod pattern;
 pub mod pipeline;
 mod profile;

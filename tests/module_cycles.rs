@@ -359,31 +359,36 @@ fn cycles(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
     state.found
 }
 
-/// The import cycles of one crate, each described by its files and the edges between them.
-fn crate_cycles(root: &Path) -> Vec<String> {
+/// The files of one crate and, per file, the files it imports from (ancestors left out).
+fn dependency_graph(root: &Path) -> (Vec<ModuleFile>, Vec<BTreeMap<usize, String>>) {
     let files = collect(root);
-    let mut edges = vec![BTreeSet::new(); files.len()];
-    let mut why: BTreeMap<(usize, usize), String> = BTreeMap::new();
+    let mut edges = vec![BTreeMap::new(); files.len()];
     for (from, file) in files.iter().enumerate() {
         for reference in &file.references {
             if let Some(to) = resolve(&files, reference, 0)
                 && to != from
                 && !files[from].module.starts_with(&files[to].module)
             {
-                edges[from].insert(to);
-                why.entry((from, to)).or_insert_with(|| reference.join("::"));
+                edges[from].entry(to).or_insert_with(|| reference.join("::"));
             }
         }
     }
+    (files, edges)
+}
+
+/// The import cycles of one crate, each described by its files and the edges between them.
+fn crate_cycles(root: &Path) -> Vec<String> {
+    let (files, edges) = dependency_graph(root);
+    let targets: Vec<BTreeSet<usize>> = edges.iter().map(|e| e.keys().copied().collect()).collect();
     let name = |i: usize| files[i].path.display().to_string();
-    cycles(&edges)
+    cycles(&targets)
         .into_iter()
         .map(|component| {
             let members: BTreeSet<usize> = component.iter().copied().collect();
             let mut text = String::from("cycle:");
             for &from in &members {
-                for &to in edges[from].intersection(&members) {
-                    text.push_str(&format!("\n  {} -> {} ({})", name(from), name(to), why[&(from, to)]));
+                for (&to, why) in edges[from].iter().filter(|(to, _)| members.contains(to)) {
+                    text.push_str(&format!("\n  {} -> {} ({why})", name(from), name(to)));
                 }
             }
             text
@@ -414,6 +419,23 @@ fn no_import_cycle_in_src_or_adapters() {
     assert!(roots.len() > 1, "the crate roots are found");
     let found: Vec<String> = roots.iter().flat_map(|root| crate_cycles(root)).collect();
     assert!(found.is_empty(), "import cycles between module files:\n{}", found.join("\n"));
+}
+
+/// The core's layers: the transport below the pipeline and beside the receiver.
+#[test]
+fn the_transport_imports_nothing_from_the_receiver_or_the_pipeline() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (files, edges) = dependency_graph(&workspace.join("src/lib.rs"));
+    let in_module = |i: usize, name: &str| files[i].module.first().is_some_and(|m| m == name);
+    let mut crossings = Vec::new();
+    for (from, targets) in edges.iter().enumerate().filter(|(i, _)| in_module(*i, "transport")) {
+        for (&to, why) in targets {
+            if in_module(to, "receiver") || in_module(to, "pipeline") {
+                crossings.push(format!("{} -> {why}", files[from].path.display()));
+            }
+        }
+    }
+    assert!(crossings.is_empty(), "the transport imports from above or beside it:\n{}", crossings.join("\n"));
 }
 
 #[test]

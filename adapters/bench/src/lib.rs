@@ -1,7 +1,9 @@
-//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the `wire_size` example and
-//! the CLI's `bench` and `demo` commands.
+//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the benchmark examples
+//! (`wire_size`, `wire_hash`, `zstd_levels`, `json_layouts`, tokio's `loopback_bench`), the
+//! criterion benches and the CLI's `bench` and `demo` commands. Benchmark tooling, kept out of
+//! the protocol crate; not published.
 //!
-//! Sans-IO like the rest of the core: no clock, no files. The caller reads the input and times
+//! Sans-IO like the core: no clock, no files. The caller reads the input and times
 //! the calls it wants a throughput for. Each function gives one measure of §11:
 //! - [`benchmark_records`]: line input (§10.4) and the benchmark record mapping;
 //! - [`http_json_baseline`]: the HTTP JSON + zstd-1 baseline, one compressed array per batch;
@@ -14,14 +16,14 @@
 
 use bytes::Bytes;
 
-use crate::codec::Compression;
-pub use crate::http_json::{write_http_json_object_record, write_http_json_record};
-use crate::pipeline::Action;
-use crate::pipeline::RejectReason;
-use crate::proto::stateful::batch_status::Status;
-use crate::record::Record;
-use crate::translator::{TranslatorConfig, TranslatorMetrics};
-use crate::{Pipeline, PipelineConfig, StreamId, Timestamp};
+use stateful_logs::codec::Compression;
+pub use stateful_logs::http_json::{write_http_json_object_record, write_http_json_record};
+use stateful_logs::pipeline::Action;
+use stateful_logs::pipeline::RejectReason;
+use stateful_logs::proto::stateful::batch_status::Status;
+use stateful_logs::record::Record;
+use stateful_logs::translator::{TranslatorConfig, TranslatorMetrics};
+use stateful_logs::{Pipeline, PipelineConfig, StreamId, Timestamp};
 
 /// The first benchmark timestamp (§11): record `i` gets this + `i`.
 pub const BENCHMARK_EPOCH_MS: i64 = 1_700_000_000_000;
@@ -40,7 +42,7 @@ pub enum MeasureError {
     Compress(#[from] std::io::Error),
     /// The Pipeline refused its configuration.
     #[error("invalid pipeline configuration: {0}")]
-    Config(#[from] crate::ConfigError),
+    Config(#[from] stateful_logs::ConfigError),
     /// The Pipeline halted or refused a record; the measurement is incomplete.
     #[error("the pipeline stopped during the measurement: {0}")]
     Pipeline(String),
@@ -320,8 +322,8 @@ impl Driver<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Profile;
-    use crate::transport::{ApiKey, EndpointConfig};
+    use stateful_logs::Profile;
+    use stateful_logs::transport::{ApiKey, EndpointConfig};
 
     #[test]
     fn line_input_strips_one_cr_and_skips_empty_lines() {
@@ -372,7 +374,7 @@ mod tests {
         let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("k"));
         let mut config = PipelineConfig::new(vec![endpoint]).with_profile(Profile::V1);
         config.max_batch_items = 7;
-        config.translator = crate::translator::TranslatorConfig::default();
+        config.translator = stateful_logs::translator::TranslatorConfig::default();
         let m = measure_pipeline(config, records).unwrap();
         assert_eq!(m.records, 30);
         // The first two logs of the shape go raw while its pattern waits for a third.
