@@ -5,6 +5,7 @@
 //! decompressed-size limit, so a small "bomb" can never make it allocate more than the limit.
 //! With `zstd-stream` (§7.1, [`stream`]) one zstd context spans the whole gRPC stream.
 
+#[doc(hidden)]
 pub mod stream;
 
 use std::cell::RefCell;

@@ -34,7 +34,7 @@ use bytes::Bytes;
 
 pub use config::{ApiKeys, MAX_JSON_DEPTH_LIMIT, ReceiverConfig};
 pub use error::{BatchError, Violation};
-pub use log::{LogBody, ReceivedLog, base64_encode};
+pub use log::{LogBody, ReceivedLog};
 pub use metrics::ReceiverMetrics;
 
 use crate::codec::ContentEncoding;

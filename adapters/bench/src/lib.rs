@@ -16,12 +16,12 @@
 
 use bytes::Bytes;
 
+use stateful_logs::Record;
 use stateful_logs::codec::Compression;
 pub use stateful_logs::http_json::{write_http_json_object_record, write_http_json_record};
 use stateful_logs::pipeline::Action;
 use stateful_logs::pipeline::RejectReason;
 use stateful_logs::proto::stateful::batch_status::Status;
-use stateful_logs::record::Record;
 use stateful_logs::translator::{TranslatorConfig, TranslatorMetrics};
 use stateful_logs::{Pipeline, PipelineConfig, StreamId, Timestamp};
 
@@ -173,38 +173,38 @@ pub fn measure_pipeline_with(
     mut on_batch: impl FnMut(&[u8]),
 ) -> Result<WireMeasure, MeasureError> {
     let now = Timestamp(0);
-    let mut driver = Driver {
+    let mut peer = PerfectPeer {
         p: Pipeline::new(config, 0, now)?,
         stream: None,
         wire_bytes: 0,
         batches: 0,
         on_batch: &mut on_batch,
     };
-    driver.pump(now)?;
+    peer.pump(now)?;
     let mut count = 0u64;
     for mut record in records {
         count += 1;
         loop {
-            match driver.p.handle_record(now, record) {
+            match peer.p.handle_record(now, record) {
                 Ok(()) => break,
                 Err(rejected) if rejected.reason == RejectReason::Full => {
                     record = rejected.record;
-                    if driver.pump(now)? == 0 {
+                    if peer.pump(now)? == 0 {
                         return Err(MeasureError::Pipeline("the pipeline stays full".into()));
                     }
                 }
                 Err(rejected) => return Err(MeasureError::Pipeline(rejected.reason.to_string())),
             }
         }
-        driver.pump(now)?;
+        peer.pump(now)?;
     }
-    driver.p.flush(now);
-    while driver.pump(now)? > 0 {}
-    let translator = driver.p.translator();
+    peer.p.flush(now);
+    while peer.pump(now)? > 0 {}
+    let translator = peer.p.translator();
     Ok(WireMeasure {
         records: count,
-        wire_bytes: driver.wire_bytes,
-        batches: driver.batches,
+        wire_bytes: peer.wire_bytes,
+        batches: peer.batches,
         translator: translator.metrics().clone(),
         state_size_bytes: translator.state_size_bytes(),
     })
@@ -275,7 +275,8 @@ pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result
     })
 }
 
-struct Driver<'a> {
+/// A Pipeline and the perfect in-memory peer that acks every batch at once.
+struct PerfectPeer<'a> {
     p: Pipeline,
     stream: Option<StreamId>,
     wire_bytes: u64,
@@ -283,7 +284,7 @@ struct Driver<'a> {
     on_batch: &'a mut dyn FnMut(&[u8]),
 }
 
-impl Driver<'_> {
+impl PerfectPeer<'_> {
     /// Plays the peer: opens streams, takes every batch and acks it. Returns batches sent.
     fn pump(&mut self, now: Timestamp) -> Result<u64, MeasureError> {
         let mut sent = 0;

@@ -21,10 +21,9 @@ use tonic::server::{Grpc, StreamingService};
 
 use crate::body_watch::{BodyEnd, WatchedBody};
 use crate::faults::{Faults, StreamFault};
-use stateful_logs::receiver::Receiver;
+use stateful_logs::{Receiver, ReceiverAction};
 
 use crate::limits::OpenAdmission;
-use crate::processor::IntakeAction;
 use crate::shutdown::Phase;
 use crate::stats::IntakeStats;
 use crate::{Delivered, Output};
@@ -120,13 +119,13 @@ impl Shared {
     }
 
     /// Carries out one action; returns a stream the intake ended on its own (a fault).
-    fn carry_out(&self, action: IntakeAction) -> Option<StreamId> {
+    fn carry_out(&self, action: ReceiverAction) -> Option<StreamId> {
         match action {
-            IntakeAction::Deliver { stream, batch_id, logs } => {
+            ReceiverAction::Deliver { stream, batch_id, logs } => {
                 self.deliver(Delivered { stream, batch_id, logs })
             }
-            IntakeAction::SendStatus { stream, batch_id, status } => self.ack(stream, batch_id, status),
-            IntakeAction::EndStream { stream, code, message } => {
+            ReceiverAction::SendStatus { stream, batch_id, status } => self.ack(stream, batch_id, status),
+            ReceiverAction::EndStream { stream, code, message } => {
                 if let Some(slot) = lock(&self.slots).remove(&stream)
                     && code != 0
                 {

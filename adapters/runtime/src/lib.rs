@@ -37,7 +37,9 @@ pub mod api {
         AckEvent, BoxFuture, Client, ClientBuilder, ClientError, ClientStatus, ConnectionSettings,
         DEFAULT_USER_AGENT, Handle, Runtime, SendError, ShutdownReport, TrySendError,
     };
-    pub use stateful_logs::codec::Compression;
-    pub use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, DropReason, EndpointConfig, HaltError};
-    pub use stateful_logs::{BatchFormat, Pipeline, PipelineConfig, Profile, Record};
+    pub use stateful_logs::transport::{RetryPolicy, TransportConfig};
+    pub use stateful_logs::{
+        AckEntry, AckOutcome, ApiKey, BatchFormat, Compression, ConfigError, DropReason, EndpointConfig,
+        HaltError, Pipeline, PipelineConfig, Profile, Record,
+    };
 }
