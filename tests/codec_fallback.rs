@@ -48,7 +48,10 @@ fn assert_delivered(w: &World, records: &[Record]) {
 #[test]
 fn the_default_codec_is_zstd_stream_and_a_receiver_with_it_delivers_everything() {
     let config = base_config(Profile::V1);
-    assert_eq!(config.transport.compression, Compression::zstd_stream(1));
+    // zstd-stream with the adaptive level (Amendment 5) within the default CPU budget.
+    assert_eq!(config.transport.compression, Compression::default());
+    assert!(config.transport.compression.encoding.is_stream());
+    assert!(config.transport.compression.cpu_budget.is_some());
     let records = records(400);
     let mut w = World::new(config);
     ship(&mut w, &records);

@@ -5,6 +5,8 @@
 //! decompressed-size limit, so a small "bomb" can never make it allocate more than the limit.
 //! With `zstd-stream` (§7.1, [`stream`]) one zstd context spans the whole gRPC stream.
 
+pub mod adaptive;
+pub mod ladder;
 #[doc(hidden)]
 pub mod stream;
 
@@ -77,19 +79,44 @@ pub struct Compression {
     pub level: i32,
     /// zstd-stream only: the sender's window is `2^window_log` bytes (10..=27, default 20).
     pub window_log: u8,
+    /// zstd-stream only: `Some` picks each stream's level from the [`ladder`] within this
+    /// CPU budget ([`adaptive`]); `None` keeps `level` fixed.
+    pub cpu_budget: Option<CpuBudget>,
 }
 
+pub use adaptive::CpuBudget;
+
 impl Default for Compression {
-    /// `zstd-stream` at level 1 with a 1 MiB window (`encoding.md` §7.1).
+    /// `zstd-stream` with the adaptive level within [`CpuBudget::DEFAULT`] and a 1 MiB window
+    /// (`encoding.md` §7.1).
     fn default() -> Self {
-        Compression::zstd_stream(1)
+        Compression::adaptive(CpuBudget::DEFAULT)
     }
 }
 
 impl Compression {
-    /// One zstd stream per gRPC stream at `level`, window log 20 (the default codec).
+    /// One zstd stream per gRPC stream at a fixed `level`, window log 20.
     pub const fn zstd_stream(level: i32) -> Self {
-        Compression { encoding: ContentEncoding::ZstdStream, level, window_log: DEFAULT_STREAM_WINDOW_LOG }
+        Compression {
+            encoding: ContentEncoding::ZstdStream,
+            level,
+            window_log: DEFAULT_STREAM_WINDOW_LOG,
+            cpu_budget: None,
+        }
+    }
+
+    /// One zstd stream per gRPC stream whose level adapts to the input rate within `budget`
+    /// (the default codec, with [`CpuBudget::DEFAULT`]); its per-batch fallback is zstd 1.
+    pub const fn adaptive(budget: CpuBudget) -> Self {
+        Compression { cpu_budget: Some(budget), ..Compression::zstd_stream(1) }
+    }
+
+    /// The rung a stream starts at: the fixed level, or the ladder's cheapest.
+    pub const fn first_rung(&self) -> ladder::Rung {
+        match self.cpu_budget {
+            Some(_) => ladder::LADDER[0],
+            None => ladder::Rung::fixed(self.level),
+        }
     }
 
     /// How pushed batches are stored: compressed with this codec, or, for `zstd-stream`,
@@ -104,24 +131,41 @@ impl Compression {
     /// The per-batch codec a `zstd-stream` sender falls back to: `zstd` at the same level.
     pub const fn fallback(&self) -> Compression {
         match self.encoding {
-            ContentEncoding::ZstdStream => Compression { encoding: ContentEncoding::Zstd, ..*self },
+            ContentEncoding::ZstdStream => {
+                Compression { encoding: ContentEncoding::Zstd, cpu_budget: None, ..*self }
+            }
             _ => *self,
         }
     }
 
     /// zstd at `level` (1 is the default).
     pub const fn zstd(level: i32) -> Self {
-        Compression { encoding: ContentEncoding::Zstd, level, window_log: DEFAULT_STREAM_WINDOW_LOG }
+        Compression {
+            encoding: ContentEncoding::Zstd,
+            level,
+            window_log: DEFAULT_STREAM_WINDOW_LOG,
+            cpu_budget: None,
+        }
     }
 
     /// gzip at `level` (6 is the default).
     pub const fn gzip(level: i32) -> Self {
-        Compression { encoding: ContentEncoding::Gzip, level, window_log: DEFAULT_STREAM_WINDOW_LOG }
+        Compression {
+            encoding: ContentEncoding::Gzip,
+            level,
+            window_log: DEFAULT_STREAM_WINDOW_LOG,
+            cpu_budget: None,
+        }
     }
 
     /// No compression.
     pub const fn identity() -> Self {
-        Compression { encoding: ContentEncoding::Identity, level: 0, window_log: DEFAULT_STREAM_WINDOW_LOG }
+        Compression {
+            encoding: ContentEncoding::Identity,
+            level: 0,
+            window_log: DEFAULT_STREAM_WINDOW_LOG,
+            cpu_budget: None,
+        }
     }
 
     /// The default level of `encoding`.
@@ -130,7 +174,7 @@ impl Compression {
             ContentEncoding::Zstd => Compression::zstd(1),
             ContentEncoding::Gzip => Compression::gzip(6),
             ContentEncoding::Identity => Compression::identity(),
-            ContentEncoding::ZstdStream => Compression::zstd_stream(1),
+            ContentEncoding::ZstdStream => Compression::adaptive(CpuBudget::DEFAULT),
         }
     }
 
@@ -155,6 +199,15 @@ impl Compression {
                     ),
                 ))
             }
+            ContentEncoding::ZstdStream
+                if self.cpu_budget.is_some_and(|b| !(1..=1000).contains(&b.as_permille())) =>
+            {
+                Err(ConfigError::new(
+                    "compression.cpu_budget",
+                    "the compression CPU budget is out of range; use 0.1 % to 100 % of one core \
+                     (25 % is the default), or a fixed level",
+                ))
+            }
             ContentEncoding::Gzip if !(0..=9).contains(&self.level) => Err(ConfigError::new(
                 "compression.level",
                 format!("gzip level {} is out of range; use 0 to 9 (6 is the default)", self.level),
@@ -169,7 +222,7 @@ impl Compression {
         match self.encoding {
             ContentEncoding::Zstd => zstd_compress(data, self.level).map_err(CompressError),
             ContentEncoding::ZstdStream => {
-                stream::StreamCompressor::new(self.level, self.window_log)?.compress_batch(data)
+                stream::StreamCompressor::at_rung(self.first_rung(), self.window_log)?.compress_batch(data)
             }
             ContentEncoding::Gzip => {
                 let level = flate2::Compression::new(self.level.clamp(0, 9).unsigned_abs());

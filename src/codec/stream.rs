@@ -10,6 +10,7 @@ use std::io;
 
 use zstd::stream::raw::{CParameter, DParameter, Decoder, Encoder, InBuffer, Operation, OutBuffer};
 
+use super::ladder::Rung;
 use super::{CompressError, ContentEncoding, DecompressError};
 
 /// The smallest and largest sender window logs `zstd_stream_window_log` accepts.
@@ -21,8 +22,19 @@ const BLOCK_HEADER_LEN: usize = 3;
 
 /// The sending side of one stream: compresses each batch, in pull order, into the next
 /// flushed part of one zstd frame. Deterministic: the same batches give the same bytes.
+///
+/// The parameters of a zstd frame are fixed once it starts (single-threaded zstd ignores a
+/// level change mid-frame), so a batch at another [`Rung`] ends the frame and starts a new
+/// one: the end (a 3-byte empty last block) and the new frame's header lead that batch's
+/// bytes, which every zstd decoder reads as concatenated frames (§7.1). The new frame starts
+/// without the old one's history, which is why the controller changes rungs rarely.
 pub struct StreamCompressor {
     encoder: Encoder<'static>,
+    rung: Rung,
+    window_log: u8,
+    /// A batch went into the current frame (so a rung change must end it first).
+    frame_started: bool,
+    frames_started: u64,
 }
 
 impl std::fmt::Debug for StreamCompressor {
@@ -34,16 +46,63 @@ impl std::fmt::Debug for StreamCompressor {
 impl StreamCompressor {
     /// A fresh context at `level` with a window of `2^window_log` bytes.
     pub fn new(level: i32, window_log: u8) -> Result<Self, CompressError> {
-        let mut encoder = Encoder::new(level).map_err(CompressError)?;
+        Self::at_rung(Rung::fixed(level), window_log)
+    }
+
+    /// A fresh context with `rung`'s parameters and a window of `2^window_log` bytes.
+    pub fn at_rung(rung: Rung, window_log: u8) -> Result<Self, CompressError> {
+        let mut encoder = Encoder::new(rung.level).map_err(CompressError)?;
         encoder.set_parameter(CParameter::WindowLog(u32::from(window_log))).map_err(CompressError)?;
         // A checksum per frame is never checked, since the frame never ends.
         encoder.set_parameter(CParameter::ChecksumFlag(false)).map_err(CompressError)?;
-        Ok(StreamCompressor { encoder })
+        for p in rung.parameters() {
+            encoder.set_parameter(p).map_err(CompressError)?;
+        }
+        Ok(StreamCompressor { encoder, rung, window_log, frame_started: false, frames_started: 0 })
+    }
+
+    /// The rung of the current frame.
+    pub fn rung(&self) -> Rung {
+        self.rung
+    }
+
+    /// Frames started after the first, one per rung change.
+    pub fn frames_restarted(&self) -> u64 {
+        self.frames_started.saturating_sub(1)
     }
 
     /// Compresses `data` as the stream's next batch and flushes it.
     pub fn compress_batch(&mut self, data: &[u8]) -> Result<Vec<u8>, CompressError> {
+        self.compress_batch_at(data, self.rung)
+    }
+
+    /// Compresses `data` as the stream's next batch at `rung` and flushes it; a rung other
+    /// than the frame's ends the frame first (see the type's doc).
+    pub fn compress_batch_at(&mut self, data: &[u8], rung: Rung) -> Result<Vec<u8>, CompressError> {
         let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(data.len()) + 32);
+        if rung != self.rung {
+            if self.frame_started {
+                loop {
+                    reserve_some(&mut out, 64);
+                    let pos = out.len();
+                    let left = self
+                        .encoder
+                        .finish(&mut OutBuffer::around_pos(&mut out, pos), true)
+                        .map_err(CompressError)?;
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+            // A fresh context: overrides of the old rung must not leak into the new one.
+            let frames_started = self.frames_started;
+            *self = StreamCompressor::at_rung(rung, self.window_log)?;
+            self.frames_started = frames_started;
+        }
+        if !self.frame_started {
+            self.frame_started = true;
+            self.frames_started += 1;
+        }
         let mut input = InBuffer::around(data);
         while input.pos() < data.len() {
             reserve_some(&mut out, 1 << 16);
@@ -60,6 +119,22 @@ impl StreamCompressor {
             }
         }
     }
+}
+
+/// The memory a compression context at `rung` with a window of `2^window_log` bytes holds
+/// once it has compressed a batch (zstd allocates its tables then): measured on a throwaway
+/// context, so it is exact for the linked zstd. `None` when zstd refuses the parameters.
+pub fn context_bytes(rung: Rung, window_log: u8) -> Option<u64> {
+    use zstd::zstd_safe::{CCtx, zstd_sys::ZSTD_EndDirective};
+    let mut cctx = CCtx::try_create()?;
+    cctx.set_parameter(CParameter::WindowLog(u32::from(window_log))).ok()?;
+    for p in rung.parameters() {
+        cctx.set_parameter(p).ok()?;
+    }
+    let mut out = [0u8; 64];
+    let mut output = OutBuffer::around(&mut out[..]);
+    cctx.compress_stream2(&mut output, &mut InBuffer::around(b"x"), ZSTD_EndDirective::ZSTD_e_flush).ok()?;
+    Some(cctx.sizeof() as u64)
 }
 
 /// Makes room for at least `n` more bytes without reallocating on every call.

@@ -11,7 +11,8 @@
 
 use std::mem::size_of;
 
-use crate::codec::{Compression, ContentEncoding};
+use crate::codec::ladder::{LADDER, Rung};
+use crate::codec::{Compression, ContentEncoding, stream};
 use crate::datum::{Datum, JsonFields, JsonV2, LogContent, LogDatum, StateChange, StringRef, Value};
 use crate::record::Record;
 
@@ -130,16 +131,24 @@ fn json_v2_cost(json: &JsonV2) -> u64 {
         + 64
 }
 
-/// An estimate of a `zstd-stream` compression context's memory at `level` with its window:
-/// the window's history and input buffer, and match tables that grow with the level. Per-batch
-/// codecs keep no context between batches.
+/// The memory of a `zstd-stream` compression context: measured for the fixed level, or the
+/// largest rung of the adaptive ladder (see [`crate::codec::stream::context_bytes`]); an
+/// estimate if zstd refuses the parameters (validation reports that). Per-batch codecs keep
+/// no context between batches.
 pub fn context_bytes(compression: &Compression) -> u64 {
     if compression.encoding != ContentEncoding::ZstdStream {
         return 0;
     }
+    let rungs: &[Rung] = match compression.cpu_budget {
+        Some(_) => &LADDER,
+        None => &[Rung::fixed(compression.level)],
+    };
     let window = 1u64 << compression.window_log.min(31);
-    let tables = 8u64 << (13 + compression.level.clamp(1, 12) as u32);
-    2 * window + tables + (128 << 10)
+    rungs
+        .iter()
+        .map(|&rung| stream::context_bytes(rung, compression.window_log).unwrap_or(2 * window + (64 << 20)))
+        .max()
+        .unwrap_or(0)
 }
 
 /// The largest data a `StatefulBatch` may carry under `max_message_bytes`, leaving room for its
@@ -196,7 +205,9 @@ mod tests {
     fn only_the_stream_codec_keeps_a_context() {
         assert_eq!(context_bytes(&Compression::zstd(1)), 0);
         let one = context_bytes(&Compression::zstd_stream(1));
-        assert!(one >= 2 << 20, "two windows of 1 MiB: {one}");
+        assert!(one >= 1 << 20, "at least the 1 MiB window: {one}");
         assert!(context_bytes(&Compression::zstd_stream(9)) > one);
+        // Adaptive: the largest rung of the ladder.
+        assert!(context_bytes(&Compression::default()) > one);
     }
 }

@@ -406,6 +406,21 @@ impl Pipeline {
         transmit
     }
 
+    /// How long the last [`Pipeline::poll_transmit`] that returned a batch took, as the
+    /// driver measured it: with `zstd-stream` that is the batch's compression, the input the
+    /// adaptive level decides from (see [`Transport::handle_compression_time`]).
+    pub fn handle_compression_time(&mut self, now: Timestamp, elapsed: std::time::Duration) {
+        let now = self.observe(now);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.transport.handle_compression_time(now, nanos);
+    }
+
+    /// The driver's calibration of the adaptive compression level (see
+    /// [`Transport::handle_compression_calibration`]).
+    pub fn handle_compression_calibration(&mut self, nanos_per_byte: &[f64]) {
+        self.transport.handle_compression_calibration(nanos_per_byte);
+    }
+
     /// The earliest of the Transport's deadline, the flush deadline (while the open batch can
     /// be flushed) and the shutdown deadline (while the last batch waits to be handed over).
     pub fn poll_timeout(&self) -> Option<Timestamp> {

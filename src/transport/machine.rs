@@ -109,7 +109,7 @@ impl<S: SnapshotSource> Transport<S> {
         config.validate()?;
         let list = std::mem::take(&mut config.endpoints);
         let endpoint_count = list.len();
-        let wire_codec = WireCodec::new(config.compression, endpoint_count);
+        let wire_codec = WireCodec::new(config.compression, endpoint_count, now);
         let timing = Timing {
             open_timeout: duration_ms(config.open_timeout),
             stream_lifetime: duration_ms(config.stream_lifetime),
@@ -373,6 +373,24 @@ impl<S: SnapshotSource> Transport<S> {
     /// The next action for the driver; drain until `None` after every call.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+
+    /// The driver's measure of how long compressing the batch it just pulled took (the time
+    /// spent in [`Transport::poll_transmit`]): the input of the adaptive level
+    /// (`Compression::cpu_budget`, spec Amendment 5). Without it the level stays at the
+    /// ladder's cheapest rung; with a fixed level it is only counted.
+    pub fn handle_compression_time(&mut self, now: Timestamp, nanos: u64) {
+        let now = self.observe(now);
+        self.metrics.compression_nanos = self.metrics.compression_nanos.saturating_add(nanos);
+        self.wire_codec.record_compression_time(nanos);
+        self.update_compression_gauges(now);
+    }
+
+    /// The driver's calibration of the adaptive level: nanoseconds per input byte of each rung
+    /// of [`crate::codec::ladder::LADDER`] on this host, timed on a sample before the first
+    /// batch (so the first batch already gets its level). Ignored with a fixed level.
+    pub fn handle_compression_calibration(&mut self, nanos_per_byte: &[f64]) {
+        self.wire_codec.calibrate(nanos_per_byte);
     }
 
     /// The next batch to write on `stream` (PULL): only for the current stream in `Active`.

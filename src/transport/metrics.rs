@@ -91,6 +91,15 @@ pub struct Metrics {
     pub pre_compression_bytes: u64,
     /// Compressed size of every pushed batch.
     pub encoded_bytes: u64,
+    /// Compression time the driver measured (`handle_compression_time`), in nanoseconds.
+    pub compression_nanos: u64,
+    /// Gauge, adaptive `zstd-stream` only: the nominal zstd level in use.
+    pub compression_level: u64,
+    /// Gauge, adaptive `zstd-stream` only: the share of one core spent compressing over the
+    /// last 10 s, in thousandths.
+    pub compression_cpu_permille: u64,
+    /// Adaptive `zstd-stream` only: level changes (each starts a new zstd frame).
+    pub compression_level_changes: u64,
     /// Gauge: receiver-side state size of the current stream (0 without one).
     pub stream_state_bytes: u64,
     /// Gauge: encoded bytes in the tracker.

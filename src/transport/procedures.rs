@@ -276,16 +276,27 @@ impl<S: SnapshotSource> Transport<S> {
         Some(transmit)
     }
 
+    /// The adaptive level's gauges, after a pull or a measured cost.
+    pub(super) fn update_compression_gauges(&mut self, now: Timestamp) {
+        if let Some((level, share, changes)) = self.wire_codec.adaptive_state(now) {
+            let m = &mut self.metrics;
+            m.compression_level = u64::try_from(level).unwrap_or(0);
+            m.compression_cpu_permille = share;
+            m.compression_level_changes = changes;
+        }
+    }
+
     /// The wire bytes of a stored batch (see [`WireCodec::encode`]); a compression failure
     /// halts with `Internal`, keeping the batch.
     fn wire_bytes(&mut self, now: Timestamp, stored: &Bytes, pre_compression_len: u64) -> Option<Bytes> {
-        match self.wire_codec.encode(stored) {
+        match self.wire_codec.encode(now, stored) {
             Ok(data) => {
                 if self.wire_codec.compresses_at_pull() {
                     let m = &mut self.metrics;
                     m.pre_compression_bytes = m.pre_compression_bytes.saturating_add(pre_compression_len);
                     m.encoded_bytes = m.encoded_bytes.saturating_add(data.len() as u64);
                 }
+                self.update_compression_gauges(now);
                 Some(data)
             }
             Err(e) => {

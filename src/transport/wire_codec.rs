@@ -8,6 +8,9 @@
 
 use bytes::Bytes;
 
+use crate::Timestamp;
+use crate::codec::adaptive::LevelController;
+use crate::codec::ladder::LADDER;
 use crate::codec::stream::StreamCompressor;
 use crate::codec::{CompressError, Compression, ContentEncoding};
 use crate::status_code::{INVALID_ARGUMENT, UNIMPLEMENTED};
@@ -22,11 +25,17 @@ pub(super) struct WireCodec {
     fell_back: Vec<bool>,
     /// The current stream's context (`zstd-stream` streams only).
     context: Option<StreamCompressor>,
+    /// Picks the level of each batch when the level adapts (`Compression::cpu_budget`).
+    controller: Option<LevelController>,
 }
 
 impl WireCodec {
-    pub(super) fn new(configured: Compression, endpoints: usize) -> Self {
-        WireCodec { configured, fell_back: vec![false; endpoints], context: None }
+    pub(super) fn new(configured: Compression, endpoints: usize, now: Timestamp) -> Self {
+        let controller = configured
+            .cpu_budget
+            .filter(|_| configured.encoding.is_stream())
+            .map(|budget| LevelController::new(budget, LADDER.len(), now));
+        WireCodec { configured, fell_back: vec![false; endpoints], context: None, controller }
     }
 
     /// The codec a stream to `endpoint` announces and uses.
@@ -52,7 +61,8 @@ impl WireCodec {
     pub(super) fn start_stream(&mut self, endpoint: usize) -> Result<(), CompressError> {
         let compression = self.compression(endpoint);
         self.context = if compression.encoding.is_stream() {
-            Some(StreamCompressor::new(compression.level, compression.window_log)?)
+            let rung = self.controller.as_ref().map_or(compression.first_rung(), |c| c.rung());
+            Some(StreamCompressor::at_rung(rung, compression.window_log)?)
         } else {
             None
         };
@@ -65,15 +75,42 @@ impl WireCodec {
     }
 
     /// The wire bytes of a stored batch on the current stream, in pull order.
-    pub(super) fn encode(&mut self, stored: &Bytes) -> Result<Bytes, CompressError> {
+    pub(super) fn encode(&mut self, now: Timestamp, stored: &Bytes) -> Result<Bytes, CompressError> {
         if !self.compresses_at_pull() {
             return Ok(stored.clone());
         }
         let data = match &mut self.context {
-            Some(context) => context.compress_batch(stored)?,
+            Some(context) => {
+                let rung = match &mut self.controller {
+                    Some(controller) => controller.rung_for_batch(now, stored.len() as u64),
+                    None => context.rung(),
+                };
+                context.compress_batch_at(stored, rung)?
+            }
             None => self.configured.fallback().compress(stored)?,
         };
         Ok(Bytes::from(data))
+    }
+
+    /// The driver's calibration of the ladder (see [`LevelController::calibrate`]).
+    pub(super) fn calibrate(&mut self, nanos_per_byte: &[f64]) {
+        if let Some(controller) = &mut self.controller {
+            controller.calibrate(nanos_per_byte);
+        }
+    }
+
+    /// The driver timed the last batch's compression: the level controller learns from it.
+    pub(super) fn record_compression_time(&mut self, nanos: u64) {
+        if let Some(controller) = &mut self.controller {
+            controller.record_cost(nanos);
+        }
+    }
+
+    /// The nominal zstd level in use, the CPU share of compression (thousandths of a core)
+    /// and the level changes so far; `None` unless the level adapts.
+    pub(super) fn adaptive_state(&self, now: Timestamp) -> Option<(i32, u64, u64)> {
+        let c = self.controller.as_ref()?;
+        Some((c.rung().level, c.cpu_share_permille(now), c.changes()))
     }
 
     /// Switches `endpoint` to per-batch `zstd`; the codec it used and the one it gets now.

@@ -96,7 +96,7 @@ fn rate<T>(records: &[Record], f: impl FnOnce(Vec<Record>) -> T) -> (T, f64) {
 }
 
 fn measure(path: &Path, data: &[u8], batch_size: u32, profile: Profile) -> Result<Row, CliError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = display_name(path);
     let records = benchmark_records(&name, data);
     let failed =
         |e: stateful_logs_bench::MeasureError| CliError::Incomplete(format!("{}: {e}", path.display()));
@@ -136,6 +136,7 @@ fn corpus_files(corpus: CorpusArg) -> Result<Vec<PathBuf>, CliError> {
     let (dir, ext) = match corpus {
         CorpusArg::Loghub => ("loghub", "log"),
         CorpusArg::Json => ("json", "jsonl"),
+        CorpusArg::Long => ("long", "zst"),
     };
     let dir = Path::new(CORPORA_DIR).join(dir);
     let entries = std::fs::read_dir(&dir).map_err(|e| {
@@ -217,6 +218,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, CliError> {
             "no input files (give --input FILE… or --corpus loghub|json)".into(),
         ));
     }
+    if !args.rates.is_empty() || args.levels || args.framing {
+        return run_compression(&args, &inputs);
+    }
     if !args.json {
         println!(
             "bytes per record at batch {batch_size}: raw = the default (patterns off), pat = patterns on, \
@@ -228,13 +232,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, CliError> {
     }
     let mut all_lossless = true;
     for path in &inputs {
-        let data =
-            std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+        let data = read_input(path)?;
         let rows: Vec<Row> =
             profiles.iter().map(|&p| measure(path, &data, batch_size, p)).collect::<Result<_, _>>()?;
         all_lossless &= rows.iter().all(|r| r.lossless);
-        let name =
-            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = display_name(path);
         if args.json {
             for row in &rows {
                 println!("{}", row.json());
@@ -249,4 +251,57 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, CliError> {
         }
     }
     Ok(if all_lossless { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A file's bytes; a `.zst` file (the long corpus) is decompressed.
+fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
+    let data = std::fs::read(path).map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+    if path.extension().is_some_and(|e| e == "zst") {
+        return zstd::decode_all(&data[..])
+            .map_err(|e| CliError::io(format!("cannot decompress {}", path.display()), e));
+    }
+    Ok(data)
+}
+
+/// A file's name without the directory and without `.zst` (the Loghub system name leads it).
+fn display_name(path: &Path) -> String {
+    let name =
+        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    name.strip_suffix(".zst").map(str::to_owned).unwrap_or(name)
+}
+
+/// `--rates`, `--levels`, `--framing` (see [`crate::bench_compression`]), profile `v1` unless
+/// `--profile` says otherwise.
+fn run_compression(args: &BenchArgs, inputs: &[PathBuf]) -> Result<ExitCode, CliError> {
+    use crate::bench_compression as bc;
+    use stateful_logs::codec::{Compression, CpuBudget};
+    let profile = args.profile.map_or(Profile::V1, Into::into);
+    let batch_size = args.batch_size.max(1);
+    let mut base = config(batch_size, profile, TranslatorConfig::raw());
+    base.transport.compression =
+        Compression { window_log: args.zstd_stream_window_log, ..Compression::default() };
+    let budget = CpuBudget::percent(args.compression_cpu);
+    let files: Vec<(String, Vec<u8>)> =
+        inputs.iter().map(|p| Ok((display_name(p), read_input(p)?))).collect::<Result<_, CliError>>()?;
+    if !args.rates.is_empty() {
+        bc::print_rates_header(budget, batch_size);
+        for (name, data) in &files {
+            bc::print_rates(name, data, &base, &args.rates, budget)?;
+        }
+    }
+    if args.levels {
+        bc::print_levels_header(batch_size, args.zstd_stream_window_log);
+        for (name, data) in &files {
+            bc::print_levels(name, data, &base)?;
+        }
+    }
+    if args.framing {
+        for rung in [stateful_logs::codec::ladder::LADDER[0], stateful_logs::codec::ladder::LADDER[3]] {
+            bc::print_framing_header(rung, batch_size);
+            for (name, data) in &files {
+                bc::print_framing(name, data, &base, rung)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -59,7 +59,7 @@ impl From<ProfileArg> for stateful_logs::Profile {
 /// A batch compression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CompressionArg {
-    /// One zstd stream per gRPC stream, level 1 (the default; intakes without it get zstd).
+    /// One zstd stream per gRPC stream (the default; intakes without it get zstd level 1).
     ZstdStream,
     /// zstd level 1, one frame per batch.
     Zstd,
@@ -69,15 +69,47 @@ pub enum CompressionArg {
     None,
 }
 
-impl From<CompressionArg> for stateful_logs::codec::Compression {
-    fn from(c: CompressionArg) -> Self {
-        use stateful_logs::codec::Compression;
-        match c {
-            CompressionArg::ZstdStream => Compression::zstd_stream(1),
-            CompressionArg::Zstd => Compression::zstd(1),
-            CompressionArg::Gzip => Compression::gzip(6),
-            CompressionArg::None => Compression::identity(),
+/// A compression level: `auto` or a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelArg {
+    /// Picked from the input rate within the CPU budget (`zstd-stream`; others use their
+    /// default level).
+    Auto,
+    /// This level.
+    Fixed(i32),
+}
+
+impl std::str::FromStr for LevelArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(LevelArg::Auto);
         }
+        s.parse().map(LevelArg::Fixed).map_err(|_| format!("'{s}' is not a level: use auto or a number"))
+    }
+}
+
+impl CompressionArg {
+    /// The library's compression for this codec, level, CPU budget (percent) and window.
+    pub fn with(
+        self,
+        level: LevelArg,
+        cpu_percent: u16,
+        window_log: u8,
+    ) -> stateful_logs::codec::Compression {
+        use stateful_logs::codec::{Compression, CpuBudget};
+        let compression = match (self, level) {
+            (CompressionArg::ZstdStream, LevelArg::Auto) => {
+                Compression::adaptive(CpuBudget::percent(cpu_percent))
+            }
+            (CompressionArg::ZstdStream, LevelArg::Fixed(l)) => Compression::zstd_stream(l),
+            (CompressionArg::Zstd, LevelArg::Auto) => Compression::zstd(1),
+            (CompressionArg::Zstd, LevelArg::Fixed(l)) => Compression::zstd(l),
+            (CompressionArg::Gzip, LevelArg::Auto) => Compression::gzip(6),
+            (CompressionArg::Gzip, LevelArg::Fixed(l)) => Compression::gzip(l),
+            (CompressionArg::None, _) => Compression::identity(),
+        };
+        Compression { window_log, ..compression }
     }
 }
 
@@ -117,6 +149,13 @@ pub struct ShipArgs {
     /// Batch compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::ZstdStream)]
     pub compression: CompressionArg,
+    /// Compression level: `auto` (zstd-stream: the highest the CPU budget allows at the
+    /// current input rate) or a fixed number (zstd 1 to 22, gzip 0 to 9).
+    #[arg(long, default_value = "auto", value_name = "auto|LEVEL")]
+    pub compression_level: LevelArg,
+    /// With `--compression-level auto`: the share of one core compression may use, in percent.
+    #[arg(long, default_value_t = 25, value_name = "PERCENT", value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub compression_cpu: u16,
     /// `zstd-stream` window: 2^LOG bytes per stream on both sides (10 to 27; the intake's
     /// limit is 23 by default).
     #[arg(long, default_value_t = 20, value_name = "LOG", value_parser = clap::value_parser!(u8).range(10..=27))]
@@ -300,6 +339,8 @@ pub enum CorpusArg {
     Loghub,
     /// `corpora/json/*.jsonl`: the same, as JSON logs of common loggers.
     Json,
+    /// `corpora/long/*.log.zst`: two whole Loghub data sets (56 k and 26 k lines).
+    Long,
 }
 
 /// Arguments of `bench`.
@@ -320,6 +361,36 @@ pub struct BenchArgs {
     /// One JSON object per line, file and profile instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Instead: the adaptive level at these input rates (records/s; `k` and `M` suffixes).
+    #[arg(long, value_name = "RATE,…", value_delimiter = ',', value_parser = parse_rate)]
+    pub rates: Vec<f64>,
+    /// The compression CPU budget for `--rates`, in percent of one core.
+    #[arg(long, default_value_t = 25, value_name = "PERCENT", value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub compression_cpu: u16,
+    /// Instead: bytes and speed at each zstd-stream level.
+    #[arg(long)]
+    pub levels: bool,
+    /// Instead: where the wire's bytes beyond the log text go.
+    #[arg(long)]
+    pub framing: bool,
+    /// `zstd-stream` window for `--rates`, `--levels` and `--framing`: 2^LOG bytes.
+    #[arg(long, default_value_t = 20, value_name = "LOG", value_parser = clap::value_parser!(u8).range(10..=27))]
+    pub zstd_stream_window_log: u8,
+}
+
+/// A rate such as `50000`, `50k` or `1M`.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let (digits, factor) = match s.strip_suffix(['k', 'K']) {
+        Some(d) => (d, 1e3),
+        None => match s.strip_suffix('M') {
+            Some(d) => (d, 1e6),
+            None => (s, 1.0),
+        },
+    };
+    match digits.parse::<f64>() {
+        Ok(v) if v * factor >= 1.0 && v.is_finite() => Ok(v * factor),
+        _ => Err(format!("'{s}' is not a rate: use records per second such as 10000, 50k or 1M")),
+    }
 }
 
 /// A fleet simulation scenario.

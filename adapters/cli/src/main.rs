@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod bench;
+mod bench_compression;
 mod cli;
 mod demo;
 mod endpoint;

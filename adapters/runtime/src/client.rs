@@ -400,9 +400,16 @@ impl ClientBuilder {
         let (halts_tx, halts) = async_channel::unbounded();
         let outputs = Outputs { acks: acks_tx, halts: halts_tx };
         let mut pipelines = Vec::with_capacity(self.pipelines);
+        // The adaptive level's calibration: a few tens of milliseconds, once per client.
+        let compression = settings.transport.compression;
+        let calibration = (compression.cpu_budget.is_some() && compression.encoding.is_stream())
+            .then(|| crate::calibration::calibrate_ladder(compression.window_log));
         for index in 0..self.pipelines {
-            let core =
+            let mut core =
                 Pipeline::new(settings.clone(), self.seed.wrapping_add(index as u64), Timestamp::ZERO)?;
+            if let Some(calibration) = &calibration {
+                core.handle_compression_calibration(calibration);
+            }
             // Records wait in an unbounded channel whose bytes the shared budget bounds.
             let (inputs_tx, inputs_rx) = async_channel::unbounded();
             let (commands_tx, commands_rx) = async_channel::unbounded();
@@ -465,8 +472,8 @@ pub struct Client {
 /// A producer's handle: all its records go to one pipeline, in order.
 #[derive(Clone)]
 pub struct Handle {
-    inputs: Sender<Input>,
-    shared: Arc<Shared>,
+    pub(crate) inputs: Sender<Input>,
+    pub(crate) shared: Arc<Shared>,
     pipeline: usize,
 }
 
@@ -474,18 +481,18 @@ impl Handle {
     /// Sends a record; waits while the pipeline's memory budget is full (backpressure).
     /// Fails at once, with the record, when the pipeline is halted or the client shut down.
     pub async fn send(&self, record: Record) -> Result<(), SendError> {
-        let mut record = record;
+        // A first try without a listener (which costs an allocation): there usually is room.
+        let mut record = match self.try_send(record) {
+            Ok(()) => return Ok(()),
+            Err(error) => refusal(error)?,
+        };
         loop {
-            // Listen before trying, so that room freed in between is not missed.
+            // Listen before trying again, so that room freed in between is not missed.
             let freed = self.shared.budget.listen();
-            match self.try_send(record) {
+            record = match self.try_send(record) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Full(back)) => record = *back,
-                Err(TrySendError::Closed(record)) => return Err(SendError::Closed(record)),
-                Err(TrySendError::Halted { record, error }) => {
-                    return Err(SendError::Halted { record, error });
-                }
-            }
+                Err(error) => refusal(error)?,
+            };
             freed.await;
         }
     }
@@ -503,14 +510,16 @@ impl Handle {
         if !self.shared.budget.try_reserve(cost) {
             return Err(TrySendError::Full(Box::new(record)));
         }
-        match self.inputs.try_send(Input::Record(record, cost)) {
+        match self.inputs.try_send(Input::Record(record)) {
             Ok(()) => Ok(()),
             Err(error) => {
                 self.shared.budget.release(cost);
                 match error.into_inner() {
-                    Input::Record(record, _) => Err(TrySendError::Closed(Box::new(record))),
+                    Input::Record(record) => Err(TrySendError::Closed(Box::new(record))),
                     // A failed send hands back what was sent: a record.
-                    Input::Flush(_) => unreachable!("a record send returned a flush"),
+                    Input::Records(_) | Input::Flush(_) => {
+                        unreachable!("a record send returned another input")
+                    }
                 }
             }
         }
@@ -519,6 +528,15 @@ impl Handle {
     /// The pipeline this handle feeds.
     pub fn pipeline(&self) -> usize {
         self.pipeline
+    }
+}
+
+/// What `send` does after a refusal of `try_send`: wait for room with the record, or fail.
+fn refusal(error: TrySendError) -> Result<Record, SendError> {
+    match error {
+        TrySendError::Full(record) => Ok(*record),
+        TrySendError::Closed(record) => Err(SendError::Closed(record)),
+        TrySendError::Halted { record, error } => Err(SendError::Halted { record, error }),
     }
 }
 

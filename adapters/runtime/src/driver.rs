@@ -3,12 +3,13 @@
 //! owns every record's fate, the shutdown deadline and the memory budget; the driver feeds
 //! its queue in and forwards what comes out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use futures_lite::FutureExt;
+use stateful_logs::pipeline::budget::queued_cost;
 use stateful_logs::proto::StatefulBatch;
 use stateful_logs::transport::{AckOutcome, CloseMode, EndpointConfig, Failure};
 use stateful_logs::{Action, ConfigError, Pipeline, Record, RejectReason, StreamId, Timestamp};
@@ -20,7 +21,8 @@ use crate::stream_io::{StreamEvent, StreamHandle, StreamStart, spawn_stream};
 
 pub(crate) use crate::shared::Shared;
 
-/// Records taken from the queue per wake-up at most, before the core's outputs are drained.
+/// Records fed to the core per loop turn at most, before events and commands are looked at
+/// again (a batch from `send_many` is fed over several turns).
 const INPUT_BURST: usize = 256;
 /// Metrics are exported after every change, but at most this often (coalesced).
 const METRICS_INTERVAL: Duration = Duration::from_millis(250);
@@ -29,8 +31,10 @@ const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// What producer handles send, in order.
 pub(crate) enum Input {
-    /// A record, with the cost it reserved in the budget.
-    Record(Record, u64),
+    /// A record, having reserved its [`queued_cost`] in the budget.
+    Record(Record),
+    /// Records in order (`send_many`), each having reserved its [`queued_cost`].
+    Records(Vec<Record>),
     /// Flush what was sent before; answered once done.
     Flush(Sender<()>),
 }
@@ -93,8 +97,16 @@ pub(crate) struct Driver<R: Runtime, K: Connector> {
     events: Receiver<StreamEvent>,
     outputs: Outputs,
     shared: Arc<Shared>,
-    /// A record the core refused with `Full` (and its reserved cost), retried first.
-    held: Option<(Record, u64)>,
+    /// Records received but not taken by the core yet, in order, each still holding its
+    /// [`queued_cost`] in the budget: the rest of a `send_many` batch, or a record the core
+    /// refused with `Full`. No new input is read while any is held.
+    held: VecDeque<Record>,
+    /// The core refused the first held record although `input_ready` said it would take it:
+    /// wait for an event before offering it again (never spin on it).
+    stalled: bool,
+    /// Budget reserved by records the core has taken, given back once the core's own figure
+    /// is published (so that the sum never undercounts).
+    taken_cost: u64,
     streams: HashMap<StreamId, StreamHandle>,
     /// Every stream task holds a clone; once the driver drops its own, the channel closes
     /// when the last task has ended (its half-close written, or cancelled).
@@ -115,6 +127,8 @@ enum Wake {
     Input(Option<Input>),
     TasksDone,
     Timer,
+    /// Held records are ready to go in (fed by the loop).
+    Backlog,
 }
 
 impl<R, K> Driver<R, K>
@@ -150,7 +164,9 @@ where
             events,
             outputs,
             shared,
-            held: None,
+            held: VecDeque::new(),
+            stalled: false,
+            taken_cost: 0,
             streams: HashMap::new(),
             tasks_alive: Some(tasks_alive),
             tasks_done,
@@ -185,6 +201,7 @@ where
                 Wake::Input(Some(input)) => self.handle_input(input),
                 Wake::Timer => self.handle_timer(),
                 Wake::TasksDone => self.finish_if_closed(true),
+                Wake::Backlog => {}
                 // The client and every handle are gone without a shutdown: cancel everything.
                 Wake::Command(None) => break,
                 Wake::Event(None) | Wake::Input(None) => {}
@@ -200,19 +217,7 @@ where
                 self.handle_command(command);
                 self.drain_actions();
             }
-            // Records already queued go in together (bounded, so events are not starved).
-            for _ in 0..INPUT_BURST {
-                if self.held.is_some() || !self.core.input_ready() {
-                    break;
-                }
-                match self.inputs.try_recv() {
-                    Ok(input) => {
-                        self.handle_input(input);
-                        self.drain_actions();
-                    }
-                    Err(_) => break,
-                }
-            }
+            self.feed_inputs();
             self.pump();
         }
         self.export_metrics();
@@ -224,10 +229,40 @@ where
         self.shared.budget.wake_all();
     }
 
+    /// Held records, then records already queued, go in together (bounded, so that events
+    /// are not starved); every input is followed by draining the core's actions.
+    fn feed_inputs(&mut self) {
+        let mut budget = INPUT_BURST;
+        let now = self.now();
+        while budget > 0 && !self.stalled && self.core.input_ready() {
+            if let Some(record) = self.held.pop_front() {
+                budget -= 1;
+                self.offer(now, record);
+            } else if let Ok(input) = self.inputs.try_recv() {
+                budget -= 1;
+                self.handle_input(input);
+            } else {
+                break;
+            }
+            self.drain_actions();
+        }
+    }
+
+    /// True when held records can go in without waiting for anything.
+    fn backlog_ready(&self) -> bool {
+        !self.held.is_empty() && !self.stalled && self.core.input_ready()
+    }
+
     /// Waits for a stream event, a command, an input (only when the core can take one), the
-    /// end of the last stream task (when a shutdown waits for it) or the timer.
+    /// end of the last stream task (when a shutdown waits for it) or the timer; returns at
+    /// once while held records can go in.
     async fn wait(&mut self) -> Wake {
-        let accept_input = self.held.is_none()
+        if self.backlog_ready() {
+            // Let the stream tasks (and anything else on this thread) run between bursts.
+            futures_lite::future::yield_now().await;
+            return Wake::Backlog;
+        }
+        let accept_input = self.held.is_empty()
             && self.core.input_ready()
             && !(self.inputs.is_closed() && self.inputs.is_empty());
         let closing = self.shutdown.as_ref().is_some_and(|s| s.complete);
@@ -260,6 +295,7 @@ where
 
     fn handle_event(&mut self, event: StreamEvent) {
         let now = self.now();
+        self.stalled = false;
         match event {
             StreamEvent::Opened(stream) => {
                 if let Some(handle) = self.streams.get_mut(&stream) {
@@ -291,6 +327,7 @@ where
 
     fn handle_command(&mut self, command: Command) {
         let now = self.now();
+        self.stalled = false;
         match command {
             Command::Shutdown { deadline, reply } => {
                 if self.shutdown.is_some() {
@@ -321,7 +358,15 @@ where
     fn handle_input(&mut self, input: Input) {
         let now = self.now();
         match input {
-            Input::Record(record, cost) => self.offer(now, record, cost),
+            Input::Record(record) => self.offer(now, record),
+            Input::Records(records) => {
+                if self.held.is_empty() {
+                    // No copy: the batch's vector becomes the queue.
+                    self.held = VecDeque::from(records);
+                } else {
+                    self.held.extend(records);
+                }
+            }
             Input::Flush(reply) => {
                 self.core.flush(now);
                 let _ = reply.try_send(());
@@ -329,11 +374,18 @@ where
         }
     }
 
-    fn offer(&mut self, now: Timestamp, record: Record, cost: u64) {
+    /// Offers `record` to the core; a record refused with `Full` goes back to the front of the
+    /// held records.
+    fn offer(&mut self, now: Timestamp, record: Record) {
+        let cost = queued_cost(&record);
         match self.core.handle_record(now, record) {
-            Ok(()) => self.shared.budget.release(cost),
+            Ok(()) => self.taken_cost += cost,
             Err(rejected) if rejected.reason == RejectReason::Full => {
-                self.held = Some((rejected.record, cost))
+                if self.core.input_ready() {
+                    // `input_ready` promised room: do not spin on the record.
+                    self.stalled = true;
+                }
+                self.held.push_front(rejected.record);
             }
             Err(rejected) => {
                 // The queue is fed in before `end_input`, so the core takes every record: this
@@ -343,13 +395,14 @@ where
                     reason = %rejected.reason,
                     "a queued record was refused; its ack token is lost"
                 );
-                self.shared.budget.release(cost);
+                self.taken_cost += cost;
             }
         }
     }
 
     fn handle_timer(&mut self) {
         let Some((deadline, _)) = self.timer.take() else { return };
+        self.stalled = false;
         let instant = self.runtime.now();
         let now = self.timestamp_of(instant);
         // Only once the clock has reached the core's own deadline (§15.7); the timer may also
@@ -372,13 +425,14 @@ where
     fn pump(&mut self) {
         let now = self.now();
         if self.core.input_ready()
-            && let Some((record, cost)) = self.held.take()
+            && !self.stalled
+            && let Some(record) = self.held.pop_front()
         {
-            self.offer(now, record, cost);
+            self.offer(now, record);
         }
         if let Some(shutdown) = &mut self.shutdown
             && !shutdown.input_ended
-            && self.held.is_none()
+            && self.held.is_empty()
             && self.inputs.is_empty()
         {
             shutdown.input_ended = true;
@@ -393,6 +447,10 @@ where
             }
         }
         self.shared.publish(&self.core);
+        // After the publication: what the core took is counted there before it leaves the queue.
+        if self.taken_cost > 0 {
+            self.shared.budget.release(std::mem::take(&mut self.taken_cost));
+        }
         self.schedule_metrics();
         self.arm_timer();
     }
@@ -413,7 +471,14 @@ where
             if !handle.writable() {
                 continue;
             }
-            if let Some(transmit) = self.core.poll_transmit(now, stream)
+            // The pull compresses the batch (zstd-stream): its time is the adaptive level's
+            // input. Wall time, so a busy host reads as a costlier level: the safe side.
+            let started = Instant::now();
+            let transmit = self.core.poll_transmit(now, stream);
+            if transmit.is_some() {
+                self.core.handle_compression_time(now, started.elapsed());
+            }
+            if let Some(transmit) = transmit
                 && let Some(requests) = &handle.requests
             {
                 let batch = StatefulBatch { batch_id: transmit.batch_id, data: transmit.data };

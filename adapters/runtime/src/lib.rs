@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod calibration;
 mod client;
 pub mod connector;
 mod driver;
@@ -18,6 +19,7 @@ pub mod grpc;
 pub mod harness;
 pub mod metrics_export;
 pub mod runtime;
+mod send_many;
 mod shared;
 mod stream_io;
 
@@ -29,13 +31,15 @@ pub use connector::{
     ConnectError, ConnectionKey, ConnectionPool, ConnectionSettings, Connector, check_ca_files,
 };
 pub use runtime::{BoxFuture, Runtime};
+pub use send_many::{SendManyCause, SendManyError};
 
 /// The API every runtime adapter re-exports (`pub use stateful_logs_runtime::api::*`), so the
 /// client looks the same on every runtime; each adapter adds its `Client` alias and builder.
 pub mod api {
     pub use crate::{
         AckEvent, BoxFuture, Client, ClientBuilder, ClientError, ClientStatus, ConnectionSettings,
-        DEFAULT_USER_AGENT, Handle, Runtime, SendError, ShutdownReport, TrySendError,
+        DEFAULT_USER_AGENT, Handle, Runtime, SendError, SendManyCause, SendManyError, ShutdownReport,
+        TrySendError,
     };
     pub use stateful_logs::transport::{RetryPolicy, TransportConfig};
     pub use stateful_logs::{

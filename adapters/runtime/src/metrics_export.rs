@@ -18,6 +18,8 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
         ("stateful_logs_failovers", m.failovers),
         ("stateful_logs_batches_replayed", m.batches_replayed),
         ("stateful_logs_retry_pushbacks", m.retry_pushbacks),
+        ("stateful_logs_compression_nanos", m.compression_nanos),
+        ("stateful_logs_compression_level_changes", m.compression_level_changes),
     ];
     for (name, value) in plain {
         counter!(name, "pipeline" => p.clone()).absolute(value);
@@ -40,6 +42,9 @@ pub fn export_transport(pipeline: &str, m: &Metrics) {
     gauge!("stateful_logs_inflight_bytes", "pipeline" => p.clone()).set(m.inflight_bytes as f64);
     gauge!("stateful_logs_inflight_batches", "pipeline" => p.clone()).set(m.inflight_batches as f64);
     gauge!("stateful_logs_compression_ratio", "pipeline" => p.clone()).set(m.compression_ratio());
+    gauge!("stateful_logs_compression_level", "pipeline" => p.clone()).set(m.compression_level as f64);
+    gauge!("stateful_logs_compression_cpu_share", "pipeline" => p.clone())
+        .set(m.compression_cpu_permille as f64 / 1000.0);
     counter!("stateful_logs_ack_latency_ms_count", "pipeline" => p.clone()).absolute(m.ack_latency_ms.count);
     counter!("stateful_logs_ack_latency_ms_sum", "pipeline" => p).absolute(m.ack_latency_ms.sum);
 }

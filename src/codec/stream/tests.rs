@@ -129,3 +129,60 @@ fn frame_window_bytes_reads_both_header_forms() {
     assert_eq!(frame_window_bytes(b"nope"), None);
     assert_eq!(frame_window_bytes(&streamed[0][..5]), None);
 }
+
+#[test]
+fn a_rung_change_starts_a_new_frame_that_every_decoder_reads_on() {
+    use crate::codec::ladder::LADDER;
+    let batches = batches();
+    let mut c = StreamCompressor::at_rung(LADDER[0], 20).unwrap();
+    // Up, up, down, the same again, down: every change after the first batch ends a frame.
+    let rungs = [0, 0, 3, 3, 1, 1, 1, 0, 4, 4, 2, 0, 0, 0, 3, 3, 3, 1, 0, 0];
+    let wire: Vec<Vec<u8>> =
+        batches.iter().zip(rungs).map(|(b, r)| c.compress_batch_at(b, LADDER[r]).unwrap()).collect();
+    assert_eq!(c.frames_restarted(), 9);
+    // Our receiver, batch by batch.
+    let mut d = StreamDecompressor::new(23).unwrap();
+    for (plain, packed) in batches.iter().zip(&wire) {
+        assert_eq!(&d.decompress_batch(packed, 1 << 20).unwrap(), plain);
+    }
+    // zstd's own streaming decoder, the whole stream at once (concatenated frames).
+    let all: Vec<u8> = wire.concat();
+    let mut out = Vec::new();
+    // The last frame never ends, so the reader reports an incomplete frame after the output.
+    let end = std::io::Read::read_to_end(&mut zstd::stream::read::Decoder::new(&all[..]).unwrap(), &mut out);
+    assert_eq!(end.map_err(|e| e.kind()), Err(std::io::ErrorKind::UnexpectedEof));
+    assert_eq!(out, batches.concat());
+}
+
+#[test]
+fn each_rung_compresses_real_logs_smaller_than_the_one_below() {
+    use crate::codec::ladder::LADDER;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub");
+    let mut logs: Vec<(f64, String)> = vec![(0.0, String::new()); LADDER.len()];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let text = std::fs::read(&path).unwrap();
+        for (i, &rung) in LADDER.iter().enumerate() {
+            let mut c = StreamCompressor::at_rung(rung, 20).unwrap();
+            let size: usize = text.chunks(16_000).map(|b| c.compress_batch(b).unwrap().len()).sum();
+            logs[i].0 += (size as f64).ln();
+            logs[i].1 += &format!(" {size}");
+        }
+    }
+    // The geometric mean over the Loghub samples falls rung by rung.
+    assert!(logs.windows(2).all(|w| w[1].0 < w[0].0), "{logs:?}");
+}
+
+#[test]
+fn a_context_is_measured_and_grows_with_the_window_and_the_level() {
+    use crate::codec::ladder::{LADDER, Rung};
+    let small = context_bytes(LADDER[0], 20).unwrap();
+    assert!(small > 1 << 20, "the window alone is 1 MiB: {small}");
+    assert!(context_bytes(LADDER[0], 23).unwrap() > small + (6 << 20));
+    assert!(context_bytes(Rung::fixed(19), 20).unwrap() > context_bytes(LADDER[4], 20).unwrap());
+    // The whole ladder stays small: every rung fits in 16 MiB with the default window.
+    assert!(LADDER.iter().all(|&r| context_bytes(r, 20).unwrap() < 16 << 20));
+}

@@ -13,6 +13,9 @@
 //!
 //! Every line dropped as too large is named in a warning (line number, size, limit), at most
 //! one warning a second, the others counted.
+//!
+//! Lines go to the client in batches (what the reader has ready, up to [`SEND_BATCH`]), one
+//! channel hop per batch ([`hand_over`]).
 
 mod acks;
 mod reader;
@@ -22,7 +25,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use stateful_logs::transport::{ApiKey, EndpointConfig};
-use stateful_logs_tokio::{AckEntry, AckEvent, BuildTokio, Client, ClientBuilder, HaltError, Record};
+use stateful_logs_tokio::{
+    AckEntry, AckEvent, BuildTokio, Client, ClientBuilder, HaltError, Handle, Record, SendError,
+    SendManyCause, SendManyError,
+};
 
 use crate::CliError;
 use crate::cli::{ShipArgs, show_duration};
@@ -33,6 +39,9 @@ use crate::follow::{Position, StateFile};
 use crate::signals::{StopSignal, StopSignals};
 use acks::{AckTracker, DropWarnings};
 use reader::{InputLine, ReaderEvent, spawn_reader};
+
+/// Lines handed to the client at once at most: those the reader has ready, up to this many.
+const SEND_BATCH: usize = 1_000;
 
 /// Runs `ship`.
 pub async fn run(args: ShipArgs) -> Result<ExitCode, CliError> {
@@ -77,10 +86,11 @@ fn build_client(args: &ShipArgs) -> Result<Client, CliError> {
     })?;
     let mut builder = ClientBuilder::new()
         .profile(args.profile.into())
-        .compression(stateful_logs::codec::Compression {
-            window_log: args.zstd_stream_window_log,
-            ..args.compression.into()
-        })
+        .compression(args.compression.with(
+            args.compression_level,
+            args.compression_cpu,
+            args.zstd_stream_window_log,
+        ))
         .v1_delta_encoding(args.v1_delta_encoding)
         .batching(args.batch_size, args.max_batch_bytes, Duration::from_secs(5))
         .max_message_bytes(args.max_message_bytes)
@@ -279,8 +289,12 @@ async fn ship(
 ) -> Result<ExitCode, CliError> {
     let handle = client.handle();
     let started = Instant::now();
+    // An event the batching read past (not a line): handled next.
+    let mut deferred = None;
     let ending = loop {
-        let event = if watch.input_ended {
+        let event = if let Some(event) = deferred.take() {
+            Ok(Some(event))
+        } else if watch.input_ended {
             watch.until_stopped(std::future::pending()).await
         } else {
             watch.until_stopped(events.recv()).await
@@ -290,18 +304,23 @@ async fn ship(
             Err(ending) => break ending,
         };
         let flushed = match event {
-            Some(ReaderEvent::Line(InputLine { content, timestamp_ms, position, number })) => {
-                let mut record = shipping.template.clone();
-                record.timestamp_ms = timestamp_ms;
-                let bytes = content.len() as u64;
-                record.content = content.into();
-                record.ack_token = Some(watch.tracker.next_token());
-                match watch.until_stopped(handle.send(record)).await {
-                    Ok(Ok(())) => watch.sent(position, number, bytes),
-                    Ok(Err(_)) => break Ending::ClientGone,
+            Some(ReaderEvent::Line(line)) => {
+                let mut batch = LineBatch::new(watch.tracker.next_token());
+                batch.push(&shipping.template, line);
+                while batch.records.len() < SEND_BATCH {
+                    match events.try_recv() {
+                        Ok(ReaderEvent::Line(line)) => batch.push(&shipping.template, line),
+                        Ok(other) => {
+                            deferred = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                match hand_over(&handle, &mut watch, batch).await {
+                    Ok(()) => continue,
                     Err(ending) => break ending,
                 }
-                continue;
             }
             Some(ReaderEvent::Idle) => watch.until_stopped(client.flush()).await,
             Some(ReaderEvent::Failed(error)) => break Ending::ReadFailed(error),
@@ -352,6 +371,76 @@ async fn ship(
             );
             Ok(ExitCode::from(crate::exit::NOT_ACKNOWLEDGED))
         }
+    }
+}
+
+/// Records of consecutive lines, with what the state file and the warnings need of each line.
+struct LineBatch {
+    first_token: u64,
+    records: Vec<Record>,
+    /// Per record: where its line ends, its number, its length.
+    lines: Vec<(Position, Option<u64>, u64)>,
+}
+
+impl LineBatch {
+    /// An empty batch whose first record gets `first_token`.
+    fn new(first_token: u64) -> Self {
+        LineBatch { first_token, records: Vec::new(), lines: Vec::new() }
+    }
+
+    /// Stamps `line` into a copy of `template`, with the next token.
+    fn push(&mut self, template: &Record, line: InputLine) {
+        let InputLine { content, timestamp_ms, position, number } = line;
+        let mut record = template.clone();
+        record.timestamp_ms = timestamp_ms;
+        self.lines.push((position, number, content.len() as u64));
+        record.content = content.into();
+        record.ack_token = Some(self.first_token + self.records.len() as u64);
+        self.records.push(record);
+    }
+}
+
+/// Hands `batch` to the client in order: `try_send_many` takes what the budget has room for
+/// in one channel hop; while the budget is full, `send` waits with the next record alone.
+/// Each line is registered as sent once its record is taken. Both calls are cancel-safe (a
+/// signal or halt that ends the wait leaves every record either taken and registered, or not
+/// taken), which `send_many` is not: its count of taken records is lost with its future.
+async fn hand_over(handle: &Handle, watch: &mut Watch, batch: LineBatch) -> Result<(), Ending> {
+    let LineBatch { records, lines, .. } = batch;
+    let mut lines = lines.into_iter();
+    let mut records = records;
+    loop {
+        let rest = match handle.try_send_many(records) {
+            Ok(()) => Vec::new(),
+            Err(SendManyError { accepted, rest, cause }) => {
+                for (position, number, bytes) in lines.by_ref().take(accepted) {
+                    watch.sent(position, number, bytes);
+                }
+                match cause {
+                    SendManyCause::Full => rest,
+                    SendManyCause::Halted(halt) => return Err(Ending::Halted(halt)),
+                    SendManyCause::Closed => return Err(Ending::ClientGone),
+                }
+            }
+        };
+        let mut rest = rest.into_iter();
+        let Some(first) = rest.next() else {
+            for (position, number, bytes) in lines {
+                watch.sent(position, number, bytes);
+            }
+            return Ok(());
+        };
+        match watch.until_stopped(handle.send(first)).await {
+            Ok(Ok(())) => {
+                if let Some((position, number, bytes)) = lines.next() {
+                    watch.sent(position, number, bytes);
+                }
+            }
+            Ok(Err(SendError::Halted { error, .. })) => return Err(Ending::Halted(error)),
+            Ok(Err(SendError::Closed(_))) => return Err(Ending::ClientGone),
+            Err(ending) => return Err(ending),
+        }
+        records = rest.collect();
     }
 }
 

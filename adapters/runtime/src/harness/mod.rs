@@ -7,6 +7,7 @@
 //! Waits are bounded by [`PATIENCE`] on the adapter's own timers ([`Patience`]), never by fixed
 //! sleeps, so the client side may run on any runtime.
 
+mod batch_send;
 mod checks;
 mod front;
 mod intake_thread;
@@ -20,6 +21,7 @@ use stateful_logs_intake::{Intake, IntakeBuilder, ReceivedLog};
 
 use crate::{Client, ClientBuilder, ClientError, Runtime};
 
+pub use batch_send::*;
 pub use checks::{AckCheck, DeliveryCheck, Patience};
 pub use front::{Front, FrontKind};
 pub use intake_thread::IntakeThread;
@@ -153,7 +155,10 @@ macro_rules! e2e_suite {
             tls_with_an_unknown_issuer_halts,
             keepalive_detects_a_silent_connection,
             an_intake_without_zstd_stream_gets_zstd_and_every_line,
-            a_v1_and_a_v2_client_share_one_intake
+            a_v1_and_a_v2_client_share_one_intake,
+            send_many_keeps_order_and_acks_across_sends,
+            send_many_larger_than_the_budget_stays_within_it,
+            halt_during_send_many_reports_what_was_taken
         );
     };
     (@tests $block_on:path, $adapter:expr, $core:ty; $($name:ident),*) => {$(
@@ -188,6 +193,9 @@ pub async fn all<B: BuildClient, C: TestCore>(adapter: &B) {
     keepalive_detects_a_silent_connection::<B, C>(adapter).await;
     an_intake_without_zstd_stream_gets_zstd_and_every_line::<B, C>(adapter).await;
     a_v1_and_a_v2_client_share_one_intake::<B, C>(adapter).await;
+    send_many_keeps_order_and_acks_across_sends::<B, C>(adapter).await;
+    send_many_larger_than_the_budget_stays_within_it::<B, C>(adapter).await;
+    halt_during_send_many_reports_what_was_taken::<B, C>(adapter).await;
 }
 
 /// The HTTP JSON baseline ([`BatchFormat::HttpJson`]) as a test core (pass-through intake).
