@@ -45,6 +45,7 @@ pub mod plot;
 mod queue;
 mod report;
 mod scenario;
+mod wiring;
 mod world;
 
 pub use config::{CoreKind, LinkConfig, Policy, ScenarioName, SimConfig, SimError};

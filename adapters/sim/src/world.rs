@@ -12,6 +12,7 @@ use crate::intake::{BatchRef, Intake};
 use crate::queue::{Event, EventQueue, OpenOutcome};
 use crate::report::{Series, Summary};
 use crate::scenario::Scenario;
+use crate::wiring;
 
 /// A client is *behind* when something it produced more than this long ago is not yet
 /// acknowledged; recovery ends when no client is behind.
@@ -111,7 +112,7 @@ impl Simulation {
             Event::OpenArrive { client, stream } => {
                 if let Some(intake) = self.intake_of(client, stream) {
                     let c = &mut self.clients[client as usize];
-                    self.intakes[intake].open(now, client, c, stream, &mut self.ctx);
+                    wiring::open(&mut self.intakes[intake], now, client, c, stream, &mut self.ctx);
                 }
             }
             Event::OpenReply { client, stream, outcome } => {
@@ -141,18 +142,20 @@ impl Simulation {
             Event::BatchArrive { client, stream, batch_id, seq } => {
                 if let Some(intake) = self.intake_of(client, stream) {
                     let batch = BatchRef { stream, batch_id, seq };
-                    self.intakes[intake].batch(now, client, &mut self.clients, batch, &mut self.ctx);
+                    wiring::batch(
+                        &mut self.intakes[intake],
+                        now,
+                        client,
+                        &self.clients,
+                        batch,
+                        &mut self.ctx,
+                    );
                 }
             }
             Event::BatchDone { intake, epoch } => {
                 let records = u64::from(self.config.records_per_batch);
-                self.intakes[usize::from(intake)].batch_done(
-                    now,
-                    epoch,
-                    &mut self.clients,
-                    records,
-                    &mut self.ctx,
-                );
+                let intake = &mut self.intakes[usize::from(intake)];
+                wiring::batch_done(intake, now, epoch, &mut self.clients, records, &mut self.ctx);
             }
             Event::AckArrive { client, stream, batch_id } => {
                 self.clients[client as usize].core.handle_ack(t, StreamId(stream), batch_id);
@@ -167,7 +170,9 @@ impl Simulation {
             Event::Incident { index } => {
                 let step = self.scenario.steps[index];
                 let intake = &mut self.intakes[usize::from(step.intake)];
-                intake.change(now, step.change, &mut self.clients, &mut self.ctx);
+                if let Some(streams) = intake.change(now, step.change, &mut self.ctx) {
+                    wiring::apply(streams, now, &mut self.clients, &mut self.ctx);
+                }
             }
             Event::StopProducing => self.stopped = true,
             Event::Sample => {
