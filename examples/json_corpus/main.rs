@@ -4,7 +4,9 @@
 //! bytes (`tests/json_corpus.rs` checks the committed files against a fresh run).
 //!
 //! `cargo run --release --example json_corpus` writes the files; `-- --check` only compares
-//! and exits non-zero when a committed file differs.
+//! and exits non-zero when a committed file differs; `-- --long DIR` writes the long Loghub
+//! sets of `corpora/long/` as JSON logs into DIR (a long JSON stream for `bench --input`; not
+//! committed: 20 MB).
 
 mod jsonw;
 mod shapes;
@@ -15,7 +17,42 @@ use std::process::ExitCode;
 const LOGHUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub");
 const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/json");
 
+const LONG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/long");
+
+/// `--long DIR`: each `corpora/long/<System>_full.log.zst` as `DIR/<System>_full.jsonl`.
+fn long(dir: &Path) -> ExitCode {
+    for system in ["Apache", "Linux"] {
+        let input = Path::new(LONG).join(format!("{system}_full.log.zst"));
+        let data = match std::fs::read(&input).and_then(|z| zstd::decode_all(&z[..])) {
+            Ok(data) => data,
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", input.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let Some(json) = shapes::convert(system, &data) else {
+            eprintln!("no shape for {system}");
+            return ExitCode::FAILURE;
+        };
+        let output = dir.join(format!("{system}_full.jsonl"));
+        if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&output, &json)) {
+            eprintln!("cannot write {}: {e}", output.display());
+            return ExitCode::FAILURE;
+        }
+        println!("{}: {} bytes", output.display(), json.len());
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--long") {
+        let Some(dir) = args.get(i + 1) else {
+            eprintln!("--long needs a directory to write into");
+            return ExitCode::FAILURE;
+        };
+        return long(Path::new(dir));
+    }
     let check = std::env::args().any(|a| a == "--check");
     let mut differ = 0;
     for system in shapes::SYSTEMS {
