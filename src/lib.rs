@@ -109,7 +109,7 @@ pub mod translator;
 pub mod transport;
 pub(crate) mod wire;
 
-pub use codec::Compression;
+pub use codec::{Compression, CpuBudget};
 pub use error::ConfigError;
 pub use pipeline::{Action, BatchFormat, Pipeline, PipelineConfig, RejectReason, Rejected, ShutdownSummary};
 pub use profile::Profile;

@@ -43,7 +43,7 @@ pub mod api {
     };
     pub use stateful_logs::transport::{RetryPolicy, TransportConfig};
     pub use stateful_logs::{
-        AckEntry, AckOutcome, ApiKey, BatchFormat, Compression, ConfigError, DropReason, EndpointConfig,
-        HaltError, Pipeline, PipelineConfig, Profile, Record,
+        AckEntry, AckOutcome, ApiKey, BatchFormat, Compression, ConfigError, CpuBudget, DropReason,
+        EndpointConfig, HaltError, Pipeline, PipelineConfig, Profile, Record,
     };
 }
