@@ -290,7 +290,7 @@ pub fn base_config(profile: Profile) -> PipelineConfig {
 
 /// `encoding.md` §11: the benchmark record mapping (ack token = line index).
 #[allow(unused_imports)]
-pub use stateful_logs::measure::benchmark_records as loghub_records;
+pub use stateful_logs_bench::benchmark_records as loghub_records;
 
 /// One step of a round-trip run.
 #[derive(Clone, Debug)]

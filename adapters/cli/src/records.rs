@@ -62,7 +62,7 @@ pub fn check_equivalent(profile: Profile, got: &ReceivedLog, want: &Record) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stateful_logs::measure::benchmark_records;
+    use stateful_logs_bench::benchmark_records;
 
     fn bench_record(system: &str, index: usize, line: &[u8]) -> Record {
         benchmark_records(&format!("{system}_x.log"), &[line, b"\n"].concat())

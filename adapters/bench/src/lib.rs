@@ -1,7 +1,9 @@
-//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the `wire_size` example and
-//! the CLI's `bench` and `demo` commands.
+//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the benchmark examples
+//! (`wire_size`, `wire_hash`, `zstd_levels`, `json_layouts`, tokio's `loopback_bench`), the
+//! criterion benches and the CLI's `bench` and `demo` commands. Benchmark tooling, kept out of
+//! the protocol crate; not published.
 //!
-//! Sans-IO like the rest of the core: no clock, no files. The caller reads the input and times
+//! Sans-IO like the core: no clock, no files. The caller reads the input and times
 //! the calls it wants a throughput for. Each function gives one measure of §11:
 //! - [`benchmark_records`]: line input (§10.4) and the benchmark record mapping;
 //! - [`http_json_baseline`]: the HTTP JSON + zstd-1 baseline, one compressed array per batch;
@@ -14,13 +16,14 @@
 
 use bytes::Bytes;
 
-use crate::codec::Compression;
-use crate::pipeline::Action;
-use crate::pipeline::RejectReason;
-use crate::proto::stateful::batch_status::Status;
-use crate::record::Record;
-use crate::translator::{TranslatorConfig, TranslatorMetrics};
-use crate::{Pipeline, PipelineConfig, StreamId, Timestamp};
+use stateful_logs::Record;
+use stateful_logs::codec::Compression;
+pub use stateful_logs::http_json::{write_http_json_object_record, write_http_json_record};
+use stateful_logs::pipeline::Action;
+use stateful_logs::pipeline::RejectReason;
+use stateful_logs::proto::stateful::batch_status::Status;
+use stateful_logs::translator::{TranslatorConfig, TranslatorMetrics};
+use stateful_logs::{Pipeline, PipelineConfig, StreamId, Timestamp};
 
 /// The first benchmark timestamp (§11): record `i` gets this + `i`.
 pub const BENCHMARK_EPOCH_MS: i64 = 1_700_000_000_000;
@@ -39,7 +42,7 @@ pub enum MeasureError {
     Compress(#[from] std::io::Error),
     /// The Pipeline refused its configuration.
     #[error("invalid pipeline configuration: {0}")]
-    Config(#[from] crate::ConfigError),
+    Config(#[from] stateful_logs::ConfigError),
     /// The Pipeline halted or refused a record; the measurement is incomplete.
     #[error("the pipeline stopped during the measurement: {0}")]
     Pipeline(String),
@@ -72,68 +75,6 @@ pub fn benchmark_records(file_name: &str, data: &[u8]) -> Vec<Record> {
                 .with_ack_token(i as u64)
         })
         .collect()
-}
-
-/// Writes one record as the baseline's compact JSON object (§11): `message` (invalid UTF-8
-/// replaced by U+FFFD), `status`, `timestamp`, `hostname`, `service`, `ddsource`, `ddtags`.
-pub fn write_http_json_record(record: &Record, out: &mut Vec<u8>) {
-    fn string(out: &mut Vec<u8>, name: &str, value: &str) {
-        out.extend_from_slice(b"\"");
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"\":");
-        // Serializing a `str` into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, value);
-    }
-    out.push(b'{');
-    string(out, "message", &String::from_utf8_lossy(&record.content));
-    out.push(b',');
-    string(out, "status", record.status().unwrap_or_default());
-    out.extend_from_slice(b",\"timestamp\":");
-    out.extend_from_slice(record.timestamp_ms.to_string().as_bytes());
-    out.push(b',');
-    string(out, "hostname", record.hostname().unwrap_or_default());
-    out.push(b',');
-    string(out, "service", record.service().unwrap_or_default());
-    out.push(b',');
-    string(out, "ddsource", record.source().unwrap_or_default());
-    out.push(b',');
-    string(out, "ddtags", &record.tags.join(","));
-    out.push(b'}');
-}
-
-/// The metadata members of a baseline record (§11), in the order written.
-const METADATA_KEYS: [&str; 6] = ["status", "timestamp", "hostname", "service", "ddsource", "ddtags"];
-
-/// Writes one record for the HTTP intake as an agent that parses JSON logs sends it: when the
-/// content is a JSON object, that object with the record's metadata members (`status`,
-/// `timestamp`, `hostname`, `service`, `ddsource`, `ddtags`, as in [`write_http_json_record`])
-/// merged in; a member of the log that has one of those names moves to `log.<name>` (prefixed
-/// again while taken), so nothing is lost. Members come out in key order (as Go's
-/// `encoding/json` writes a map); numbers keep their text. Any other content is written by
-/// [`write_http_json_record`].
-pub fn write_http_json_object_record(record: &Record, out: &mut Vec<u8>) {
-    let Ok(serde_json::Value::Object(mut log)) = serde_json::from_slice::<serde_json::Value>(&record.content)
-    else {
-        return write_http_json_record(record, out);
-    };
-    for name in METADATA_KEYS {
-        if let Some(value) = log.remove(name) {
-            let mut moved = format!("log.{name}");
-            while log.contains_key(&moved) {
-                moved.insert_str(0, "log.");
-            }
-            log.insert(moved, value);
-        }
-    }
-    let text = |s: Option<&str>| serde_json::Value::String(s.unwrap_or_default().to_owned());
-    log.insert("status".into(), text(record.status()));
-    log.insert("timestamp".into(), record.timestamp_ms.into());
-    log.insert("hostname".into(), text(record.hostname()));
-    log.insert("service".into(), text(record.service()));
-    log.insert("ddsource".into(), text(record.source()));
-    log.insert("ddtags".into(), serde_json::Value::String(record.tags.join(",")));
-    // Serializing a `Value` into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &log);
 }
 
 /// How the HTTP baseline carries a record's content.
@@ -232,38 +173,38 @@ pub fn measure_pipeline_with(
     mut on_batch: impl FnMut(&[u8]),
 ) -> Result<WireMeasure, MeasureError> {
     let now = Timestamp(0);
-    let mut driver = Driver {
+    let mut peer = PerfectPeer {
         p: Pipeline::new(config, 0, now)?,
         stream: None,
         wire_bytes: 0,
         batches: 0,
         on_batch: &mut on_batch,
     };
-    driver.pump(now)?;
+    peer.pump(now)?;
     let mut count = 0u64;
     for mut record in records {
         count += 1;
         loop {
-            match driver.p.handle_record(now, record) {
+            match peer.p.handle_record(now, record) {
                 Ok(()) => break,
                 Err(rejected) if rejected.reason == RejectReason::Full => {
                     record = rejected.record;
-                    if driver.pump(now)? == 0 {
+                    if peer.pump(now)? == 0 {
                         return Err(MeasureError::Pipeline("the pipeline stays full".into()));
                     }
                 }
                 Err(rejected) => return Err(MeasureError::Pipeline(rejected.reason.to_string())),
             }
         }
-        driver.pump(now)?;
+        peer.pump(now)?;
     }
-    driver.p.flush(now);
-    while driver.pump(now)? > 0 {}
-    let translator = driver.p.translator();
+    peer.p.flush(now);
+    while peer.pump(now)? > 0 {}
+    let translator = peer.p.translator();
     Ok(WireMeasure {
         records: count,
-        wire_bytes: driver.wire_bytes,
-        batches: driver.batches,
+        wire_bytes: peer.wire_bytes,
+        batches: peer.batches,
         translator: translator.metrics().clone(),
         state_size_bytes: translator.state_size_bytes(),
     })
@@ -334,7 +275,8 @@ pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result
     })
 }
 
-struct Driver<'a> {
+/// A Pipeline and the perfect in-memory peer that acks every batch at once.
+struct PerfectPeer<'a> {
     p: Pipeline,
     stream: Option<StreamId>,
     wire_bytes: u64,
@@ -342,7 +284,7 @@ struct Driver<'a> {
     on_batch: &'a mut dyn FnMut(&[u8]),
 }
 
-impl Driver<'_> {
+impl PerfectPeer<'_> {
     /// Plays the peer: opens streams, takes every batch and acks it. Returns batches sent.
     fn pump(&mut self, now: Timestamp) -> Result<u64, MeasureError> {
         let mut sent = 0;
@@ -381,8 +323,8 @@ impl Driver<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Profile;
-    use crate::transport::{ApiKey, EndpointConfig};
+    use stateful_logs::Profile;
+    use stateful_logs::transport::{ApiKey, EndpointConfig};
 
     #[test]
     fn line_input_strips_one_cr_and_skips_empty_lines() {
@@ -433,7 +375,7 @@ mod tests {
         let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("k"));
         let mut config = PipelineConfig::new(vec![endpoint]).with_profile(Profile::V1);
         config.max_batch_items = 7;
-        config.translator = crate::translator::TranslatorConfig::default();
+        config.translator = stateful_logs::translator::TranslatorConfig::default();
         let m = measure_pipeline(config, records).unwrap();
         assert_eq!(m.records, 30);
         // The first two logs of the shape go raw while its pattern waits for a third.
