@@ -5,11 +5,11 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use stateful_logs::measure::{benchmark_records, measure_pipeline};
 use stateful_logs::pattern::{PatternStore, tokenize};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::transport::{ApiKey, EndpointConfig};
 use stateful_logs::{PipelineConfig, Record, Timestamp};
+use stateful_logs_bench::{benchmark_records, measure_pipeline};
 
 const LOGHUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub");
 

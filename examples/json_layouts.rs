@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use stateful_logs::codec::stream::StreamCompressor;
-use stateful_logs::measure::lines;
 use stateful_logs::pattern::{V2Leaf, detect_v2};
+use stateful_logs_bench::lines;
 
 fn value_text(leaf: &V2Leaf<'_>) -> String {
     match leaf {

@@ -10,10 +10,10 @@
 
 mod loghub;
 
-use stateful_logs::measure::{benchmark_records, measure_pipeline_with};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::transport::{ApiKey, EndpointConfig};
 use stateful_logs::{PipelineConfig, Profile};
+use stateful_logs_bench::{benchmark_records, measure_pipeline_with};
 
 /// FNV-1a, 64 bits: stable across toolchains, unlike `DefaultHasher`.
 struct Fnv(u64);

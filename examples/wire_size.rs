@@ -14,14 +14,14 @@ mod loghub;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use stateful_logs::measure::{
-    BaselineMessage, FileSizes, benchmark_records, file_sizes, http_json_baseline_with, measure_pipeline,
-    measure_pipeline_with,
-};
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::transport::{ApiKey, EndpointConfig, build_metadata};
 use stateful_logs::{PipelineConfig, Profile, Record, StreamId, Timestamp};
+use stateful_logs_bench::{
+    BaselineMessage, FileSizes, benchmark_records, file_sizes, http_json_baseline_with, measure_pipeline,
+    measure_pipeline_with,
+};
 
 /// Each throughput is the best of this many runs.
 const RUNS: usize = 3;

@@ -11,10 +11,10 @@ mod loghub;
 use std::time::{Duration, Instant};
 
 use stateful_logs::codec::Compression;
-use stateful_logs::measure::{benchmark_records, http_json_baseline, measure_pipeline};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::transport::{ApiKey, EndpointConfig};
 use stateful_logs::{PipelineConfig, Profile, Record};
+use stateful_logs_bench::{benchmark_records, http_json_baseline, measure_pipeline};
 
 const RUNS: usize = 3;
 

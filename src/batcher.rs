@@ -89,11 +89,6 @@ impl Batcher {
         self.open.records >= self.limits.max_items || self.open.raw_bytes >= self.limits.max_bytes
     }
 
-    /// Whether a record of raw size `raw_len` is too large for any batch (§3.3).
-    pub fn is_too_large(&self, raw_len: u64) -> bool {
-        raw_len > self.limits.max_bytes
-    }
-
     /// Where the translator appends a record's datums.
     pub fn datums_mut(&mut self) -> &mut Vec<Datum> {
         &mut self.open.datums
@@ -174,9 +169,9 @@ mod tests {
     }
 
     #[test]
-    fn byte_limit_is_inclusive_and_oversized_records_are_too_large() {
+    fn byte_limit_is_inclusive() {
         let mut b = Batcher::new(BatchLimits { max_items: 10, max_bytes: 100, batch_wait_ms: 10 });
-        assert!(b.fits(100) && !b.is_too_large(100) && b.is_too_large(101));
+        assert!(b.fits(100));
         b.record_added(Timestamp(0), 60, false, 60);
         assert!(b.fits(40) && !b.fits(41));
         b.record_added(Timestamp(0), 40, false, 40);

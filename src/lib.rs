@@ -32,8 +32,7 @@
 //! `testing::Loopback`, behind the `testing` feature.)
 //!
 //! ```
-//! use stateful_logs::transport::{AckOutcome, ApiKey, EndpointConfig};
-//! use stateful_logs::{Action, Pipeline, PipelineConfig, Record, Timestamp};
+//! use stateful_logs::{AckOutcome, Action, ApiKey, EndpointConfig, Pipeline, PipelineConfig, Record, Timestamp};
 //!
 //! let now = Timestamp::ZERO;
 //! let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("secret"));
@@ -54,31 +53,42 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod batcher;
+// The driver's API is re-exported below; the modules hold the rest. Modules marked
+// `doc(hidden)` are public only for this workspace's tests, fuzz targets, benches and
+// adapters: they are internals, not part of the supported interface.
+pub(crate) mod batcher;
 pub mod codec;
-pub mod datum;
+pub(crate) mod datum;
 mod error;
+#[doc(hidden)]
 pub mod escape;
 pub(crate) mod hashing;
-pub mod measure;
+#[doc(hidden)]
+pub mod http_json;
+#[doc(hidden)]
 pub mod pattern;
 pub mod pipeline;
 mod profile;
 pub mod proto;
 pub mod receiver;
-pub mod record;
+mod record;
+#[doc(hidden)]
 pub mod rng;
-pub mod snapshot;
+pub(crate) mod snapshot;
 pub mod status_code;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;
 pub mod translator;
 pub mod transport;
-pub mod wire;
+pub(crate) mod wire;
 
+pub use codec::{Compression, CpuBudget};
 pub use error::ConfigError;
 pub use pipeline::{Action, BatchFormat, Pipeline, PipelineConfig, RejectReason, Rejected, ShutdownSummary};
 pub use profile::Profile;
+pub use receiver::{LogBody, ReceivedLog, Receiver, ReceiverAction, ReceiverConfig};
 pub use record::Record;
 pub use time::{StreamId, Timestamp, duration_ms};
+pub use translator::TranslatorConfig;
+pub use transport::{AckEntry, AckOutcome, ApiKey, DropReason, EndpointConfig, HaltError, Transmit};

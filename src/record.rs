@@ -18,7 +18,7 @@ pub const TIMESTAMP_LIMIT: i64 = (1 << 62) - 1;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Record {
     /// Milliseconds since the Unix epoch, chosen by the producer (wall clock, unrelated to the
-    /// core's monotonic `now`). Clamped to `±(2^62 − 1)` at admission ([`TIMESTAMP_LIMIT`]).
+    /// core's monotonic `now`). Clamped to `±(2^62 − 1)` at admission (`TIMESTAMP_LIMIT`).
     pub timestamp_ms: i64,
     /// The log: any bytes.
     pub content: Bytes,

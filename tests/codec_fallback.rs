@@ -3,12 +3,12 @@
 //! at once and with nothing lost; a receiver that knows it gets smaller batches.
 
 use stateful_logs::codec::{Compression, ContentEncoding};
-use stateful_logs::measure::benchmark_records;
 use stateful_logs::receiver::ReceiverConfig;
 use stateful_logs::testing::Loopback;
 use stateful_logs::testing::round_trip::{assert_equivalent, base_config, world, world_with_receiver};
 use stateful_logs::transport::{ApiKey, EndpointConfig, Failure, Side, State, Transmit};
 use stateful_logs::{Action, Pipeline, Profile, Record, StreamId, Timestamp};
+use stateful_logs_bench::benchmark_records;
 
 fn records(n: usize) -> Vec<Record> {
     let text = include_bytes!("../corpora/loghub/HDFS_2k.log");

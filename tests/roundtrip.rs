@@ -7,11 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use proptest::prelude::*;
 use stateful_logs::codec::Compression;
-use stateful_logs::measure::benchmark_records;
 use stateful_logs::receiver::{Receiver, ReceiverAction, ReceiverConfig};
 use stateful_logs::status_code as code;
 use stateful_logs::testing::round_trip::{Op, assert_equivalent, base_config, run_round_trip, world};
 use stateful_logs::{Action, Pipeline, PipelineConfig, Profile, Record, StreamId, Timestamp};
+use stateful_logs_bench::benchmark_records;
 
 // ---- property: arbitrary records, batches, rotations and codecs round-trip ----
 

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use stateful_logs::measure::benchmark_records;
 use stateful_logs::receiver::LogBody;
 use stateful_logs::testing::Loopback;
 use stateful_logs::testing::round_trip::{assert_equivalent, base_config, world};
 use stateful_logs::{PipelineConfig, Profile, Record};
+use stateful_logs_bench::benchmark_records;
 
 fn loghub(name: &str) -> Vec<Record> {
     let path = format!("{}/corpora/loghub/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -4,7 +4,9 @@
 //! bytes (`tests/json_corpus.rs` checks the committed files against a fresh run).
 //!
 //! `cargo run --release --example json_corpus` writes the files; `-- --check` only compares
-//! and exits non-zero when a committed file differs.
+//! and exits non-zero when a committed file differs; `-- --long DIR` writes the long Loghub
+//! sets of `corpora/long/` as JSON logs into DIR (a long JSON stream for `bench --input`; not
+//! committed: 20 MB).
 
 mod jsonw;
 mod shapes;
@@ -15,23 +17,57 @@ use std::process::ExitCode;
 const LOGHUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/loghub");
 const OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/json");
 
+const LONG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/long");
+
+/// `system`'s log at `input` (zstd-compressed when it ends in `.zst`) as JSON logs; the
+/// failure is reported on stderr.
+fn convert_file(system: &str, input: &Path) -> Option<Vec<u8>> {
+    let read = std::fs::read(input);
+    let zst = input.extension().is_some_and(|e| e == "zst");
+    let data = match read.and_then(|d| if zst { zstd::decode_all(&d[..]) } else { Ok(d) }) {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", input.display());
+            return None;
+        }
+    };
+    let json = shapes::convert(system, &data);
+    if json.is_none() {
+        eprintln!("no shape for {system}");
+    }
+    json
+}
+
+/// `--long DIR`: each `corpora/long/<System>_full.log.zst` as `DIR/<System>_full.jsonl`.
+fn long(dir: &Path) -> ExitCode {
+    for system in ["Apache", "Linux"] {
+        let input = Path::new(LONG).join(format!("{system}_full.log.zst"));
+        let Some(json) = convert_file(system, &input) else { return ExitCode::FAILURE };
+        let output = dir.join(format!("{system}_full.jsonl"));
+        if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&output, &json)) {
+            eprintln!("cannot write {}: {e}", output.display());
+            return ExitCode::FAILURE;
+        }
+        println!("{}: {} bytes", output.display(), json.len());
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--long") {
+        let Some(dir) = args.get(i + 1) else {
+            eprintln!("--long needs a directory to write into");
+            return ExitCode::FAILURE;
+        };
+        return long(Path::new(dir));
+    }
     let check = std::env::args().any(|a| a == "--check");
     let mut differ = 0;
     for system in shapes::SYSTEMS {
         let input = Path::new(LOGHUB).join(format!("{system}_2k.log"));
         let output = Path::new(OUT).join(format!("{system}_2k.jsonl"));
-        let data = match std::fs::read(&input) {
-            Ok(data) => data,
-            Err(e) => {
-                eprintln!("cannot read {}: {e}", input.display());
-                return ExitCode::FAILURE;
-            }
-        };
-        let Some(json) = shapes::convert(system, &data) else {
-            eprintln!("no shape for {system}");
-            return ExitCode::FAILURE;
-        };
+        let Some(json) = convert_file(system, &input) else { return ExitCode::FAILURE };
         let lines = json.iter().filter(|&&b| b == b'\n').count();
         if check {
             let same = std::fs::read(&output).is_ok_and(|committed| committed == json);

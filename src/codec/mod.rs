@@ -5,8 +5,13 @@
 //! decompressed-size limit, so a small "bomb" can never make it allocate more than the limit.
 //! With `zstd-stream` (§7.1, [`stream`]) one zstd context spans the whole gRPC stream.
 
+// The level controller and its ladder: internals of `Compression::adaptive` (public for the
+// CLI's bench, the runtime's calibration and the tests).
+#[doc(hidden)]
 pub mod adaptive;
+#[doc(hidden)]
 pub mod ladder;
+#[doc(hidden)]
 pub mod stream;
 
 use std::cell::RefCell;

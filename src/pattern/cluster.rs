@@ -11,7 +11,7 @@ use crate::Timestamp;
 ///
 /// Positions are the tokens of the logs it matches (all of one signature). A non-wildcard
 /// position holds its exact token text; matching compares against those texts (the
-/// skeleton). What goes on the wire is the pattern's [`WireForm`]: wildcards close to each
+/// skeleton). What goes on the wire is the pattern's `WireForm`: wildcards close to each
 /// other travel as one value, so each log carries fewer, longer values.
 #[derive(Clone, Debug)]
 pub struct Pattern {

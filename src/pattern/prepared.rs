@@ -49,8 +49,7 @@ pub(super) enum Decision {
 
 impl<'t> Prepared<'t> {
     /// What committing will do to the pattern.
-    pub fn change(&self) -> super::Change {
-        use super::Change;
+    pub fn change(&self) -> Change {
         match &self.decision {
             Decision::Existing { widened: None, .. } => Change::NoChange,
             Decision::Existing { widened: Some(_), .. } => Change::Updated,
@@ -101,5 +100,25 @@ impl<'t> Prepared<'t> {
     /// The log's tokens, moved out (tokenized now when the fast path left them empty).
     pub(super) fn take_tokens(&mut self) -> Vec<Token<'t>> {
         self.tokens.take().unwrap_or_else(|| tokenize(self.text))
+    }
+}
+
+/// What adding a log did to its pattern (§9.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A new pattern was created: its `PatternDefine` must be sent.
+    New,
+    /// An existing pattern gained wildcards: its `PatternDefine` must be sent again, same id.
+    Updated,
+    /// The log matched a pattern as it is.
+    NoChange,
+    /// No pattern: the log's shape was seen too few times, so the log goes raw.
+    Deferred,
+}
+
+impl Change {
+    /// Whether the pattern's define must be sent for this log.
+    pub fn needs_define(self) -> bool {
+        matches!(self, Change::New | Change::Updated)
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::cluster::{Cluster, Pattern};
 use super::hint::{Hints, line_key};
-pub use super::prepared::Prepared;
+pub use super::prepared::{Change, Prepared};
 use super::prepared::{Decision, FastMatch};
 use super::score::{eviction_score, sort_for_eviction};
 use super::signature::{BuildPrehashed, Signature, type_sequence_key};
@@ -58,26 +58,6 @@ impl Default for PatternConfig {
             max_sketches: 0,
             hash_seed: 0,
         }
-    }
-}
-
-/// What adding a log did to its pattern (§9.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Change {
-    /// A new pattern was created: its `PatternDefine` must be sent.
-    New,
-    /// An existing pattern gained wildcards: its `PatternDefine` must be sent again, same id.
-    Updated,
-    /// The log matched a pattern as it is.
-    NoChange,
-    /// No pattern: the log's shape was seen too few times, so the log goes raw.
-    Deferred,
-}
-
-impl Change {
-    /// Whether the pattern's define must be sent for this log.
-    pub fn needs_define(self) -> bool {
-        matches!(self, Change::New | Change::Updated)
     }
 }
 

@@ -78,6 +78,7 @@ impl AckQueue {
     }
 
     /// Whether every entry was released.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

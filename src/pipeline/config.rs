@@ -15,8 +15,9 @@ use crate::{ConfigError, Profile, duration_ms};
 #[derive(Clone, Debug, PartialEq)]
 pub struct PipelineConfig {
     /// Stream settings. Its `profile` is the Pipeline's profile; its `compression`, the one
-    /// codec setting, is by default `zstd-stream` at level 1 with a 1 MiB window
-    /// (`encoding.md` §7.1; `zstd` is the fallback for intakes without it); its
+    /// codec setting, is by default `zstd-stream` with the level adapting to the input rate
+    /// within a CPU budget and a 1 MiB window (`encoding.md` §7.1, Amendment 5; `zstd` level 1
+    /// is the fallback for intakes without it); its
     /// `max_message_bytes` bounds every batch.
     pub transport: TransportConfig,
     /// The memory budget (README Amendment 1): everything held for this pipeline, its input

@@ -9,6 +9,7 @@
 
 mod acks;
 mod action;
+#[doc(hidden)]
 pub mod budget;
 mod config;
 mod encoding;
@@ -27,10 +28,10 @@ use crate::transport::{
 };
 use crate::{ConfigError, Profile, StreamId, Timestamp, duration_ms};
 
-pub use acks::AckQueue;
+pub(crate) use acks::AckQueue;
 pub use action::{Action, ShutdownSummary};
 pub use config::{BatchFormat, PipelineConfig};
-pub use encoding::{BatchEncoder, RawRenderingBackoff};
+pub(crate) use encoding::BatchEncoder;
 pub use metrics::PipelineMetrics;
 
 use budget::{BATCH_OVERHEAD, admission_bound, context_bytes, datums_cost, message_data_limit};
@@ -246,7 +247,7 @@ impl Pipeline {
                 if before > 0 {
                     json.push(b',');
                 }
-                crate::measure::write_http_json_record(record, json);
+                crate::http_json::write_http_json_record(record, json);
                 first + (json.len() - before) as u64 + budget::RECORD_OVERHEAD
             }
             BatchFormat::Stateful => {

@@ -5,10 +5,10 @@
 //! then `hostname:`, `service:` in `v1`, `ddsource:`), so one delivery check serves both.
 //! Everything else (path, key, codec, batch order, limits) is the receiver's, unchanged.
 
+use super::batch::Applied;
 use super::config::ReceiverConfig;
 use super::error::Violation;
 use super::log::{LogBody, ReceivedLog};
-use super::stream::Applied;
 use crate::Profile;
 
 /// Reads batch `batch_id` (decompressed) of a baseline stream.

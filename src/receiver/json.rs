@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde_json::{Map, Number, Value};
 
 use super::error::{Violation, excerpt};
-use super::template::render_float;
+use super::render::render_float;
 
 /// Splits an escaped path on `.`; `\.` is a literal dot and `\\` a literal backslash. Any
 /// other character after `\`, or a trailing `\`, is a violation.

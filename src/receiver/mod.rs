@@ -12,6 +12,7 @@
 //! and a message naming the rule; nothing panics and nothing of a failing batch is delivered
 //! or acknowledged.
 
+mod batch;
 mod config;
 mod delta;
 mod error;
@@ -19,6 +20,7 @@ mod http_json;
 mod json;
 mod log;
 mod metrics;
+mod render;
 mod sequence;
 mod state;
 mod stream;
@@ -32,7 +34,7 @@ use bytes::Bytes;
 
 pub use config::{ApiKeys, MAX_JSON_DEPTH_LIMIT, ReceiverConfig};
 pub use error::{BatchError, Violation};
-pub use log::{LogBody, ReceivedLog, base64_encode};
+pub use log::{LogBody, ReceivedLog};
 pub use metrics::ReceiverMetrics;
 
 use crate::codec::ContentEncoding;

@@ -1,13 +1,11 @@
 //! One stream's state and the handling of one batch (`transport.md` §16 rules 2–6).
 
-use std::collections::BTreeMap;
-
 use prost::Message;
 
+use super::batch::{Applied, Batch};
 use super::config::ReceiverConfig;
 use super::delta::{V1Delta, V2Delta};
 use super::error::{BatchError, Violation};
-use super::log::ReceivedLog;
 use super::metrics::ReceiverMetrics;
 use super::sequence::DatumSlices;
 use super::state::Tables;
@@ -16,85 +14,6 @@ use crate::codec::stream::StreamDecompressor;
 use crate::codec::{self, ContentEncoding, DecompressError};
 use crate::proto;
 use crate::{Profile, Timestamp};
-
-/// How many more bytes the batch may deliver (§16 rule 5), so that one log cannot grow
-/// without bound before it is counted (a template or a schema can repeat a large dictionary
-/// entry many times).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Budget {
-    /// Bytes left before `max_delivered_bytes_per_batch`.
-    pub(super) remaining: u64,
-    /// The configured limit, for the error.
-    pub(super) limit: u64,
-}
-
-impl Budget {
-    /// Refuses `used` bytes when they pass what is left.
-    pub(super) fn check(&self, used: u64) -> Result<(), Violation> {
-        if used > self.remaining { Err(Violation::DeliveredBytesExceeded(self.limit)) } else { Ok(()) }
-    }
-
-    /// Refuses wire text whose unescaped bytes must pass what is left. Unescaping shrinks text
-    /// at most fourfold (an escape code point is four bytes of UTF-8 and becomes one byte), so
-    /// this never refuses text whose bytes would fit; the exact count is checked on delivery.
-    pub(super) fn check_wire_text(&self, text_len: usize) -> Result<(), Violation> {
-        self.check((text_len as u64).div_ceil(4))
-    }
-}
-
-/// What one batch produced while it was applied; discarded when the batch fails.
-pub(super) struct Batch {
-    snapshot: bool,
-    pub(super) v1_delta_encoding: bool,
-    pub(super) max_json_depth: usize,
-    max_delivered_bytes: u64,
-    delivered_bytes: u64,
-    pub(super) logs: Vec<ReceivedLog>,
-    /// `ignored_fields` counts (`wire.md` §9.2).
-    pub(super) ignored: BTreeMap<&'static str, u64>,
-}
-
-impl Batch {
-    /// Batch 0 may hold only define datums.
-    pub(super) fn require_regular(&self) -> Result<(), Violation> {
-        if self.snapshot { Err(Violation::NotADefineInSnapshot) } else { Ok(()) }
-    }
-
-    /// Counts a field that was present but is ignored.
-    pub(super) fn ignore(&mut self, field: &'static str) {
-        *self.ignored.entry(field).or_default() += 1;
-    }
-
-    /// Adds a reconstructed log whose body counts `body_bytes` (§16 rule 5).
-    pub(super) fn deliver(&mut self, log: ReceivedLog, body_bytes: u64) -> Result<(), Violation> {
-        self.delivered_bytes =
-            self.delivered_bytes.saturating_add(body_bytes).saturating_add(log.metadata_bytes());
-        if self.delivered_bytes > self.max_delivered_bytes {
-            return Err(Violation::DeliveredBytesExceeded(self.max_delivered_bytes));
-        }
-        self.logs.push(log);
-        Ok(())
-    }
-
-    /// What the batch may still deliver.
-    pub(super) fn budget(&self) -> Budget {
-        Budget {
-            remaining: self.max_delivered_bytes.saturating_sub(self.delivered_bytes),
-            limit: self.max_delivered_bytes,
-        }
-    }
-
-    /// Bytes the delivered logs count.
-    pub(super) fn delivered_bytes(&self) -> u64 {
-        self.delivered_bytes
-    }
-}
-
-/// The outcome of a batch the stream accepted.
-pub(super) struct Applied {
-    pub(super) logs: Vec<ReceivedLog>,
-    pub(super) delivered_bytes: u64,
-}
 
 /// Everything the receiver holds for one open stream.
 #[derive(Debug)]
@@ -177,15 +96,12 @@ impl Stream {
         }
         DatumSlices::count(&payload, config.max_datums_per_batch).map_err(|v| fail(None, v))?;
 
-        let mut batch = Batch {
-            snapshot: batch_id == 0,
-            v1_delta_encoding: config.v1_delta_encoding,
-            max_json_depth: config.max_json_depth,
-            max_delivered_bytes: config.max_delivered_bytes_per_batch,
-            delivered_bytes: 0,
-            logs: Vec::new(),
-            ignored: BTreeMap::new(),
-        };
+        let mut batch = Batch::new(
+            batch_id == 0,
+            config.v1_delta_encoding,
+            config.max_json_depth,
+            config.max_delivered_bytes_per_batch,
+        );
         let result = self.apply_all(&payload, &mut batch, config.max_state_bytes);
         for (field, n) in std::mem::take(&mut batch.ignored) {
             *metrics.ignored_fields.entry(field).or_default() += n;

@@ -1,10 +1,8 @@
 //! Patterns: validation of a definition and template insertion (`wire.md` §9.2, §9.4).
 
-use std::fmt::Write;
-
+use super::batch::Budget;
 use super::error::Violation;
 use super::state::Pattern;
-use super::stream::Budget;
 
 /// Checks a `PatternDefine`: id ≥ 1, offsets non-decreasing, within the template and on UTF-8
 /// character boundaries. (`v1`'s `param_count` is checked by the caller.)
@@ -27,19 +25,6 @@ pub(super) fn validate_pattern(id: u64, template: &str, pos_list: &[u32]) -> Res
         }
     }
     Ok(())
-}
-
-/// Appends the text of `v` as Rust's `f64` `Display` writes it: the shortest digits that parse
-/// back to the same value, never an exponent (`1e21` → `1000000000000000000000`, `-0.0` → `-0`,
-/// `NaN`, `inf`, `-inf`).
-pub(super) fn render_float(v: f64, out: &mut String) {
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{v}");
-}
-
-/// Appends a base-10 integer.
-pub(super) fn render_int(v: i64, out: &mut String) {
-    let _ = write!(out, "{v}");
 }
 
 /// Appends `T[0..p0] ‖ r(v0) ‖ T[p0..p1] ‖ … ‖ r(vk-1) ‖ T[pk-1..]` to `out`, rendering each
@@ -146,24 +131,5 @@ mod tests {
             Err(Violation::OffsetSplitsCharacter { id: 1, offset: 1 })
         );
         assert_eq!(validate_pattern(1, "é", &[0, 2, 2]), Ok(()));
-    }
-
-    #[test]
-    fn floats_render_like_rust_display_without_exponent() {
-        let cases = [
-            (1e6, "1000000"),
-            (1e-7, "0.0000001"),
-            (-0.0, "-0"),
-            (12.5, "12.5"),
-            (1e21, "1000000000000000000000"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "inf"),
-            (f64::NEG_INFINITY, "-inf"),
-        ];
-        for (v, text) in cases {
-            let mut out = String::new();
-            render_float(v, &mut out);
-            assert_eq!(out, text);
-        }
     }
 }

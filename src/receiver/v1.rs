@@ -2,13 +2,14 @@
 
 use serde_json::Value;
 
+use super::batch::Batch;
 use super::delta::{V1Delta, advance_timestamp, resolve_pattern, sync_timestamp};
 use super::error::Violation;
 use super::json::{json_float, json_int, v1_object};
 use super::log::{LogBody, ReceivedLog};
+use super::render::{render_float, render_int};
 use super::state::{Pattern, Tables};
-use super::stream::Batch;
-use super::template::{insert, render_float, render_int, validate_pattern};
+use super::template::{insert, validate_pattern};
 use crate::Profile;
 use crate::escape::unescape;
 use crate::proto::v1::{self, datum::Data, dynamic_value::Value as Dv, log::Content};

@@ -2,13 +2,14 @@
 
 use serde_json::Value;
 
+use super::batch::Batch;
 use super::delta::{NONE_ID, V2Delta, advance_timestamp, resolve_pattern, resolve_sentinel, sync_timestamp};
 use super::error::Violation;
 use super::json::{ObjectBuilder, json_float, json_int, parse_raw};
 use super::log::{LogBody, ReceivedLog};
+use super::render::{render_float, render_int};
 use super::state::{Pattern, Schema, Tables, ValueKind};
-use super::stream::Batch;
-use super::template::{insert, render_float, render_int, validate_pattern};
+use super::template::{insert, validate_pattern};
 use crate::Profile;
 use crate::escape::unescape;
 use crate::proto::v2::{self, dynamic_value::Value as Dv, log_datum::Data};

@@ -9,11 +9,9 @@ use crate::transport::HaltError;
 use crate::{PipelineConfig, RejectReason, StreamId, Timestamp};
 
 #[cfg(doc)]
-use super::loopback::Loopback;
-#[cfg(doc)]
 use crate::receiver::Receiver;
 
-/// Steps [`Loopback::drive`] and [`Loopback::finish`] take before reporting a livelock.
+/// Steps [`Loopback::drive`](super::Loopback::drive) and [`Loopback::finish`](super::Loopback::finish) take before reporting a livelock.
 pub const DEFAULT_MAX_STEPS: usize = 10_000;
 
 /// What answers the Pipeline's streams.
@@ -34,7 +32,7 @@ pub enum AckDelivery {
     Immediate,
     /// After this many milliseconds of the loopback's clock.
     AfterMillis(u64),
-    /// Only when [`Loopback::deliver_acks`] is called (or during [`Loopback::finish`]).
+    /// Only when [`Loopback::deliver_acks`](super::Loopback::deliver_acks) is called (or during [`Loopback::finish`](super::Loopback::finish)).
     Held,
 }
 
@@ -56,7 +54,7 @@ pub struct LoopbackConfig {
     /// ([`LoopbackError::Refused`]).
     pub forward_stream_ends: bool,
     /// A `Halted` action is an error of the run ([`LoopbackError::Halted`]); when false it
-    /// is only recorded ([`Loopback::halted`]).
+    /// is only recorded ([`Loopback::halted`](super::Loopback::halted)).
     pub halt_is_error: bool,
 }
 
@@ -118,7 +116,7 @@ pub enum LoopbackError {
 pub struct Counters {
     /// Streams the Pipeline opened.
     pub streams_opened: u64,
-    /// Streams broken by [`Loopback::kill_stream`].
+    /// Streams broken by [`Loopback::kill_stream`](super::Loopback::kill_stream).
     pub streams_killed: u64,
     /// Batches pulled (batch 0 included).
     pub batches_sent: u64,

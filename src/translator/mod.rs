@@ -15,6 +15,7 @@
 
 mod commit;
 mod config;
+#[doc(hidden)]
 pub mod dictionary;
 mod eviction;
 mod json_v2;
@@ -33,8 +34,10 @@ use crate::wire::WireFormat;
 use crate::{Profile, Timestamp};
 
 pub use config::{DictionarySettings, PatternSettings, TranslatorConfig};
+#[doc(hidden)]
 pub use dictionary::{Dictionary, Entry};
 pub use metrics::TranslatorMetrics;
+#[doc(hidden)]
 pub use sightings::Sightings;
 
 use commit::Committed;
@@ -42,6 +45,7 @@ use plan::{LEVEL_ALL, LEVEL_ALL_INLINE, LEVEL_RAW, Ref};
 use schemas::Schemas;
 
 /// The stale sweep runs at most this often (§9.10).
+#[doc(hidden)]
 pub const STALE_SWEEP_INTERVAL_MS: u64 = 30_000;
 
 /// A dictionary or empty-pattern define's serialized size exceeds its string's length by
@@ -50,6 +54,7 @@ const DEFINE_OVERHEAD_BOUND: u64 = 64;
 
 /// How a record's log was sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum LogKind {
     /// As raw text (`raw` / `raw_log`).
     Raw,
@@ -69,6 +74,7 @@ enum Held {
 /// Turns records into datums and keeps the live definitions (patterns, dictionary) that the
 /// next records may reference. Lives as long as its Pipeline; ids survive streams.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Translator {
     format: WireFormat,
     config: TranslatorConfig,

@@ -5,10 +5,9 @@
 
 use std::borrow::Cow;
 
-use super::json_v2::JsonV2Plan;
 use super::{Held, Translator};
 use crate::Profile;
-use crate::datum::{DictDef, PatternDef, StateChange};
+use crate::datum::{DictDef, JsonV2, PatternDef, StateChange, TextColumn};
 use crate::pattern::{
     Change, Prepared, V1Json, V1Value, V2Json, WildcardValue, detect_v2, is_dynamic_candidate, type_wildcard,
 };
@@ -129,6 +128,75 @@ impl Plan<'_> {
     /// The service, status and tag-string references.
     pub fn meta_refs(&self) -> impl Iterator<Item = &Ref<'_>> {
         [&self.service, &self.status, &self.tags].into_iter().flatten()
+    }
+}
+
+/// The `v2` JSON part of a plan.
+#[derive(Clone, Debug)]
+pub(super) struct JsonV2Plan<'a> {
+    /// The message, for `raw_log` when it takes no pattern.
+    pub message: &'a str,
+    /// The message path's entry.
+    pub message_path: Ref<'a>,
+    /// Per column: the key path's entry and the value.
+    pub columns: Vec<(Ref<'a>, Column<'a>)>,
+}
+
+/// One column's value as planned.
+#[derive(Clone, Debug)]
+pub(super) enum Column<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Raw(&'a str),
+    /// A string: DICT_STRING when its reference is an entry at the level, else STRING.
+    Str(Ref<'a>),
+}
+
+impl<'a> JsonV2Plan<'a> {
+    /// Empty columns with room for every value, so that filling them allocates once each.
+    pub(super) fn sized_columns(&self) -> JsonV2 {
+        let (mut ints, mut floats, mut dicts, mut bools) = (0, 0, 0, 0usize);
+        let (mut raws, mut raw_bytes, mut strings, mut string_bytes) = (0, 0, 0, 0);
+        for (_, value) in &self.columns {
+            match value {
+                Column::Null => {}
+                Column::Bool(_) => bools += 1,
+                Column::Int(_) => ints += 1,
+                Column::Float(_) => floats += 1,
+                Column::Raw(text) => {
+                    raws += 1;
+                    raw_bytes += text.len();
+                }
+                Column::Str(Ref::Inline(s) | Ref::Sighted(s)) => {
+                    strings += 1;
+                    string_bytes += s.len();
+                }
+                Column::Str(_) => dicts += 1,
+            }
+        }
+        JsonV2 {
+            schema_id: 0,
+            ints: Vec::with_capacity(ints),
+            floats: Vec::with_capacity(floats),
+            dicts: Vec::with_capacity(dicts),
+            raws: TextColumn::with_capacity(raws, raw_bytes),
+            strings: TextColumn::with_capacity(strings, string_bytes),
+            bools: Vec::with_capacity(bools.div_ceil(8)),
+        }
+    }
+
+    /// Every reference: the message path, then per column its path and string value.
+    pub fn refs(&self) -> impl Iterator<Item = &Ref<'a>> {
+        let columns = self.columns.iter().flat_map(|(path, value)| {
+            let value = match value {
+                Column::Str(r) => Some(r),
+                _ => None,
+            };
+            std::iter::once(path).chain(value)
+        });
+        std::iter::once(&self.message_path).chain(columns)
     }
 }
 

@@ -432,14 +432,12 @@ impl<S: SnapshotSource> Transport<S> {
         self.endpoints.all()
     }
 
-    /// The endpoint index the next OPEN starts from (before the primary-retry check).
+    /// The endpoint index the next OPEN starts from (before the primary-retry check). For the
+    /// scenario tests, which check failover between two events; a driver learns the endpoint
+    /// from `Action::OpenStream`.
+    #[doc(hidden)]
     pub fn current_endpoint(&self) -> usize {
         self.endpoints.current()
-    }
-
-    /// Failure rotations since the last regular ack or the last endpoint switch (§10).
-    pub fn endpoint_failures(&self) -> u32 {
-        self.endpoints.failures()
     }
 
     /// The current state (§3).

@@ -3,18 +3,18 @@
 //! per-batch `zstd`) and encode throughput next to the HTTP JSON + zstd-1 baseline's
 //! (`encoding.md` §11), measured by the core's `measure` module, and a lossless round trip
 //! through the Receiver. For files of JSON logs the baseline of reference is the parsed one
-//! (`measure::BaselineMessage::ParsedJson`: the log's object merged with the metadata).
+//! (`stateful_logs_bench::BaselineMessage::ParsedJson`: the log's object merged with the metadata).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use stateful_logs::measure::{
-    BaselineMessage, FileSizes, benchmark_records, file_sizes, http_json_baseline_with, measure_pipeline,
-};
 use stateful_logs::translator::TranslatorConfig;
 use stateful_logs::transport::{ApiKey, EndpointConfig};
 use stateful_logs::{PipelineConfig, Profile, Record};
+use stateful_logs_bench::{
+    BaselineMessage, FileSizes, benchmark_records, file_sizes, http_json_baseline_with, measure_pipeline,
+};
 
 use crate::CliError;
 use crate::cli::{BenchArgs, CorpusArg};
@@ -99,7 +99,7 @@ fn measure(path: &Path, data: &[u8], batch_size: u32, profile: Profile) -> Resul
     let name = display_name(path);
     let records = benchmark_records(&name, data);
     let failed =
-        |e: stateful_logs::measure::MeasureError| CliError::Incomplete(format!("{}: {e}", path.display()));
+        |e: stateful_logs_bench::MeasureError| CliError::Incomplete(format!("{}: {e}", path.display()));
 
     let default = config(batch_size, profile, TranslatorConfig::raw());
     let (ours, records_per_sec) = rate(&records, |r| measure_pipeline(default.clone(), r));

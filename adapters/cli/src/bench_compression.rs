@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 use stateful_logs::codec::ladder::{LADDER, Rung};
 use stateful_logs::codec::stream::StreamCompressor;
 use stateful_logs::codec::{Compression, CpuBudget};
-use stateful_logs::measure::{
+use stateful_logs::proto::stateful::batch_status::Status;
+use stateful_logs::{Action, Pipeline, PipelineConfig, Record, RejectReason, StreamId, Timestamp};
+use stateful_logs_bench::{
     BaselineMessage, benchmark_records, http_json_baseline_with, is_json_object, lines,
     measure_pipeline_with, whole_file_zstd,
 };
-use stateful_logs::proto::stateful::batch_status::Status;
-use stateful_logs::{Action, Pipeline, PipelineConfig, Record, RejectReason, StreamId, Timestamp};
 
 use stateful_logs_runtime::calibration::calibrate_ladder;
 
@@ -165,7 +165,7 @@ fn through_stream(batches: &[Vec<u8>], rung: Rung, window_log: u8) -> Result<(u6
 fn references(records: &[Record], data: &[u8], batch: usize) -> Result<(f64, f64), CliError> {
     let json = records.iter().filter(|r| is_json_object(&r.content)).count() * 2 > records.len();
     let message = if json { BaselineMessage::ParsedJson } else { BaselineMessage::Text };
-    let fail = |e: stateful_logs::measure::MeasureError| CliError::Incomplete(e.to_string());
+    let fail = |e: stateful_logs_bench::MeasureError| CliError::Incomplete(e.to_string());
     let n = records.len().max(1) as f64;
     let baseline = http_json_baseline_with(records, batch, message).map_err(fail)? as f64 / n;
     let zstd19 = whole_file_zstd(data, 19).map_err(fail)? as f64 / n;

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use stateful_logs::measure::{benchmark_records, http_json_baseline};
 use stateful_logs::{Profile, Record};
+use stateful_logs_bench::{benchmark_records, http_json_baseline};
 use stateful_logs_intake::{Intake, StreamFault};
 use stateful_logs_tokio::{AckOutcome, BuildTokio, Client, ClientBuilder};
 

@@ -1,4 +1,4 @@
-//! Streaming line input (`encoding.md` §10.4, as `stateful_logs::measure::lines` for whole buffers): split on `\n`, strip one trailing `\r`, skip the lines
+//! Streaming line input (`encoding.md` §10.4, as `stateful_logs_bench::lines` for whole buffers): split on `\n`, strip one trailing `\r`, skip the lines
 //! that are then empty. Every remaining line, as bytes, is one record's content.
 
 use std::io::{self, BufRead};
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn crlf_and_lf_are_stripped_and_empty_lines_skipped() {
         let text = b"a\r\n\nb\r\r\n\r\nc";
-        let kept: Vec<&[u8]> = stateful_logs::measure::lines(text).collect();
+        let kept: Vec<&[u8]> = stateful_logs_bench::lines(text).collect();
         assert_eq!(kept, [&b"a"[..], b"b\r", b"c"]);
         let lines = read_all(text);
         let contents: Vec<&[u8]> = lines.iter().map(|l| l.content.as_slice()).collect();

@@ -102,8 +102,8 @@ impl<'a> DeliveryCheck<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stateful_logs::measure::benchmark_records;
     use stateful_logs::receiver::LogBody;
+    use stateful_logs_bench::benchmark_records;
 
     fn delivered(record: &Record) -> ReceivedLog {
         ReceivedLog {

@@ -25,9 +25,9 @@
 mod body_watch;
 mod faults;
 mod limits;
-mod processor;
 mod service;
 mod shutdown;
+mod stats;
 mod tls;
 
 use std::net::SocketAddr;
@@ -42,9 +42,12 @@ use tokio::task::AbortHandle;
 
 pub use faults::StreamFault;
 pub use limits::ServerLimits;
-pub use processor::{IntakeAction, LogBody, ReceivedLog};
-pub use service::{IntakeService, IntakeStats};
+// The core's receiver processes every stream (the stateful encoding, or the HTTP JSON
+// baseline with `BatchFormat::HttpJson`); what it delivers and does, under its own names.
+pub use service::IntakeService;
 pub use shutdown::IntakeShutdown;
+pub use stateful_logs::{LogBody, ReceivedLog, ReceiverAction};
+pub use stats::IntakeStats;
 pub use tls::{ServerTls, TlsError};
 
 use service::Shared;

@@ -21,11 +21,11 @@ use tonic::server::{Grpc, StreamingService};
 
 use crate::body_watch::{BodyEnd, WatchedBody};
 use crate::faults::{Faults, StreamFault};
-use stateful_logs::receiver::Receiver;
+use stateful_logs::{Receiver, ReceiverAction};
 
 use crate::limits::OpenAdmission;
-use crate::processor::IntakeAction;
 use crate::shutdown::Phase;
+use crate::stats::IntakeStats;
 use crate::{Delivered, Output};
 
 type ServerCodec = tonic_prost::ProstCodec<BatchStatus, StatefulBatch>;
@@ -36,33 +36,6 @@ struct Slot {
     responses: Sender<Outgoing>,
     fault: Option<StreamFault>,
     acked: u32,
-}
-
-/// Counters a test can read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct IntakeStats {
-    /// Calls started.
-    pub streams_started: u64,
-    /// `StatefulBatch` messages received.
-    pub batches_received: u64,
-    /// Acks sent.
-    pub acks_sent: u64,
-    /// Bytes of `StatefulBatch.data` received.
-    pub bytes_received: u64,
-    /// TCP connections accepted.
-    pub connections_accepted: u64,
-    /// TCP connections closed at once because `ServerLimits::max_connections` were open.
-    pub connections_refused: u64,
-    /// TCP connections closed because no request came within
-    /// `ServerLimits::first_request_timeout`.
-    pub connections_timed_out: u64,
-    /// Calls whose request body ended without a clean `END_STREAM`: the client reset the
-    /// stream or the connection broke while the intake still served the call. A client that
-    /// shuts down properly half-closes every stream first, so this stays 0.
-    pub streams_reset_by_client: u64,
-    /// Calls refused by admission control (`ServerLimits::max_stream_opens_per_sec`) with a
-    /// retry pushback.
-    pub streams_pushed_back: u64,
 }
 
 /// State shared by every connection of an intake, across restarts.
@@ -146,13 +119,13 @@ impl Shared {
     }
 
     /// Carries out one action; returns a stream the intake ended on its own (a fault).
-    fn carry_out(&self, action: IntakeAction) -> Option<StreamId> {
+    fn carry_out(&self, action: ReceiverAction) -> Option<StreamId> {
         match action {
-            IntakeAction::Deliver { stream, batch_id, logs } => {
+            ReceiverAction::Deliver { stream, batch_id, logs } => {
                 self.deliver(Delivered { stream, batch_id, logs })
             }
-            IntakeAction::SendStatus { stream, batch_id, status } => self.ack(stream, batch_id, status),
-            IntakeAction::EndStream { stream, code, message } => {
+            ReceiverAction::SendStatus { stream, batch_id, status } => self.ack(stream, batch_id, status),
+            ReceiverAction::EndStream { stream, code, message } => {
                 if let Some(slot) = lock(&self.slots).remove(&stream)
                     && code != 0
                 {

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Intake, IntakeStats};
+use crate::Intake;
+use crate::stats::IntakeStats;
 
 /// Where a graceful shutdown is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use stateful_logs::codec::Compression;
 use stateful_logs::pipeline::budget::queued_cost;
-use stateful_logs::transport::{AckEntry, ApiKey, EndpointConfig, HaltError, State, TransportConfig};
+use stateful_logs::transport::{ApiKey, EndpointConfig, HaltError, State, TransportConfig};
 use stateful_logs::{BatchFormat, ConfigError, Pipeline, PipelineConfig, Profile, Record, Timestamp};
 
 use crate::connector::{ConnectionPool, ConnectionSettings, Connector};
@@ -27,9 +27,7 @@ pub enum ClientError {
     Config(#[from] ConfigError),
 }
 
-/// What the ack stream ([`Client::acks`]) yields: a resolved token, or the halt that stops
-/// delivery until the cause is fixed and [`Client::resume`] is called.
-pub type AckEvent = Result<AckEntry, HaltError>;
+pub use crate::driver::AckEvent;
 
 /// `send` did not take the record; it comes back (boxed: records are large, errors rare).
 #[derive(Debug, thiserror::Error)]

@@ -54,10 +54,15 @@ pub(crate) struct PipelineReport {
     pub unacknowledged: Vec<u64>,
 }
 
+/// What the ack stream ([`Client::acks`](crate::Client::acks)) yields: a resolved token, or the
+/// halt that stops delivery until the cause is fixed and
+/// [`Client::resume`](crate::Client::resume) is called.
+pub type AckEvent = Result<stateful_logs::transport::AckEntry, stateful_logs::transport::HaltError>;
+
 /// Where the driver delivers what the application sees.
 #[derive(Clone)]
 pub(crate) struct Outputs {
-    pub acks: Sender<crate::client::AckEvent>,
+    pub acks: Sender<AckEvent>,
     pub halts: Sender<stateful_logs::transport::HaltError>,
 }
 

@@ -41,7 +41,9 @@ pub mod api {
         DEFAULT_USER_AGENT, Handle, Runtime, SendError, SendManyCause, SendManyError, ShutdownReport,
         TrySendError,
     };
-    pub use stateful_logs::codec::Compression;
-    pub use stateful_logs::transport::{AckEntry, AckOutcome, ApiKey, DropReason, EndpointConfig, HaltError};
-    pub use stateful_logs::{BatchFormat, Pipeline, PipelineConfig, Profile, Record};
+    pub use stateful_logs::transport::{RetryPolicy, TransportConfig};
+    pub use stateful_logs::{
+        AckEntry, AckOutcome, ApiKey, BatchFormat, Compression, ConfigError, CpuBudget, DropReason,
+        EndpointConfig, HaltError, Pipeline, PipelineConfig, Profile, Record,
+    };
 }

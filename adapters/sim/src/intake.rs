@@ -6,11 +6,10 @@
 use std::collections::VecDeque;
 
 use crate::admission::Admission;
-use crate::client::SimClient;
 use crate::config::SimConfig;
+use crate::ctx::Ctx;
 use crate::queue::{Event, OpenOutcome};
 use crate::scenario::IntakeChange;
-use crate::world::Ctx;
 
 /// One intake of the fleet.
 #[derive(Clone, Debug)]
@@ -64,14 +63,9 @@ impl Intake {
         }
     }
 
-    /// Applies a scripted change; a crash cuts every stream the intake holds.
-    pub(crate) fn change(
-        &mut self,
-        now: u64,
-        change: IntakeChange,
-        clients: &mut [SimClient],
-        ctx: &mut Ctx,
-    ) {
+    /// Applies a scripted change. What it does to the streams the intake holds (a crash cuts
+    /// them, silence wedges them) is returned for the clients' links.
+    pub(crate) fn change(&mut self, now: u64, change: IntakeChange, ctx: &mut Ctx) -> Option<StreamsEvent> {
         match change {
             IntakeChange::Down => {
                 self.up = false;
@@ -82,71 +76,48 @@ impl Intake {
                 self.queue.clear();
                 self.busy = false;
                 self.free_at_ns = now * 1_000_000;
-                for (id, client) in clients.iter_mut().enumerate() {
-                    let latency = client.latency_ms;
-                    for link in
-                        client.links.iter_mut().filter(|l| l.intake == self.index && l.accepted && !l.dead)
-                    {
-                        link.dead = true;
-                        let arrive = (now + ctx.delay(latency)).max(link.down_free);
-                        link.down_free = arrive;
-                        ctx.queue.push(arrive, Event::StreamCut { client: id as u32, stream: link.id });
-                    }
-                }
+                return Some(StreamsEvent::Cut { intake: self.index });
             }
             IntakeChange::Up => self.up = true,
             IntakeChange::Silent => {
                 self.silent = true;
-                for client in clients.iter_mut() {
-                    for link in client.links.iter_mut().filter(|l| l.intake == self.index && l.accepted) {
-                        link.wedged = true;
-                    }
-                }
+                return Some(StreamsEvent::Wedged { intake: self.index });
             }
             IntakeChange::Acking => self.silent = false,
             IntakeChange::Slow => self.slow = true,
             IntakeChange::Fast => self.slow = false,
         }
+        None
     }
 
-    /// An `OpenStream` arrived: refuse it when down or over capacity, else accept it.
-    pub(crate) fn open(&mut self, now: u64, id: u32, client: &mut SimClient, stream: u64, ctx: &mut Ctx) {
-        let latency = client.latency_ms;
-        let Some(link) = client.link_mut(stream) else { return };
-        let outcome = if !self.up {
+    /// An `OpenStream` arrived: refuse it when down or over capacity, else accept it. Returns
+    /// the outcome and, when accepted, whether the stream is wedged (a silent intake).
+    pub(crate) fn open(&mut self, now: u64, ctx: &mut Ctx) -> (OpenOutcome, bool) {
+        if !self.up {
             ctx.counters.opens_refused += 1;
-            OpenOutcome::Refused
-        } else {
-            match self.admission.admit(now) {
-                Ok(()) => {
-                    link.accepted = true;
-                    link.wedged = self.silent;
-                    OpenOutcome::Opened
-                }
-                Err(pushback_ms) => {
-                    ctx.counters.opens_overloaded += 1;
-                    ctx.counters.opens_pushed_back += u64::from(pushback_ms.is_some());
-                    OpenOutcome::Overloaded { pushback_ms }
-                }
+            return (OpenOutcome::Refused, false);
+        }
+        match self.admission.admit(now) {
+            Ok(()) => (OpenOutcome::Opened, self.silent),
+            Err(pushback_ms) => {
+                ctx.counters.opens_overloaded += 1;
+                ctx.counters.opens_pushed_back += u64::from(pushback_ms.is_some());
+                (OpenOutcome::Overloaded { pushback_ms }, false)
             }
-        };
-        let arrive = (now + ctx.delay(latency)).max(link.down_free);
-        link.down_free = arrive;
-        ctx.queue.push(arrive, Event::OpenReply { client: id, stream, outcome });
+        }
     }
 
-    /// A batch arrived: queue it behind the intake's earlier work, unless the stream is gone
-    /// or silent.
+    /// A batch arrived: queue it behind the intake's earlier work, unless its stream is gone
+    /// or silent (`usable` tells, per client and stream).
     pub(crate) fn batch(
         &mut self,
         now: u64,
         id: u32,
-        clients: &mut [SimClient],
         event: BatchRef,
+        usable: &dyn Fn(u32, u64) -> bool,
         ctx: &mut Ctx,
     ) {
-        let usable = clients[id as usize].link_mut(event.stream).map(|l| !l.dead && !l.wedged);
-        if usable != Some(true) || !self.up {
+        if !usable(id, event.stream) || !self.up {
             ctx.counters.batches_unanswered += 1;
             return;
         }
@@ -155,17 +126,16 @@ impl Intake {
         if !self.busy {
             // Idle since its last batch: the processor starts now.
             self.free_at_ns = self.free_at_ns.max(now * 1_000_000);
-            self.start_next(now, clients, ctx);
+            self.start_next(now, usable, ctx);
         }
     }
 
     /// Starts processing the oldest queued batch whose stream still stands, when the last one
     /// finished (`free_at_ns`, kept in ns: a batch takes less than the clock's millisecond);
     /// batches of streams closed, cut or silenced meanwhile are dropped without costing time.
-    fn start_next(&mut self, now: u64, clients: &mut [SimClient], ctx: &mut Ctx) {
+    pub(crate) fn start_next(&mut self, now: u64, usable: &dyn Fn(u32, u64) -> bool, ctx: &mut Ctx) {
         while let Some(front) = self.queue.front() {
-            let link = clients[front.client as usize].link_mut(front.batch.stream);
-            if link.is_some_and(|l| !l.dead && !l.wedged) {
+            if usable(front.client, front.batch.stream) {
                 break;
             }
             self.queue.pop_front();
@@ -181,38 +151,31 @@ impl Intake {
         }
     }
 
-    /// The oldest queued batch is processed: its records are written (even when its stream
-    /// closed meanwhile, so that a re-sent batch is a duplicate) and acknowledged if the
-    /// stream still stands; then the next one starts.
-    pub(crate) fn batch_done(
-        &mut self,
-        now: u64,
-        epoch: u32,
-        clients: &mut [SimClient],
-        records: u64,
-        ctx: &mut Ctx,
-    ) {
+    /// The oldest queued batch is processed (`BatchDone` of `epoch`): returns its client and
+    /// batch, whose records are written (even when its stream closed meanwhile, so that a
+    /// re-sent batch is a duplicate) and acknowledged if the stream still stands; the caller
+    /// then starts the next one ([`Intake::start_next`]). `None` for a void event.
+    pub(crate) fn finish(&mut self, epoch: u32) -> Option<(u32, BatchRef)> {
         if epoch != self.epoch {
-            return;
+            return None;
         }
-        let Some(Queued { client: id, batch }) = self.queue.pop_front() else { return };
-        let client = &mut clients[id as usize];
-        if client.link_mut(batch.stream).is_some_and(|l| l.wedged) {
-            ctx.counters.batches_unanswered += 1;
-        } else {
-            client.deliver(now, batch.seq, records, ctx);
-            let latency = client.latency_ms;
-            if let Some(link) = client.link_mut(batch.stream)
-                && !link.dead
-            {
-                let arrive = (now + ctx.delay(latency)).max(link.down_free);
-                link.down_free = arrive;
-                let ack = Event::AckArrive { client: id, stream: batch.stream, batch_id: batch.batch_id };
-                ctx.queue.push(arrive, ack);
-            }
-        }
-        self.start_next(now, clients, ctx);
+        self.queue.pop_front().map(|Queued { client, batch }| (client, batch))
     }
+}
+
+/// What an intake's change did to every stream it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreamsEvent {
+    /// It crashed: its accepted streams end (the clients see a cut).
+    Cut {
+        /// The intake.
+        intake: u8,
+    },
+    /// It went silent: its accepted streams are never acknowledged.
+    Wedged {
+        /// The intake.
+        intake: u8,
+    },
 }
 
 /// A batch waiting for the intake's processor.
@@ -238,9 +201,11 @@ mod tests {
     use stateful_logs::rng::SplitMix64;
 
     use super::*;
-    use crate::client::LinkStream;
+    use crate::client::SimClient;
     use crate::config::{ScenarioName, SimConfig};
+    use crate::link::LinkStream;
     use crate::queue::EventQueue;
+    use crate::wiring;
 
     #[test]
     fn a_busy_intake_runs_at_its_capacity_even_when_a_batch_takes_under_a_millisecond() {
@@ -259,12 +224,13 @@ mod tests {
         });
         let mut ctx = Ctx::new(EventQueue::default(), SplitMix64::new(1), config.link.clone());
         for seq in 0..3_000 {
-            intake.batch(0, 0, &mut clients, BatchRef { stream: 1, batch_id: seq as u32 + 1, seq }, &mut ctx);
+            let batch = BatchRef { stream: 1, batch_id: seq as u32 + 1, seq };
+            wiring::batch(&mut intake, 0, 0, &clients, batch, &mut ctx);
         }
         let (mut processed, mut last) = (0, 0);
         while let Some((at, event)) = ctx.queue.pop() {
             if let Event::BatchDone { epoch, .. } = event {
-                intake.batch_done(at, epoch, &mut clients, 10, &mut ctx);
+                wiring::batch_done(&mut intake, at, epoch, &mut clients, 10, &mut ctx);
                 (processed, last) = (processed + 1, at);
             }
         }

@@ -38,11 +38,14 @@ mod admission;
 mod client;
 mod config;
 mod core;
+mod ctx;
 mod intake;
+mod link;
 pub mod plot;
 mod queue;
 mod report;
 mod scenario;
+mod wiring;
 mod world;
 
 pub use config::{CoreKind, LinkConfig, Policy, ScenarioName, SimConfig, SimError};

@@ -6,39 +6,17 @@ use stateful_logs::transport::Failure;
 use stateful_logs::{StreamId, Timestamp};
 
 use crate::client::SimClient;
-use crate::config::{LinkConfig, SimConfig, SimError};
+use crate::config::{SimConfig, SimError};
+use crate::ctx::Ctx;
 use crate::intake::{BatchRef, Intake};
 use crate::queue::{Event, EventQueue, OpenOutcome};
-use crate::report::{Counters, Series, Summary};
+use crate::report::{Series, Summary};
 use crate::scenario::Scenario;
+use crate::wiring;
 
 /// A client is *behind* when something it produced more than this long ago is not yet
 /// acknowledged; recovery ends when no client is behind.
 pub const MAX_LAG_MS: u64 = 10_000;
-
-/// What the clients and intakes share: the queue, the seeded randomness of the links and the
-/// measurements.
-pub(crate) struct Ctx {
-    pub queue: EventQueue,
-    pub counters: Counters,
-    pub series: Series,
-    rng: SplitMix64,
-    link: LinkConfig,
-}
-
-impl Ctx {
-    /// An empty context whose links draw from `rng`.
-    pub(crate) fn new(queue: EventQueue, rng: SplitMix64, link: LinkConfig) -> Ctx {
-        Ctx { queue, counters: Counters::default(), series: Series::default(), rng, link }
-    }
-
-    /// One message's one-way delay on a link whose fixed latency is `base_ms`.
-    pub(crate) fn delay(&mut self, base_ms: u64) -> u64 {
-        let jitter = self.rng.uniform(0, self.link.jitter_ms);
-        let lost = self.rng.uniform(0, 999) < self.link.loss_per_mille;
-        base_ms + jitter + if lost { self.link.retransmit_ms } else { 0 }
-    }
-}
 
 /// The result of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,7 +112,7 @@ impl Simulation {
             Event::OpenArrive { client, stream } => {
                 if let Some(intake) = self.intake_of(client, stream) {
                     let c = &mut self.clients[client as usize];
-                    self.intakes[intake].open(now, client, c, stream, &mut self.ctx);
+                    wiring::open(&mut self.intakes[intake], now, client, c, stream, &mut self.ctx);
                 }
             }
             Event::OpenReply { client, stream, outcome } => {
@@ -164,18 +142,20 @@ impl Simulation {
             Event::BatchArrive { client, stream, batch_id, seq } => {
                 if let Some(intake) = self.intake_of(client, stream) {
                     let batch = BatchRef { stream, batch_id, seq };
-                    self.intakes[intake].batch(now, client, &mut self.clients, batch, &mut self.ctx);
+                    wiring::batch(
+                        &mut self.intakes[intake],
+                        now,
+                        client,
+                        &self.clients,
+                        batch,
+                        &mut self.ctx,
+                    );
                 }
             }
             Event::BatchDone { intake, epoch } => {
                 let records = u64::from(self.config.records_per_batch);
-                self.intakes[usize::from(intake)].batch_done(
-                    now,
-                    epoch,
-                    &mut self.clients,
-                    records,
-                    &mut self.ctx,
-                );
+                let intake = &mut self.intakes[usize::from(intake)];
+                wiring::batch_done(intake, now, epoch, &mut self.clients, records, &mut self.ctx);
             }
             Event::AckArrive { client, stream, batch_id } => {
                 self.clients[client as usize].core.handle_ack(t, StreamId(stream), batch_id);
@@ -190,7 +170,9 @@ impl Simulation {
             Event::Incident { index } => {
                 let step = self.scenario.steps[index];
                 let intake = &mut self.intakes[usize::from(step.intake)];
-                intake.change(now, step.change, &mut self.clients, &mut self.ctx);
+                if let Some(streams) = intake.change(now, step.change, &mut self.ctx) {
+                    wiring::apply(streams, now, &mut self.clients, &mut self.ctx);
+                }
             }
             Event::StopProducing => self.stopped = true,
             Event::Sample => {

@@ -20,7 +20,7 @@
 
 use std::time::{Duration, Instant};
 
-use stateful_logs::measure::benchmark_records;
+use stateful_logs_bench::benchmark_records;
 use stateful_logs_intake::Intake;
 use stateful_logs_tokio::{BatchFormat, BuildTokio, Client, ClientBuilder, Record};
 

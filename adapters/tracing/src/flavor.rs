@@ -34,7 +34,7 @@ impl Flavor {
 fn run_tokio(builder: ClientBuilder, ready: Ready, serve: Serve) {
     use stateful_logs_tokio::BuildTokio;
 
-    use crate::ShipperError;
+    use crate::error::ShipperError;
 
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,

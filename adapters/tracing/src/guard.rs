@@ -10,7 +10,7 @@ use std::time::Duration;
 use stateful_logs::transport::HaltError;
 use stateful_logs_runtime::{Client, Handle, ShutdownReport};
 
-use crate::ShipperError;
+use crate::error::ShipperError;
 use crate::stats::{Counters, ShipperStats};
 
 /// How long past the shutdown deadline the guard waits for the worker's report before it

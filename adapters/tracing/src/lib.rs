@@ -108,13 +108,15 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod error;
 mod fields;
 mod flavor;
 mod guard;
 mod layer;
 mod stats;
 
-pub use builder::{ShipperBuilder, ShipperError};
+pub use builder::ShipperBuilder;
+pub use error::ShipperError;
 pub use flavor::Flavor;
 pub use guard::{ShipperGuard, ShipperReport};
 pub use layer::{LayerSettings, ShipperLayer};

@@ -1,29 +1,29 @@
-//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the `wire_size` example and
-//! the CLI's `bench` and `demo` commands.
+//! Wire-size measurement (spec `encoding.md` §10.4, §11), shared by the benchmark examples
+//! (`wire_size`, `wire_hash`, `zstd_levels`, `json_layouts`, tokio's `loopback_bench`), the
+//! criterion benches and the CLI's `bench` and `demo` commands. Benchmark tooling, kept out of
+//! the protocol crate; not published.
 //!
-//! Sans-IO like the rest of the core: no clock, no files. The caller reads the input and times
+//! Sans-IO like the core: no clock, no files. The caller reads the input and times
 //! the calls it wants a throughput for. Each function gives one measure of §11:
 //! - [`benchmark_records`]: line input (§10.4) and the benchmark record mapping;
 //! - [`http_json_baseline`]: the HTTP JSON + zstd-1 baseline, one compressed array per batch;
 //!   [`http_json_baseline_with`] with [`BaselineMessage::ParsedJson`] is its variant for JSON
 //!   logs (the log's object merged with the metadata, as from an agent that parses JSON logs);
-//! - `measure_pipeline` (with the `testing` feature): this project's wire bytes through a real
-//!   [`Pipeline`] driven by the core's loopback, a perfect in-memory peer that acks every batch
+//! - [`measure_pipeline`]: this project's wire bytes through a real [`Pipeline`] driven by the
+//!   core's loopback (`stateful_logs::testing`), a perfect in-memory peer that acks every batch
 //!   at once (raw mode: pass a configuration with `patterns.enabled = false`);
 //! - [`whole_file_zstd`]: the whole file compressed at once, the practical bound.
 
 use bytes::Bytes;
 
 #[cfg(doc)]
-use crate::Pipeline;
-#[cfg(feature = "testing")]
-use crate::PipelineConfig;
-#[cfg(feature = "testing")]
-use crate::codec::Compression;
-use crate::record::Record;
-#[cfg(feature = "testing")]
-use crate::translator::TranslatorConfig;
-use crate::translator::TranslatorMetrics;
+use stateful_logs::Pipeline;
+use stateful_logs::PipelineConfig;
+use stateful_logs::Record;
+use stateful_logs::codec::Compression;
+pub use stateful_logs::http_json::{write_http_json_object_record, write_http_json_record};
+use stateful_logs::testing::{Loopback, LoopbackConfig, LoopbackError, Peer};
+use stateful_logs::translator::{TranslatorConfig, TranslatorMetrics};
 
 /// The first benchmark timestamp (§11): record `i` gets this + `i`.
 pub const BENCHMARK_EPOCH_MS: i64 = 1_700_000_000_000;
@@ -42,7 +42,7 @@ pub enum MeasureError {
     Compress(#[from] std::io::Error),
     /// The Pipeline refused its configuration.
     #[error("invalid pipeline configuration: {0}")]
-    Config(#[from] crate::ConfigError),
+    Config(#[from] stateful_logs::ConfigError),
     /// The Pipeline halted or refused a record; the measurement is incomplete.
     #[error("the pipeline stopped during the measurement: {0}")]
     Pipeline(String),
@@ -75,68 +75,6 @@ pub fn benchmark_records(file_name: &str, data: &[u8]) -> Vec<Record> {
                 .with_ack_token(i as u64)
         })
         .collect()
-}
-
-/// Writes one record as the baseline's compact JSON object (§11): `message` (invalid UTF-8
-/// replaced by U+FFFD), `status`, `timestamp`, `hostname`, `service`, `ddsource`, `ddtags`.
-pub fn write_http_json_record(record: &Record, out: &mut Vec<u8>) {
-    fn string(out: &mut Vec<u8>, name: &str, value: &str) {
-        out.extend_from_slice(b"\"");
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"\":");
-        // Serializing a `str` into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, value);
-    }
-    out.push(b'{');
-    string(out, "message", &String::from_utf8_lossy(&record.content));
-    out.push(b',');
-    string(out, "status", record.status().unwrap_or_default());
-    out.extend_from_slice(b",\"timestamp\":");
-    out.extend_from_slice(record.timestamp_ms.to_string().as_bytes());
-    out.push(b',');
-    string(out, "hostname", record.hostname().unwrap_or_default());
-    out.push(b',');
-    string(out, "service", record.service().unwrap_or_default());
-    out.push(b',');
-    string(out, "ddsource", record.source().unwrap_or_default());
-    out.push(b',');
-    string(out, "ddtags", &record.tags.join(","));
-    out.push(b'}');
-}
-
-/// The metadata members of a baseline record (§11), in the order written.
-const METADATA_KEYS: [&str; 6] = ["status", "timestamp", "hostname", "service", "ddsource", "ddtags"];
-
-/// Writes one record for the HTTP intake as an agent that parses JSON logs sends it: when the
-/// content is a JSON object, that object with the record's metadata members (`status`,
-/// `timestamp`, `hostname`, `service`, `ddsource`, `ddtags`, as in [`write_http_json_record`])
-/// merged in; a member of the log that has one of those names moves to `log.<name>` (prefixed
-/// again while taken), so nothing is lost. Members come out in key order (as Go's
-/// `encoding/json` writes a map); numbers keep their text. Any other content is written by
-/// [`write_http_json_record`].
-pub fn write_http_json_object_record(record: &Record, out: &mut Vec<u8>) {
-    let Ok(serde_json::Value::Object(mut log)) = serde_json::from_slice::<serde_json::Value>(&record.content)
-    else {
-        return write_http_json_record(record, out);
-    };
-    for name in METADATA_KEYS {
-        if let Some(value) = log.remove(name) {
-            let mut moved = format!("log.{name}");
-            while log.contains_key(&moved) {
-                moved.insert_str(0, "log.");
-            }
-            log.insert(moved, value);
-        }
-    }
-    let text = |s: Option<&str>| serde_json::Value::String(s.unwrap_or_default().to_owned());
-    log.insert("status".into(), text(record.status()));
-    log.insert("timestamp".into(), record.timestamp_ms.into());
-    log.insert("hostname".into(), text(record.hostname()));
-    log.insert("service".into(), text(record.service()));
-    log.insert("ddsource".into(), text(record.source()));
-    log.insert("ddtags".into(), serde_json::Value::String(record.tags.join(",")));
-    // Serializing a `Value` into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &log);
 }
 
 /// How the HTTP baseline carries a record's content.
@@ -194,7 +132,7 @@ pub fn whole_file_zstd(data: &[u8], level: i32) -> Result<u64, MeasureError> {
     Ok(zstd::bulk::compress(data, level)?.len() as u64)
 }
 
-/// What `measure_pipeline` saw.
+/// What [`measure_pipeline`] saw.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WireMeasure {
     /// Records handed to the Pipeline.
@@ -216,12 +154,11 @@ impl WireMeasure {
     }
 }
 
-/// Sends `records` through a [`Pipeline`] with `config` and a perfect in-memory peer
-/// ([`crate::testing::Loopback`] with an ack-only peer): every stream opens at once and every
+/// Sends `records` through a [`Pipeline`] with `config` and a perfect in-memory peer (the
+/// core's `testing::Loopback` with an ack-only peer): every stream opens at once and every
 /// batch is acked as soon as it is sent. The clock stands still at `Timestamp(0)`, so batches
 /// close on `max_batch_items` or `max_batch_bytes` and streams never reach their lifetime;
 /// the result depends only on the input and `config`.
-#[cfg(feature = "testing")]
 pub fn measure_pipeline(
     config: PipelineConfig,
     records: impl IntoIterator<Item = Record>,
@@ -231,13 +168,11 @@ pub fn measure_pipeline(
 
 /// [`measure_pipeline`], handing every batch's `StatefulBatch.data` to `on_batch` in the
 /// order sent (batch 0 included): lets a check compare the exact bytes across versions.
-#[cfg(feature = "testing")]
 pub fn measure_pipeline_with(
     config: PipelineConfig,
     records: impl IntoIterator<Item = Record>,
     mut on_batch: impl FnMut(&[u8]),
 ) -> Result<WireMeasure, MeasureError> {
-    use crate::testing::{Loopback, LoopbackConfig, LoopbackError, Peer};
     let stopped = |e: LoopbackError| match e {
         LoopbackError::Config(e) => MeasureError::Config(e),
         other => MeasureError::Pipeline(other.to_string()),
@@ -301,7 +236,6 @@ pub struct FileSizes {
 /// Measures [`FileSizes`] for the records of `data` (named `file_name`, §11 mapping), every
 /// variant built from `base` (its profile, batch size and compression level). The baselines do
 /// not depend on the profile.
-#[cfg(feature = "testing")]
 pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result<FileSizes, MeasureError> {
     let records = benchmark_records(file_name, data);
     let level = base.transport.compression.level;
@@ -338,8 +272,8 @@ pub fn file_sizes(file_name: &str, data: &[u8], base: &PipelineConfig) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Profile;
-    use crate::transport::{ApiKey, EndpointConfig};
+    use stateful_logs::Profile;
+    use stateful_logs::transport::{ApiKey, EndpointConfig};
 
     #[test]
     fn line_input_strips_one_cr_and_skips_empty_lines() {
@@ -390,7 +324,7 @@ mod tests {
         let endpoint = EndpointConfig::new("intake.example", 443, ApiKey::new("k"));
         let mut config = PipelineConfig::new(vec![endpoint]).with_profile(Profile::V1);
         config.max_batch_items = 7;
-        config.translator = crate::translator::TranslatorConfig::default();
+        config.translator = stateful_logs::translator::TranslatorConfig::default();
         let m = measure_pipeline(config, records).unwrap();
         assert_eq!(m.records, 30);
         // The first two logs of the shape go raw while its pattern waits for a third.
