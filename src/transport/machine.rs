@@ -10,6 +10,7 @@ use crate::rng::SplitMix64;
 use crate::time::{StreamId, Timestamp, duration_ms};
 
 use super::backoff::Backoff;
+use super::compression::StreamCompression;
 use super::config::{EndpointConfig, TransportConfig};
 use super::endpoints::{Endpoints, FailoverRules};
 use super::failure::{self, STREAM_CREATION_FAILED, stream_error_reason};
@@ -19,7 +20,6 @@ use super::tracker::Tracker;
 use super::types::{
     Action, CloseMode, EncodedBatch, Failure, Full, HaltError, Side, SnapshotSource, State, Transmit,
 };
-use super::wire_codec::WireCodec;
 
 /// The armed deadlines (§3); each is meaningful only in the states the table of §3 names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub struct Transport<S: SnapshotSource> {
     pub(super) next_batch_id: u64,
     pub(super) pending_snapshot: Option<Bytes>,
     /// Stored batch → wire bytes: the codec per endpoint and the current stream's context.
-    pub(super) wire_codec: WireCodec,
+    pub(super) compression: StreamCompression,
     /// A `BatchStatus` arrived on the pending or current stream (`encoding.md` §7.1).
     pub(super) stream_acked: bool,
     /// Per endpoint: a `BatchStatus` arrived on one of its streams, so it serves the method
@@ -109,7 +109,7 @@ impl<S: SnapshotSource> Transport<S> {
         config.validate()?;
         let list = std::mem::take(&mut config.endpoints);
         let endpoint_count = list.len();
-        let wire_codec = WireCodec::new(config.compression, endpoint_count, now);
+        let compression = StreamCompression::new(config.compression, endpoint_count, now);
         let timing = Timing {
             open_timeout: duration_ms(config.open_timeout),
             stream_lifetime: duration_ms(config.stream_lifetime),
@@ -153,7 +153,7 @@ impl<S: SnapshotSource> Transport<S> {
             next_stream_id: 1,
             next_batch_id: 1,
             pending_snapshot: None,
-            wire_codec,
+            compression,
             stream_acked: false,
             method_served: vec![false; endpoint_count],
             stream_state_bytes: 0,
@@ -182,7 +182,7 @@ impl<S: SnapshotSource> Transport<S> {
         if self.state == State::Closed || !self.tracker.has_room() {
             return Err(Full(batch));
         }
-        if !self.wire_codec.compresses_at_pull() {
+        if !self.compression.compresses_at_pull() {
             self.metrics.pre_compression_bytes =
                 self.metrics.pre_compression_bytes.saturating_add(batch.pre_compression_len);
             self.metrics.encoded_bytes = self.metrics.encoded_bytes.saturating_add(batch.data.len() as u64);
@@ -361,7 +361,7 @@ impl<S: SnapshotSource> Transport<S> {
         }
         endpoint.validate(index)?;
         self.endpoints.replace(index, endpoint);
-        self.wire_codec.reset(index);
+        self.compression.reset(index);
         if let Some(served) = self.method_served.get_mut(index) {
             *served = false;
         }
@@ -382,7 +382,7 @@ impl<S: SnapshotSource> Transport<S> {
     pub fn handle_compression_time(&mut self, now: Timestamp, nanos: u64) {
         let now = self.observe(now);
         self.metrics.compression_nanos = self.metrics.compression_nanos.saturating_add(nanos);
-        self.wire_codec.record_compression_time(nanos);
+        self.compression.record_compression_time(nanos);
         self.update_compression_gauges(now);
     }
 
@@ -390,7 +390,7 @@ impl<S: SnapshotSource> Transport<S> {
     /// of [`crate::codec::ladder::LADDER`] on this host, timed on a sample before the first
     /// batch (so the first batch already gets its level). Ignored with a fixed level.
     pub fn handle_compression_calibration(&mut self, nanos_per_byte: &[f64]) {
-        self.wire_codec.calibrate(nanos_per_byte);
+        self.compression.calibrate(nanos_per_byte);
     }
 
     /// The next batch to write on `stream` (PULL): only for the current stream in `Active`.

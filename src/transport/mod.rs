@@ -9,6 +9,7 @@
 //! stream metadata each live in their own module.
 
 mod backoff;
+mod compression;
 mod config;
 mod endpoints;
 mod failure;
@@ -22,7 +23,6 @@ mod retry_steps;
 pub mod testing;
 mod tracker;
 mod types;
-mod wire_codec;
 
 #[doc(hidden)]
 pub use backoff::Backoff;

@@ -8,11 +8,11 @@ use bytes::Bytes;
 
 use crate::time::{StreamId, Timestamp};
 
+use super::compression::refuses_stream_codec;
 use super::failure::{self, FailureClass, classify, code_name};
 use super::machine::Transport;
 use super::metadata::build_metadata;
 use super::types::{Action, CloseMode, Failure, HaltError, SnapshotSource, State, Transmit};
-use super::wire_codec::refuses_stream_codec;
 
 /// Protobuf size of `StatefulBatch { batch_id, data }` (proto3: zero fields are not written).
 pub(super) fn stateful_batch_len(batch_id: u32, data_len: usize) -> u64 {
@@ -40,7 +40,7 @@ impl<S: SnapshotSource> Transport<S> {
         self.deadlines.backoff = None;
         self.deadlines.open = Some(now.add_millis(self.timing.open_timeout));
         self.stream_acked = false;
-        let metadata = build_metadata(self.endpoints.get(endpoint), self.wire_codec.encoding(endpoint));
+        let metadata = build_metadata(self.endpoints.get(endpoint), self.compression.encoding(endpoint));
         self.actions.push_back(Action::OpenStream {
             stream,
             endpoint,
@@ -59,7 +59,7 @@ impl<S: SnapshotSource> Transport<S> {
         self.state = State::Active;
         self.tracker.restart();
         self.next_batch_id = 1;
-        if let Err(e) = self.wire_codec.start_stream(self.stream_endpoint) {
+        if let Err(e) = self.compression.start_stream(self.stream_endpoint) {
             self.halt(now, HaltError::Internal { cause: format!("the stream's zstd context: {e}") });
             return;
         }
@@ -106,7 +106,7 @@ impl<S: SnapshotSource> Transport<S> {
             self.actions.push_back(Action::CloseStream { stream, mode });
         }
         self.pending_snapshot = None;
-        self.wire_codec.end_stream();
+        self.compression.end_stream();
         self.deadlines.lifetime = None;
         self.deadlines.drain = None;
         self.stream_state_bytes = 0;
@@ -223,7 +223,7 @@ impl<S: SnapshotSource> Transport<S> {
         self.deadlines = Default::default();
         self.deadlines.shutdown = shutdown;
         self.pending_snapshot = None;
-        self.wire_codec.end_stream();
+        self.compression.end_stream();
         self.stream_state_bytes = 0;
         self.state = State::Halted;
         self.metrics.halts.increment(error.label());
@@ -278,7 +278,7 @@ impl<S: SnapshotSource> Transport<S> {
 
     /// The adaptive level's gauges, after a pull or a measured cost.
     pub(super) fn update_compression_gauges(&mut self, now: Timestamp) {
-        if let Some((level, share, changes)) = self.wire_codec.adaptive_state(now) {
+        if let Some((level, share, changes)) = self.compression.adaptive_state(now) {
             let m = &mut self.metrics;
             m.compression_level = u64::try_from(level).unwrap_or(0);
             m.compression_cpu_permille = share;
@@ -286,12 +286,12 @@ impl<S: SnapshotSource> Transport<S> {
         }
     }
 
-    /// The wire bytes of a stored batch (see [`WireCodec::encode`]); a compression failure
+    /// The wire bytes of a stored batch (see [`StreamCompression::encode`]); a compression failure
     /// halts with `Internal`, keeping the batch.
     fn wire_bytes(&mut self, now: Timestamp, stored: &Bytes, pre_compression_len: u64) -> Option<Bytes> {
-        match self.wire_codec.encode(now, stored) {
+        match self.compression.encode(now, stored) {
             Ok(data) => {
-                if self.wire_codec.compresses_at_pull() {
+                if self.compression.compresses_at_pull() {
                     let m = &mut self.metrics;
                     m.pre_compression_bytes = m.pre_compression_bytes.saturating_add(pre_compression_len);
                     m.encoded_bytes = m.encoded_bytes.saturating_add(data.len() as u64);
@@ -322,12 +322,12 @@ impl<S: SnapshotSource> Transport<S> {
         let endpoint = self.stream_endpoint;
         let method_served = self.method_served.get(endpoint).copied().unwrap_or(false);
         if self.stream_acked
-            || !self.wire_codec.encoding(endpoint).is_stream()
+            || !self.compression.encoding(endpoint).is_stream()
             || !refuses_stream_codec(failure, method_served)
         {
             return false;
         }
-        let (from, to) = self.wire_codec.fall_back(endpoint);
+        let (from, to) = self.compression.fall_back(endpoint);
         self.metrics.stream_errors.increment(reason);
         self.metrics.codec_fallbacks.increment(endpoint.to_string());
         let message = match failure {
@@ -397,7 +397,7 @@ impl<S: SnapshotSource> Transport<S> {
         }
         self.deadlines = Default::default();
         self.pending_snapshot = None;
-        self.wire_codec.end_stream();
+        self.compression.end_stream();
         self.stream_state_bytes = 0;
         let (mut batches, mut records, mut raw_bytes, mut ack_tokens) = (0u64, 0u64, 0u64, 0u64);
         for entry in self.tracker.drain_all() {

@@ -4,7 +4,9 @@
 //! as stored. With `zstd-stream` it pushes them serialized; each stream gets a fresh
 //! compression context and every batch, batch 0 included, is compressed through it in pull
 //! order, so a replay on a new stream is compressed again. An endpoint that refused the
-//! stream codec falls back to per-batch `zstd` at the same level until it is replaced.
+//! stream codec falls back to per-batch `zstd` at the same level until it is replaced. With
+//! the adaptive level (`Compression::cpu_budget`) the level controller picks each batch's rung
+//! from the costs the driver reports (`codec::adaptive`).
 
 use bytes::Bytes;
 
@@ -17,9 +19,10 @@ use crate::status_code::{INVALID_ARGUMENT, UNIMPLEMENTED};
 
 use super::types::Failure;
 
-/// The configured codec, the endpoints that fell back, and the current stream's context.
+/// The Transport's compression state: the configured codec, the endpoints that fell back,
+/// the current stream's context and the adaptive level's controller.
 #[derive(Debug)]
-pub(super) struct WireCodec {
+pub(super) struct StreamCompression {
     configured: Compression,
     /// Per endpoint index: it refused `zstd-stream` and gets per-batch `zstd`.
     fell_back: Vec<bool>,
@@ -29,13 +32,13 @@ pub(super) struct WireCodec {
     controller: Option<LevelController>,
 }
 
-impl WireCodec {
+impl StreamCompression {
     pub(super) fn new(configured: Compression, endpoints: usize, now: Timestamp) -> Self {
         let controller = configured
             .cpu_budget
             .filter(|_| configured.encoding.is_stream())
             .map(|budget| LevelController::new(budget, LADDER.len(), now));
-        WireCodec { configured, fell_back: vec![false; endpoints], context: None, controller }
+        StreamCompression { configured, fell_back: vec![false; endpoints], context: None, controller }
     }
 
     /// The codec a stream to `endpoint` announces and uses.
