@@ -403,5 +403,4 @@ fn unique_names(members: &[JsonMember<'_>]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "json_tests.rs"]
 mod tests;

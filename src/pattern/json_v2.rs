@@ -190,5 +190,4 @@ fn number(text: &str, float_columns: bool) -> V2Leaf<'_> {
 }
 
 #[cfg(test)]
-#[path = "json_v2_tests.rs"]
 mod tests;

@@ -567,5 +567,4 @@ fn live(slot: &mut Option<Cluster>) -> &mut Cluster {
 }
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
 mod tests;

@@ -521,5 +521,4 @@ fn is_severity(b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "tokenizer_tests.rs"]
 mod tests;

@@ -220,5 +220,4 @@ impl Translator {
 }
 
 #[cfg(test)]
-#[path = "json_v2_tests.rs"]
 mod tests;
