@@ -1,11 +1,7 @@
-//! The JSON corpus (`corpora/json/`) is what its generator (`examples/json_corpus/`) makes
+//! The JSON corpus (`corpora/json/`) is what its generator (`examples/json_corpus.rs` with `stateful_logs_bench::json_corpus`) makes
 //! of the Loghub samples, byte for byte, and every line is one JSON object with unique keys.
 
-#[path = "../examples/json_corpus/jsonw.rs"]
-#[allow(dead_code)]
-mod jsonw;
-#[path = "../examples/json_corpus/shapes.rs"]
-mod shapes;
+use stateful_logs_bench::json_corpus::shapes;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -132,14 +128,4 @@ fn shapes_use_typed_fields_from_the_line() {
     assert_eq!(first("OpenSSH")["preauth"], false);
     assert_eq!(first("Zookeeper")["log"]["origin"]["file"]["line"], 774);
     assert_eq!(first("Spark")["tags"], serde_json::json!(["executor", "CoarseGrainedExecutorBackend"]));
-}
-
-#[test]
-fn the_writer_escapes_and_keeps_the_first_of_a_repeated_key() {
-    let mut o = jsonw::Obj::new();
-    o.str("a", "q\"\\\n\u{1}é").int("a", 2).float("f", 3.0).null("n").scalar("s", "007");
-    assert_eq!(o.finish(), r#"{"a":"q\"\\\n\u0001é","f":3.0,"n":null,"s":"007"}"#);
-    let t = jsonw::Civil { year: 2024, month: 2, day: 29, hour: 23, minute: 59, second: 59, milli: 5 };
-    assert_eq!(t.rfc3339_ms(), "2024-02-29T23:59:59.005Z");
-    assert_eq!(t.epoch_ms(), 1_709_251_199_005);
 }

@@ -14,6 +14,8 @@
 //!   at once (raw mode: pass a configuration with `patterns.enabled = false`);
 //! - [`whole_file_zstd`]: the whole file compressed at once, the practical bound.
 
+pub mod json_corpus;
+
 use bytes::Bytes;
 
 #[cfg(doc)]

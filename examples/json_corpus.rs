@@ -1,6 +1,6 @@
 //! Generates the JSON corpus `corpora/json/` from the Loghub samples in `corpora/loghub/`:
 //! each `<System>_2k.log` becomes `<System>_2k.jsonl`, one JSON object per line in the shape
-//! of a common JSON logger (see `shapes.rs`). Deterministic: the same input gives the same
+//! of a common JSON logger (see `stateful_logs_bench::json_corpus::shapes`). Deterministic: the same input gives the same
 //! bytes (`tests/json_corpus.rs` checks the committed files against a fresh run).
 //!
 //! `cargo run --release --example json_corpus` writes the files; `-- --check` only compares
@@ -8,8 +8,7 @@
 //! sets of `corpora/long/` as JSON logs into DIR (a long JSON stream for `bench --input`; not
 //! committed: 20 MB).
 
-mod jsonw;
-mod shapes;
+use stateful_logs_bench::json_corpus::shapes;
 
 use std::path::Path;
 use std::process::ExitCode;
