@@ -72,6 +72,8 @@ pub struct Loopback {
     /// replayed batch's bytes differ).
     stream_base: HashMap<StreamId, u64>,
     delivered_batches: u64,
+    /// `pre_compression_bytes` after the last pull: the next batch's size is the growth.
+    serialized_bytes: u64,
     /// The first error seen while draining, reported by the next call that returns a result.
     error: Option<LoopbackError>,
 }
@@ -102,6 +104,7 @@ impl Loopback {
             in_flight: VecDeque::new(),
             stream_base: HashMap::new(),
             delivered_batches: 0,
+            serialized_bytes: 0,
             error: None,
         };
         lo.settle()?;
@@ -177,7 +180,8 @@ impl Loopback {
             count += 1;
             self.counters.batches_sent += 1;
             self.counters.wire_bytes += transmit.data.len() as u64;
-            let sent = SentBatch { batch_id: transmit.batch_id, data: transmit.data.clone() };
+            let level = self.report_compression_time();
+            let sent = SentBatch { batch_id: transmit.batch_id, data: transmit.data.clone(), level };
             self.wire.entry(stream).or_default().push(sent);
             match &mut self.receiver {
                 Some(receiver) => receiver.handle_batch(self.now, stream, transmit.batch_id, transmit.data),
@@ -190,6 +194,20 @@ impl Loopback {
         }
         self.settle()?;
         Ok(count)
+    }
+
+    /// After a pull: the level the batch was compressed at, and the host model's time for it
+    /// handed to the Pipeline ([`LoopbackConfig::compression_cost`]).
+    fn report_compression_time(&mut self) -> u64 {
+        let metrics = self.pipeline.metrics().transport;
+        let (level, serialized) = (metrics.compression_level, metrics.pre_compression_bytes);
+        let bytes = serialized.saturating_sub(self.serialized_bytes);
+        self.serialized_bytes = serialized;
+        if let Some(cost) = self.config.compression_cost {
+            let nanos = cost(level, bytes);
+            self.pipeline.handle_compression_time(self.now, std::time::Duration::from_nanos(nanos));
+        }
+        level
     }
 
     /// Hands every ack in flight to the Pipeline, due or not; returns how many.

@@ -56,6 +56,11 @@ pub struct LoopbackConfig {
     /// A `Halted` action is an error of the run ([`LoopbackError::Halted`]); when false it
     /// is only recorded ([`Loopback::halted`](super::Loopback::halted)).
     pub halt_is_error: bool,
+    /// A model of the host for the adaptive compression level: nanoseconds to compress
+    /// `bytes` serialized bytes at nominal zstd `level`, reported after each pull as a driver
+    /// reports its timing (`Pipeline::handle_compression_time`). `None`: nothing reported, as
+    /// in tools that do not time (the level then stays where it starts).
+    pub compression_cost: Option<fn(level: u64, bytes: u64) -> u64>,
 }
 
 impl LoopbackConfig {
@@ -72,6 +77,7 @@ impl LoopbackConfig {
             ack_loss_percent: 0,
             forward_stream_ends: false,
             halt_is_error: true,
+            compression_cost: None,
         }
     }
 }
@@ -139,4 +145,6 @@ pub struct SentBatch {
     pub batch_id: u32,
     /// The bytes on the wire.
     pub data: Bytes,
+    /// The nominal zstd level it was compressed at (adaptive `zstd-stream`; 0 otherwise).
+    pub level: u64,
 }
