@@ -14,6 +14,7 @@ pub mod calibration;
 mod client;
 pub mod connector;
 mod driver;
+mod errors;
 pub mod grpc;
 #[cfg(feature = "test-harness")]
 pub mod harness;
