@@ -17,6 +17,7 @@ mod machine;
 mod metadata;
 mod metrics;
 mod procedures;
+mod queries;
 mod retry;
 mod retry_steps;
 #[doc(hidden)]
