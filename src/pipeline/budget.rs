@@ -135,20 +135,38 @@ fn json_v2_cost(json: &JsonV2) -> u64 {
 /// largest rung of the adaptive ladder (see [`crate::codec::stream::context_bytes`]); an
 /// estimate if zstd refuses the parameters (validation reports that). Per-batch codecs keep
 /// no context between batches.
+///
+/// Measuring builds a throwaway context per rung (about 0.3 ms for the ladder), and every
+/// Pipeline asks twice (validation, construction): a fleet simulation builds thousands. The
+/// answer depends only on the linked zstd and the key, so it is measured once per process.
 pub fn context_bytes(compression: &Compression) -> u64 {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    /// (fixed level, or `None` for the ladder; window log) → bytes.
+    type Measured = HashMap<(Option<i32>, u8), u64>;
+    static MEASURED: OnceLock<Mutex<Measured>> = OnceLock::new();
+
     if compression.encoding != ContentEncoding::ZstdStream {
         return 0;
     }
-    let rungs: &[Rung] = match compression.cpu_budget {
-        Some(_) => &LADDER,
-        None => &[Rung::fixed(compression.level)],
+    // The ladder (adaptive) or one fixed level, and the window.
+    let key = (compression.cpu_budget.is_none().then_some(compression.level), compression.window_log);
+    let cache = MEASURED.get_or_init(Mutex::default);
+    if let Some(&bytes) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return bytes;
+    }
+    let rungs: &[Rung] = match key.0 {
+        None => &LADDER,
+        Some(level) => &[Rung::fixed(level)],
     };
     let window = 1u64 << compression.window_log.min(31);
-    rungs
+    let bytes = rungs
         .iter()
         .map(|&rung| stream::context_bytes(rung, compression.window_log).unwrap_or(2 * window + (64 << 20)))
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key, bytes);
+    bytes
 }
 
 /// The largest data a `StatefulBatch` may carry under `max_message_bytes`, leaving room for its
