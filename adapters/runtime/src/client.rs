@@ -339,8 +339,12 @@ impl ClientBuilder {
         let mut pipelines = Vec::with_capacity(self.pipelines);
         // The adaptive level's calibration: a few tens of milliseconds, once per client.
         let compression = settings.transport.compression;
-        let calibration = (compression.cpu_budget.is_some() && compression.encoding.is_stream())
-            .then(|| crate::calibration::calibrate_ladder(compression.window_log));
+        // The HTTP JSON baseline compresses per batch (the stream codec's fallback): no level
+        // to adapt, nothing to calibrate.
+        let adapts = compression.cpu_budget.is_some()
+            && compression.encoding.is_stream()
+            && settings.batch_format == BatchFormat::Stateful;
+        let calibration = adapts.then(|| crate::calibration::calibrate_ladder(compression.window_log));
         for index in 0..self.pipelines {
             let mut core =
                 Pipeline::new(settings.clone(), self.seed.wrapping_add(index as u64), Timestamp::ZERO)?;
